@@ -1,0 +1,1 @@
+"""lark grammars (``*.lark``) and the small modules that parse with them."""

@@ -1,0 +1,50 @@
+"""The application inside the serving container.
+
+Simplifications:
+ 1. The application accepts connections on the Service's target port from ``listen`` =
+    container start + ``app-startup`` on, and never fails afterwards.
+ 2. On SIGTERM it stops accepting connections after ``app-close`` (default 0 s: it closes
+    its listener at once, like nginx or Go's ``Server.Shutdown``), finishes the requests
+    it accepted (each lasts at most ``request``) and exits.
+ 3. A preStop hook that may stop the application (anything but a plain ``sleep``) may
+    close the listener at any moment after its leading sleep.
+Upstream facts: k8s-semantics.md "Modelling implications" A.4, table C (``A_close``).
+"""
+from __future__ import annotations
+
+import z3
+
+from zdverify.model.assumptions import Interval
+
+from zdverify.model.timing import Encoding
+
+
+def listen(enc: Encoding, pod: str, start: z3.ArithRef) -> z3.ArithRef:
+    """When a new pod's application accepts connections."""
+    t = enc.real(f"{pod}.listen")
+    enc.add(t == start + enc.within(f"{pod}.app", enc.bound("app-startup")))
+    return t
+
+
+def close(enc: Encoding, pod: str, seen: z3.ArithRef, sigterm: z3.ArithRef) -> z3.ArithRef:
+    """When an old pod's application stops accepting connections."""
+    h = enc.sc.pod.hook
+    b = enc.bound("app-close")
+    t = enc.real(f"{pod}.close")
+    if h.may_stop_app:
+        enc.add(t >= seen + h.serve_min, t <= sigterm + b.hi)
+    else:
+        enc.add(t == sigterm + enc.within(f"{pod}.close_delay", b))
+    return t
+
+
+def exit_time(enc: Encoding, pod: str, close_t: z3.ArithRef, kill: z3.ArithRef) -> z3.ArithRef:
+    """The application exits once its accepted requests are done, or at SIGKILL."""
+    drain = enc.within(f"{pod}.drain", Interval(0, enc.bound("request").hi))
+    t = enc.real(f"{pod}.exit")
+    enc.add(t == z3.If(close_t + drain <= kill, close_t + drain, kill))
+    return t
+
+
+def request(enc: Encoding, name: str) -> z3.ArithRef:
+    return enc.within(f"{name}.duration", enc.bound("request"))

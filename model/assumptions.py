@@ -1,0 +1,148 @@
+"""The bounds a proof rests on: delays, application behaviour, load-balancer health checks.
+
+Defaults follow ../shared/k8s-semantics.md, section "Modelling implications" (table C).
+Each bound is overridable with ``--assume KEY=RANGE`` (ranges as ``0s..5s``); every proof
+prints the bounds it used and where each came from.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Mapping
+
+from zdverify.grammar.durations import DurationError, parse_range
+from zdverify.model.source import InputError
+from zdverify.model.verdict import Assumption
+
+DEFAULT_K8S_VERSION = "1.34"
+"""A recent release with no known readiness-during-termination regression (1.35 skips exec
+readiness probes on terminating pods, kubernetes/kubernetes#140509)."""
+
+
+@dataclass(frozen=True)
+class Interval:
+    lo: float
+    hi: float
+
+    def __str__(self) -> str:
+        def f(x: float) -> str:
+            return f"{x:g}s"
+
+        return f(self.lo) if self.lo == self.hi else f"{f(self.lo)}..{f(self.hi)}"
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One named bound with its documentation (shown in proofs and ``--help``)."""
+
+    key: str
+    default: Interval
+    doc: str
+
+
+BOUNDS: tuple[Bound, ...] = (
+    Bound("controller", Interval(0, 1), "Deployment/ReplicaSet controller reaction to a change"),
+    Bound("endpointslice", Interval(0, 1), "pod change -> EndpointSlice written"),
+    Bound("kube-proxy", Interval(0, 2), "EndpointSlice -> rules applied, independently per node"),
+    Bound("kubelet", Interval(0, 1), "pod deleted -> kubelet starts shutdown"),
+    Bound("pod-start", Interval(1, 30), "pod created -> container started (schedule, pull, start)"),
+    Bound("app-startup", Interval(0, 10), "container started -> application accepts connections"),
+    Bound("app-close", Interval(0, 0), "SIGTERM -> application stops accepting connections"),
+    Bound("request", Interval(0, 1), "duration of one request"),
+)
+
+
+@dataclass(frozen=True)
+class LBProfile:
+    """Health checking of a cloud load balancer in front of ``externalTrafficPolicy: Local``."""
+
+    name: str
+    interval: float
+    timeout: float
+    healthy: int
+    unhealthy: int
+    source: str
+
+
+LB_PROFILES: Mapping[str, LBProfile] = {
+    "generic": LBProfile(
+        "generic", 10, 6, 3, 3,
+        "AWS Load Balancer Controller NLB defaults (HTTP 10 s / 6 s, 3/3), k8s-semantics.md §6.2",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved bounds and switches for one run."""
+
+    bounds: Mapping[str, Interval]
+    origins: Mapping[str, str]
+    k8s_version: tuple[int, int]
+    lb: LBProfile
+
+    def __getitem__(self, key: str) -> Interval:
+        return self.bounds[key]
+
+    @property
+    def terminating_fallback(self) -> bool:
+        """KEP-1669 ProxyTerminatingEndpoints: on by default from 1.26 (GA 1.28)."""
+        return self.k8s_version >= (1, 26)
+
+    @property
+    def native_sleep(self) -> bool:
+        """KEP-3960 lifecycle ``sleep`` action: beta and on from 1.30."""
+        return self.k8s_version >= (1, 30)
+
+    @property
+    def exec_readiness_skipped_when_terminating(self) -> bool:
+        """kubernetes/kubernetes#140509: exec readiness probes skipped for terminating pods in 1.35."""
+        return self.k8s_version == (1, 35)
+
+    @property
+    def version_text(self) -> str:
+        return f"{self.k8s_version[0]}.{self.k8s_version[1]}"
+
+    def assumptions(self) -> tuple[Assumption, ...]:
+        out = [Assumption(b.key, str(self.bounds[b.key]), self.origins[b.key], b.doc) for b in BOUNDS]
+        out.append(Assumption("k8s-version", self.version_text, self.origins.get("k8s-version", "default"),
+                              "terminating-endpoint fallback " + ("on" if self.terminating_fallback else "off")))
+        lb = self.lb
+        out.append(Assumption(
+            "load-balancer", f"{lb.name}: every {lb.interval:g}s, timeout {lb.timeout:g}s, "
+            f"unhealthy after {lb.unhealthy}, healthy after {lb.healthy}", "default", lb.source))
+        return tuple(out)
+
+
+def parse_version(text: str) -> tuple[int, int]:
+    parts = text.strip().lstrip("v").split(".")
+    try:
+        major, minor = int(parts[0]), int(parts[1])
+    except (ValueError, IndexError):
+        raise InputError(f"--k8s-version: expected MAJOR.MINOR such as 1.34, got {text!r}") from None
+    if major != 1 or not 19 <= minor <= 40:
+        raise InputError(f"--k8s-version: {text!r} is outside the supported range 1.19..1.40")
+    return major, minor
+
+
+def settings(assume: Mapping[str, str] | None = None, k8s_version: str | None = None) -> Settings:
+    """Defaults, overridden by ``--assume KEY=RANGE`` and ``--k8s-version``."""
+    bounds = {b.key: b.default for b in BOUNDS}
+    origins = {b.key: "default" for b in BOUNDS}
+    for key, text in (assume or {}).items():
+        if key not in bounds:
+            known = ", ".join(b.key for b in BOUNDS)
+            raise InputError(f"--assume: unknown bound {key!r}; known bounds: {known}")
+        try:
+            lo, hi = parse_range(text)
+        except DurationError as e:
+            raise InputError(f"--assume {key}: {e}") from None
+        bounds[key] = Interval(lo, hi)
+        origins[key] = "flag"
+    version = parse_version(k8s_version or DEFAULT_K8S_VERSION)
+    if k8s_version:
+        origins["k8s-version"] = "flag"
+    return Settings(bounds, origins, version, LB_PROFILES["generic"])
+
+
+def with_bound(s: Settings, key: str, value: Interval) -> Settings:
+    return replace(s, bounds={**s.bounds, key: value}, origins={**s.origins, key: "flag"})

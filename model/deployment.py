@@ -1,0 +1,203 @@
+"""Deployment controller (+ the ReplicaSet controller it drives): RollingUpdate and Recreate.
+
+Follows ``kubernetes/kubernetes:pkg/controller/deployment/rolling.go``
+(``reconcileNewReplicaSet``, ``reconcileOldReplicaSets``, ``scaleDownOldReplicaSetsForRollingUpdate``),
+``recreate.go`` and ``util/deployment_util.go`` (``ResolveFenceposts``, ``NewRSNewReplicas``).
+
+Simplifications:
+ 1. One old ReplicaSet (one rollout from a settled state); its pods are all Ready and
+    available when the rollout starts.
+ 2. Each reconcile sees fresh counts (the effects of its previous action); the
+    ReplicaSet controller carries out a scale step in the same reaction, so a scaled-down
+    old pod is deleted when the old ReplicaSet's spec drops. The reaction delay is the
+    ``controller`` bound.
+ 3. ``cleanupUnhealthyReplicas`` never fires: old pods are healthy (simplification 1).
+ 4. Which old pod is deleted is a free choice (over-approximates the ranking rules of
+    ``ActivePodsWithRanks``; issue D applies them exactly). Proofs stay sound; a
+    counterexample may rely on a tie-break the real ranking would not make.
+ 5. New pods, once available, stay available (the application does not fail later).
+ 6. ``progressDeadlineSeconds`` only sets a condition upstream; it does not change the
+    rollout and is not modelled.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+import networkx as nx
+
+from zdverify.model.objects import Strategy
+
+
+def scaled(value: int | str, total: int, round_up: bool) -> int:
+    """``intstr.GetScaledValueFromIntOrPercent``: percentages of ``total``, rounded."""
+    if isinstance(value, int):
+        return value
+    pct = int(value.rstrip("%"))
+    exact = pct * total / 100
+    return math.ceil(exact) if round_up else math.floor(exact)
+
+
+def resolve_fenceposts(max_surge: int | str, max_unavailable: int | str, replicas: int) -> tuple[int, int]:
+    """``ResolveFenceposts``: surge rounds up, unavailable rounds down; 0/0 becomes 0/1.
+
+    ``MaxUnavailable`` caps unavailability at ``replicas``.
+    """
+    surge = scaled(max_surge, replicas, True)
+    unavailable = scaled(max_unavailable, replicas, False)
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    return surge, min(unavailable, replicas)
+
+
+@dataclass(frozen=True, order=True)
+class RolloutState:
+    """Controller-level configuration, canonical under pod and node symmetry.
+
+    Pods of one ReplicaSet are interchangeable and nodes carry no identity here, so the
+    state is a tuple of counts: old RS spec (= non-terminating old pods), new RS spec,
+    new pods available, and for Recreate whether deleted old pods may still be running.
+    """
+
+    old: int
+    new: int
+    new_available: int
+    old_terminating: bool = False
+
+
+class ActionKind(Enum):
+    SCALE_UP = "scale-up"  # new ReplicaSet +k: k pods created
+    SCALE_DOWN = "scale-down"  # old ReplicaSet -k: k old pods deleted
+    AVAILABLE = "available"  # one new pod becomes available (timed, not a controller action)
+    GONE = "gone"  # Recreate: the deleted old pods have all terminated
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: ActionKind
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """What the controller is asked to do: the resolved strategy of one Deployment."""
+
+    replicas: int
+    strategy: Strategy
+    surge: int
+    unavailable: int
+
+    @property
+    def initial(self) -> RolloutState:
+        return RolloutState(self.replicas, 0, 0)
+
+    @property
+    def final(self) -> RolloutState:
+        return RolloutState(0, self.replicas, self.replicas)
+
+    def reconcile(self, s: RolloutState) -> Action | None:
+        """One Deployment sync: the controller action taken in state ``s``, if any."""
+        if self.strategy is Strategy.RECREATE:
+            if s.old > 0:
+                return Action(ActionKind.SCALE_DOWN, s.old)
+            if s.old_terminating:
+                return None  # waits until the old pods are gone
+            if s.new < self.replicas:
+                return Action(ActionKind.SCALE_UP, self.replicas - s.new)
+            return None
+        r = self.replicas
+        max_total = r + self.surge
+        current = s.old + s.new
+        if current < max_total and s.new < r:
+            return Action(ActionKind.SCALE_UP, min(max_total - current, r - s.new))
+        min_available = r - self.unavailable
+        new_unavailable = s.new - s.new_available
+        max_scaled_down = current - min_available - new_unavailable
+        if max_scaled_down <= 0 or s.old == 0:
+            return None
+        available_all = s.old + s.new_available
+        if available_all <= min_available:
+            return None
+        return Action(ActionKind.SCALE_DOWN, min(s.old, available_all - min_available))
+
+    def apply(self, s: RolloutState, a: Action) -> RolloutState:
+        if a.kind is ActionKind.SCALE_UP:
+            return RolloutState(s.old, s.new + a.count, s.new_available, s.old_terminating)
+        if a.kind is ActionKind.SCALE_DOWN:
+            # Recreate must wait for deleted pods to be gone; RollingUpdate never does.
+            return RolloutState(s.old - a.count, s.new, s.new_available,
+                                self.strategy is Strategy.RECREATE)
+        if a.kind is ActionKind.AVAILABLE:
+            return RolloutState(s.old, s.new, s.new_available + 1, s.old_terminating)
+        return RolloutState(s.old, s.new, s.new_available, False)
+
+    def successors(self, s: RolloutState) -> list[Action]:
+        """Every step possible from ``s``: the sync (deterministic given the counts) and
+        the timed pod events, which may happen before or after it."""
+        out = []
+        a = self.reconcile(s)
+        if a is not None:
+            out.append(a)
+        if s.new_available < s.new:
+            out.append(Action(ActionKind.AVAILABLE))
+        if s.old_terminating and self.strategy is Strategy.RECREATE and s.old == 0:
+            out.append(Action(ActionKind.GONE))
+        return out
+
+
+def build_graph(rollout: Rollout, max_states: int = 2_000_000) -> nx.DiGraph:
+    """The state-transition graph of the rollout (every interleaving of controller syncs
+    and pod-availability events), explored breadth-first from the initial state."""
+    g = nx.DiGraph()
+    start = rollout.initial
+    g.add_node(start)
+    frontier = [start]
+    while frontier:
+        nxt = []
+        for s in frontier:
+            for a in rollout.successors(s):
+                t = rollout.apply(s, a)
+                if t not in g:
+                    if g.number_of_nodes() >= max_states:
+                        raise StateBudgetExceeded(max_states)
+                    g.add_node(t)
+                    nxt.append(t)
+                g.add_edge(s, t, action=a)
+        frontier = nxt
+    return g
+
+
+class StateBudgetExceeded(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"state graph exceeded {limit} states")
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class GraphFacts:
+    """What the search reads off the state graph."""
+
+    states: int
+    edges: int
+    zero_ready: bool  # some reachable state has no old pod left and no new pod available
+    deletes: bool  # some old pod is deleted
+    always_completes: bool  # from every reachable state the final state is reachable
+    path_to_zero_ready: tuple[RolloutState, ...] = ()
+
+
+def facts(rollout: Rollout, g: nx.DiGraph) -> GraphFacts:
+    zero = [s for s in g if s.old == 0 and s.new_available == 0]
+    final = rollout.final
+    if final in g:
+        can_finish = nx.ancestors(g, final) | {final}
+        always = len(can_finish) == g.number_of_nodes()
+    else:
+        always = False
+    path: tuple[RolloutState, ...] = ()
+    if zero:
+        lengths = nx.single_source_shortest_path(g, rollout.initial)
+        best = min(zero, key=lambda s: (len(lengths[s]), s))
+        path = tuple(lengths[best])
+    deletes = any(d["action"].kind is ActionKind.SCALE_DOWN for _, _, d in g.edges(data=True))
+    return GraphFacts(g.number_of_nodes(), g.number_of_edges(), bool(zero), deletes, always, path)

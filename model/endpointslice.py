@@ -1,0 +1,54 @@
+"""EndpointSlice controller: pod changes -> endpoint conditions in the Service's slice.
+
+Follows ``kubernetes/kubernetes:staging/src/k8s.io/endpointslice/utils.go`` ``podToEndpoint``
+(``serving = Ready``, ``terminating = deletionTimestamp != nil``,
+``ready = publishNotReadyAddresses || (serving && !terminating)``) and ``reconciler.go``
+(terminating pods stay in slices until they are gone).
+
+Simplifications:
+ 1. One slice per Service: each sync writes a snapshot of the pods, so changes reach the
+    slice in the order they happened (FIFO), each at most ``endpointslice`` after it.
+ 2. A pod gets its IP when its container starts (only matters with
+    ``publishNotReadyAddresses``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import z3
+
+from zdverify.model.timing import Encoding, pairs
+
+
+@dataclass(frozen=True)
+class Change:
+    """A pod change the slice reflects: ``at`` is when it happened."""
+
+    name: str
+    at: z3.ArithRef
+
+
+def fifo(enc: Encoding, changes: list[Change], out: dict[str, z3.ArithRef],
+         same_order: list[tuple[str, str]]) -> None:
+    """Order-preserving delivery: an earlier change is never delivered after a later one.
+    ``same_order`` lists pairs (earlier, later) whose order is known (same pod)."""
+    known = set(same_order)
+    for a, b in pairs(changes):
+        if (a.name, b.name) in known:
+            enc.add(out[a.name] <= out[b.name])
+        elif (b.name, a.name) in known:
+            enc.add(out[b.name] <= out[a.name])
+        else:
+            enc.add(z3.Implies(a.at < b.at, out[a.name] <= out[b.name]),
+                    z3.Implies(b.at < a.at, out[b.name] <= out[a.name]))
+
+
+def publish(enc: Encoding, changes: list[Change], same_order: list[tuple[str, str]]) -> dict[str, z3.ArithRef]:
+    """Slice write time of each change."""
+    out: dict[str, z3.ArithRef] = {}
+    for c in changes:
+        s = enc.real(f"slice.{c.name}")
+        enc.add(s == c.at + enc.within(f"slice.{c.name}.delay", enc.bound("endpointslice")))
+        out[c.name] = s
+    fifo(enc, changes, out, same_order)
+    return out

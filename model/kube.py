@@ -1,0 +1,589 @@
+"""Documents -> typed, validated Kubernetes objects (see :mod:`zdverify.model.objects`).
+
+Only Deployments, bare Pods and Services are read; other workload kinds become
+:class:`Unverified`, everything else is ignored. Validation mirrors what the API server
+rejects (wrong types, out-of-range numbers, a selector that does not match the template,
+``maxSurge: 0`` with ``maxUnavailable: 0``, …), and every error points at the line of the
+offending value. Defaults are those the API server fills in.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from zdverify.model.load import KEY, Document
+from zdverify.model.objects import (
+    Container,
+    ContainerPort,
+    HandlerKind,
+    Hook,
+    LabelSelector,
+    Objects,
+    PodTemplate,
+    Probe,
+    Service,
+    ServicePort,
+    ServiceType,
+    Strategy,
+    TrafficPolicy,
+    Unverified,
+    Workload,
+    WorkloadKind,
+)
+from zdverify.model.source import InputError, Loc
+
+_DEPLOYMENT_APIS = {"apps/v1", "apps/v1beta1", "apps/v1beta2", "extensions/v1beta1"}
+_UNVERIFIED_KINDS = {
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+    "DeploymentConfig",
+}
+_PERCENT = re.compile(r"^[0-9]+%$")
+_INT32_MAX = 2**31 - 1
+_PROTOCOLS = ("TCP", "UDP", "SCTP")
+_PROBE_HANDLERS = (HandlerKind.HTTP_GET, HandlerKind.TCP_SOCKET, HandlerKind.GRPC, HandlerKind.EXEC)
+_HOOK_HANDLERS = (HandlerKind.EXEC, HandlerKind.HTTP_GET, HandlerKind.TCP_SOCKET, HandlerKind.SLEEP)
+_SELECTOR_OPS = ("In", "NotIn", "Exists", "DoesNotExist")
+_TRAFFIC_POLICIES = {
+    "Cluster": TrafficPolicy.CLUSTER,
+    "Local": TrafficPolicy.LOCAL,
+    "Global": TrafficPolicy.CLUSTER,  # legacy spelling
+    "OnlyLocal": TrafficPolicy.LOCAL,  # legacy spelling
+}
+
+
+def build_objects(docs: Sequence[Document]) -> Objects:
+    """Typed objects from loaded documents, in input order."""
+    workloads: list[Workload] = []
+    services: list[Service] = []
+    unverified: list[Unverified] = []
+    for doc in docs:
+        root = _Field(doc, (), doc.data, "")
+        kind = doc.data.get("kind")
+        if not isinstance(kind, str):
+            continue
+        if kind == "Deployment" and _api_in(root, _DEPLOYMENT_APIS):
+            workloads.append(_deployment(root, doc.data["apiVersion"]))
+        elif kind == "Pod" and _api_in(root, {"v1"}):
+            workloads.append(_pod(root))
+        elif kind == "Service" and _api_in(root, {"v1"}):
+            services.append(_service(root))
+        elif kind in _UNVERIFIED_KINDS:
+            unverified.append(_unverified(root, kind))
+    return Objects(tuple(workloads), tuple(services), tuple(unverified))
+
+
+def _unverified(root: _Field, kind: str) -> Unverified:
+    """A workload kind the model does not cover; its metadata is read leniently."""
+    meta = root.get("metadata").value
+    meta = meta if isinstance(meta, dict) else {}
+    namespace, name = meta.get("namespace"), meta.get("name")
+    ref = f"{kind}/{namespace if isinstance(namespace, str) else 'default'}/"
+    ref += name if isinstance(name, str) else "<unnamed>"
+    return Unverified(ref, f"{kind} is not modelled yet", root.get("kind").loc)
+
+
+def _api_in(root: _Field, apis: set[str]) -> bool:
+    """Whether the object's apiVersion is one of ``apis`` (absent: an error)."""
+    api = root.get("apiVersion")
+    if api.value is None:
+        raise api.error(f"required for kind {root.value['kind']}")
+    return api.string() in apis
+
+
+# ---------------------------------------------------------------------------- fields
+
+
+@dataclass(frozen=True)
+class _Field:
+    """A value in a document with its path, for typed reads and located errors."""
+
+    doc: Document
+    path: tuple
+    value: Any  # None when absent (or null, which Kubernetes treats the same)
+    name: str  # dotted path for messages, e.g. "spec.template.spec.containers[0].name"
+
+    def get(self, key: str) -> _Field:
+        value = self.value.get(key) if isinstance(self.value, dict) else None
+        return _Field(self.doc, self.path + (key,), value, f"{self.name}.{key}" if self.name else key)
+
+    def items(self) -> list[_Field]:
+        """The entries of a list field ([] when absent)."""
+        value = self.value
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.type_error("a list")
+        return [_Field(self.doc, self.path + (i,), v, f"{self.name}[{i}]") for i, v in enumerate(value)]
+
+    @property
+    def loc(self) -> Loc:
+        """Where this field is written: its key, its value, or its nearest written parent."""
+        locs = self.doc.locs
+        path = self.path
+        while path:
+            loc = locs.get(path + (KEY,)) or locs.get(path)
+            if loc is not None:
+                return loc
+            path = path[:-1]
+        return self.doc.loc
+
+    @property
+    def value_loc(self) -> Loc:
+        """Where the value itself starts (the ``-`` line for a list item)."""
+        return self.doc.locs.get(self.path) or self.loc
+
+    def error(self, message: str) -> InputError:
+        return InputError(f"{self.name}: {message}" if self.name else message, self.loc)
+
+    def type_error(self, expected: str) -> InputError:
+        return self.error(f"expected {expected}, got {_describe(self.value)}")
+
+    def mapping(self, required: bool = False) -> dict[str, Any]:
+        if self.value is None:
+            if required:
+                raise self.error("required field is missing")
+            return {}
+        if not isinstance(self.value, dict):
+            raise self.type_error("a mapping")
+        return self.value
+
+    def integer(
+        self, default: int | None = None, minimum: int | None = None, maximum: int = _INT32_MAX
+    ) -> int:
+        value = self.value
+        if value is None:
+            if default is None:
+                raise self.error("required field is missing")
+            return default
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # sigs.k8s.io/yaml turns 30.0 into JSON 30
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.type_error("an integer")
+        if minimum is not None and value < minimum:
+            raise self.error(f"must be at least {minimum}, got {value}")
+        if value > maximum:
+            raise self.error(f"must be at most {maximum}, got {value}")
+        return value
+
+    def string(self, default: str | None = None) -> str:
+        if self.value is None:
+            if default is None:
+                raise self.error("required field is missing")
+            return default
+        if not isinstance(self.value, str):
+            raise self.type_error("a string")
+        return self.value
+
+    def optional_string(self) -> str | None:
+        return None if self.value is None else self.string()
+
+    def boolean(self, default: bool) -> bool:
+        if self.value is None:
+            return default
+        if not isinstance(self.value, bool):
+            raise self.type_error("a boolean (true or false)")
+        return self.value
+
+    def choice(self, default: str | None, allowed: Sequence[str]) -> str:
+        value = self.string(default)
+        if value not in allowed:
+            raise self.error(f'"{value}" is not one of {", ".join(allowed)}')
+        return value
+
+    def string_map(self) -> dict[str, str]:
+        result = {}
+        for key, value in self.mapping().items():
+            if not isinstance(value, str):
+                raise self.get(key).type_error("a string (quote it)")
+            result[key] = value
+        return result
+
+    def port_name_or_number(self) -> int | str:
+        """An IntOrString port: 1..65535, or a name (names contain a letter)."""
+        value = self.value
+        if isinstance(value, str):
+            if not any(c.isalpha() for c in value):
+                raise self.error(
+                    f'"{value}" is neither a port number nor a port name '
+                    "(port names contain a letter; write numbers unquoted)"
+                )
+            return value
+        return self.integer(minimum=1, maximum=65535)
+
+    def locs(self) -> dict[str, Loc]:
+        """Positions of everything under this field, as paths relative to it."""
+        n = len(self.path)
+        result: dict[str, Loc] = {}
+        for path, loc in self.doc.locs.items():
+            if len(path) <= n or path[:n] != self.path or path[-1] == KEY:
+                continue
+            result[_dotted(path[n:])] = self.doc.locs.get(path + (KEY,), loc)
+        return result
+
+
+def _dotted(path: tuple) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f'string "{value}"'
+    if isinstance(value, (int, float)):
+        return f"number {value}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+# ---------------------------------------------------------------------------- workloads
+
+
+def _metadata(
+    root: _Field, allow_generate_name: bool = False
+) -> tuple[str, str, dict[str, str], dict[str, str]]:
+    """(namespace, name, labels, annotations) of an object."""
+    meta = root.get("metadata")
+    meta.mapping()
+    name = meta.get("name")
+    if name.value is None and allow_generate_name and meta.get("generateName").value is not None:
+        name = meta.get("generateName")
+    if name.value is None:
+        where = meta if meta.value is not None else root.get("kind")
+        raise InputError("metadata.name is required", where.loc)
+    return (
+        meta.get("namespace").string("default"),
+        name.string(),
+        meta.get("labels").string_map(),
+        meta.get("annotations").string_map(),
+    )
+
+
+def _deployment(root: _Field, api: str) -> Workload:
+    namespace, name, _, annotations = _metadata(root)
+    spec = root.get("spec")
+    spec.mapping()
+    template = spec.get("template")
+    template.mapping(required=True)
+    labels = template.get("metadata").get("labels").string_map()
+    pod_spec = template.get("spec")
+    selector = _deployment_selector(spec.get("selector"), api, labels)
+    replicas = spec.get("replicas").integer(1, minimum=0)
+    min_ready = spec.get("minReadySeconds").integer(0, minimum=0)
+    deadline = spec.get("progressDeadlineSeconds")
+    if deadline.value is not None and deadline.integer(minimum=0) <= min_ready:
+        raise deadline.error(f"must be greater than minReadySeconds ({min_ready})")
+    default_surge: int | str = 1 if api == "extensions/v1beta1" else "25%"
+    strategy_field = spec.get("strategy")
+    strategy_field.mapping()
+    strategy = Strategy(strategy_field.get("type").choice("RollingUpdate", ("RollingUpdate", "Recreate")))
+    rolling = strategy_field.get("rollingUpdate")
+    rolling.mapping()
+    if strategy is Strategy.RECREATE and rolling.value is not None:
+        raise rolling.error("may not be set when strategy.type is Recreate")
+    surge = _surge_or_unavailable(rolling.get("maxSurge"), default_surge)
+    unavailable = _surge_or_unavailable(rolling.get("maxUnavailable"), default_surge)
+    if surge in (0, "0%") and unavailable in (0, "0%"):
+        raise rolling.get("maxUnavailable").error("maxSurge and maxUnavailable cannot both be 0")
+    pod = _pod_template(pod_spec, labels)
+    locs = root.locs()
+    locs.update({f"spec.template.spec.{k}": v for k, v in pod.locs.items()})
+    return Workload(
+        kind=WorkloadKind.DEPLOYMENT,
+        namespace=namespace,
+        name=name,
+        replicas=replicas,
+        selector=selector,
+        template=pod,
+        strategy=strategy,
+        max_surge=surge,
+        max_unavailable=unavailable,
+        min_ready_seconds=min_ready,
+        paused=spec.get("paused").boolean(False),
+        annotations=annotations,
+        loc=root.get("kind").loc,
+        locs=locs,
+    )
+
+
+def _surge_or_unavailable(f: _Field, default: int | str) -> int | str:
+    """maxSurge/maxUnavailable: an integer >= 0 or a percentage string like "25%"."""
+    if f.value is None:
+        return default
+    if isinstance(f.value, str):
+        if not _PERCENT.match(f.value):
+            raise f.error(f'must be an integer or a percentage like "25%", got string "{f.value}"')
+        if f.path[-1] == "maxUnavailable" and int(f.value[:-1]) > 100:
+            raise f.error(f"must not be greater than 100%, got {f.value}")
+        return f.value
+    if isinstance(f.value, bool) or not isinstance(f.value, (int, float)):
+        raise f.error(f"must be an integer or a percentage, got {_describe(f.value)}")
+    return f.integer(minimum=0)
+
+
+def _deployment_selector(f: _Field, api: str, labels: dict[str, str]) -> LabelSelector:
+    if f.value is None:
+        if api == "apps/v1":
+            raise f.error("required field is missing (apps/v1 Deployments need a selector)")
+        selector = LabelSelector(tuple(sorted(labels.items())))
+    else:
+        selector = _label_selector(f)
+    if selector.empty:
+        raise f.error("empty selector is invalid for a Deployment")
+    if not selector.matches(labels):
+        raise f.error("selector does not match template labels")
+    return selector
+
+
+def _label_selector(f: _Field) -> LabelSelector:
+    f.mapping()
+    match_labels = tuple(f.get("matchLabels").string_map().items())
+    expressions = []
+    for e in f.get("matchExpressions").items():
+        e.mapping()
+        key = e.get("key").string()
+        op = e.get("operator").choice(None, _SELECTOR_OPS)
+        values = tuple(v.string() for v in e.get("values").items())
+        if op in ("In", "NotIn") and not values:
+            raise e.get("values").error(f"must be non-empty for operator {op}")
+        if op in ("Exists", "DoesNotExist") and values:
+            raise e.get("values").error(f"must be empty for operator {op}")
+        expressions.append((key, op, values))
+    return LabelSelector(match_labels, tuple(expressions))
+
+
+def _pod(root: _Field) -> Workload:
+    """A bare Pod, as a one-replica workload replaced by delete + create."""
+    namespace, name, labels, annotations = _metadata(root, allow_generate_name=True)
+    spec = root.get("spec")
+    pod = _pod_template(spec, labels)
+    locs = root.locs()
+    spec_loc = spec.loc
+    locs.setdefault("spec.template", spec_loc)
+    locs.setdefault("spec.template.spec", spec_loc)
+    for key, loc in root.get("metadata").locs().items():
+        locs.setdefault(f"spec.template.metadata.{key}", loc)
+    locs.update({f"spec.template.spec.{k}": v for k, v in pod.locs.items()})
+    return Workload(
+        kind=WorkloadKind.POD,
+        namespace=namespace,
+        name=name,
+        replicas=1,
+        selector=LabelSelector(tuple(sorted(labels.items()))),
+        template=pod,
+        strategy=Strategy.RECREATE,
+        annotations=annotations,
+        loc=root.get("kind").loc,
+        locs=locs,
+    )
+
+
+def _pod_template(spec: _Field, labels: dict[str, str]) -> PodTemplate:
+    spec.mapping(required=True)
+    grace = spec.get("terminationGracePeriodSeconds").integer(30, minimum=0)
+    containers_field = spec.get("containers")
+    entries = containers_field.items()
+    if not entries:
+        raise containers_field.error("at least one container is required")
+    containers = tuple(_container(c, grace) for c in entries)
+    gates = []
+    for gate in spec.get("readinessGates").items():
+        gate.mapping()
+        gates.append(gate.get("conditionType").string())
+    return PodTemplate(
+        labels=labels,
+        containers=containers,
+        grace_seconds=grace,
+        node_selector=spec.get("nodeSelector").string_map(),
+        readiness_gates=tuple(gates),
+        loc=spec.loc,
+        locs=spec.locs(),
+    )
+
+
+def _container(f: _Field, grace: int) -> Container:
+    f.mapping()
+    name = f.get("name").string()
+    ports = []
+    seen: dict[str, int] = {}
+    for p in f.get("ports").items():
+        p.mapping()
+        port_name = p.get("name").optional_string()
+        if port_name is not None:
+            if port_name in seen:
+                first = seen[port_name]
+                raise p.get("name").error(f'duplicate port name "{port_name}" (first at line {first})')
+            seen[port_name] = p.get("name").loc.line
+        ports.append(
+            ContainerPort(
+                port=p.get("containerPort").integer(minimum=1, maximum=65535),
+                name=port_name,
+                protocol=p.get("protocol").choice("TCP", _PROTOCOLS),
+                loc=p.value_loc,
+            )
+        )
+    port_names = set(seen)
+    lifecycle = f.get("lifecycle")
+    lifecycle.mapping()
+    pre_stop = lifecycle.get("preStop")
+    return Container(
+        name=name,
+        ports=tuple(ports),
+        readiness=_probe(f.get("readinessProbe"), name, port_names, liveness=False),
+        liveness=_probe(f.get("livenessProbe"), name, port_names, liveness=True),
+        startup=_probe(f.get("startupProbe"), name, port_names, liveness=True),
+        pre_stop=_hook(pre_stop, grace) if pre_stop.value is not None else None,
+        loc=f.value_loc,
+        locs=f.locs(),
+    )
+
+
+def _handler(f: _Field, kinds: Sequence[HandlerKind]) -> tuple[HandlerKind, _Field]:
+    """The one handler a probe or hook sets, and its field."""
+    f.mapping()
+    present = [k for k in kinds if f.get(k.value).value is not None]
+    names = ", ".join(k.value for k in kinds)
+    if not present:
+        raise f.error(f"must set one handler ({names})")
+    if len(present) > 1:
+        raise f.get(present[1].value).error(f"may not set more than one handler ({names})")
+    return present[0], f.get(present[0].value)
+
+
+def _probe(f: _Field, container: str, port_names: set[str], liveness: bool) -> Probe | None:
+    if f.value is None:
+        return None
+    kind, handler = _handler(f, _PROBE_HANDLERS)
+    handler.mapping()
+    port: int | str | None = None
+    if kind is HandlerKind.GRPC:
+        port = handler.get("port").integer(minimum=1, maximum=65535)
+    elif kind is HandlerKind.EXEC:
+        _command(handler.get("command"))
+    else:
+        port_field = handler.get("port")
+        if port_field.value is None:
+            raise port_field.error("required field is missing")
+        port = port_field.port_name_or_number()
+        if isinstance(port, str) and port not in port_names:
+            raise port_field.error(f'"{port}" names no port of container "{container}"')
+    success = _probe_number(f.get("successThreshold"), 1)
+    if liveness and success != 1:
+        raise f.get("successThreshold").error(f"must be 1 for liveness and startup probes, got {success}")
+    return Probe(
+        kind=kind,
+        port=port,
+        initial_delay=f.get("initialDelaySeconds").integer(0, minimum=0),
+        period=_probe_number(f.get("periodSeconds"), 10),
+        timeout=_probe_number(f.get("timeoutSeconds"), 1),
+        success_threshold=success,
+        failure_threshold=_probe_number(f.get("failureThreshold"), 3),
+        loc=f.loc,
+        locs=f.locs(),
+    )
+
+
+def _probe_number(f: _Field, default: int) -> int:
+    """A probe count or period: 0 (like absent) takes the default, negatives are errors."""
+    return f.integer(default, minimum=0) or default
+
+
+def _command(f: _Field) -> tuple[str, ...]:
+    """An exec command; numbers are accepted and turned into strings."""
+    words = []
+    for word in f.items():
+        value = word.value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            words.append(str(value))
+        else:
+            words.append(word.string())
+    return tuple(words)
+
+
+def _hook(f: _Field, grace: int) -> Hook:
+    kind, handler = _handler(f, _HOOK_HANDLERS)
+    handler.mapping()
+    command: tuple[str, ...] = ()
+    seconds = None
+    port: int | str | None = None
+    if kind is HandlerKind.EXEC:
+        command = _command(handler.get("command"))
+    elif kind is HandlerKind.SLEEP:
+        seconds = handler.get("seconds").integer(minimum=0)
+        if seconds > grace:
+            raise handler.get("seconds").error(
+                f"must not exceed terminationGracePeriodSeconds ({grace}), got {seconds}"
+            )
+    else:
+        port_field = handler.get("port")
+        if port_field.value is None:
+            raise port_field.error("required field is missing")
+        port = port_field.port_name_or_number()
+    return Hook(kind=kind, command=command, seconds=seconds, port=port, loc=f.loc, locs=f.locs())
+
+
+# ---------------------------------------------------------------------------- services
+
+
+def _service(root: _Field) -> Service:
+    namespace, name, _, annotations = _metadata(root)
+    spec = root.get("spec")
+    spec.mapping()
+    type_field = spec.get("type")
+    stype = ServiceType(type_field.choice("ClusterIP", [t.value for t in ServiceType]))
+    selector_field = spec.get("selector")
+    selector: dict[str, str] | None = selector_field.string_map() or None
+    if stype is ServiceType.EXTERNAL_NAME:
+        selector = None
+    ports = []
+    for p in spec.get("ports").items():
+        p.mapping()
+        number = p.get("port").integer(minimum=1, maximum=65535)
+        target = p.get("targetPort")
+        node_port = p.get("nodePort")
+        if node_port.value is not None:
+            node_port.integer(minimum=1, maximum=65535)
+        ports.append(
+            ServicePort(
+                port=number,
+                target_port=number if target.value is None else target.port_name_or_number(),
+                name=p.get("name").optional_string(),
+                protocol=p.get("protocol").choice("TCP", _PROTOCOLS),
+                loc=p.value_loc,
+            )
+        )
+    external = _traffic_policy(spec.get("externalTrafficPolicy"))
+    if external is TrafficPolicy.LOCAL and stype not in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER):
+        raise spec.get("externalTrafficPolicy").error(
+            f"Local is only allowed for NodePort and LoadBalancer services, not {stype.value}"
+        )
+    return Service(
+        namespace=namespace,
+        name=name,
+        type=stype,
+        selector=selector,
+        ports=tuple(ports),
+        external_traffic_policy=external,
+        internal_traffic_policy=_traffic_policy(spec.get("internalTrafficPolicy")),
+        publish_not_ready=spec.get("publishNotReadyAddresses").boolean(False),
+        headless=spec.get("clusterIP").value == "None",
+        annotations=annotations,
+        loc=root.get("kind").loc,
+        locs=root.locs(),
+    )
+
+
+def _traffic_policy(f: _Field) -> TrafficPolicy:
+    return _TRAFFIC_POLICIES[f.choice("Cluster", tuple(_TRAFFIC_POLICIES))]

@@ -1,0 +1,131 @@
+"""kubelet: container start, probes, Ready, preStop, SIGTERM, grace period, SIGKILL.
+
+Follows ``kubernetes/kubernetes:pkg/kubelet/prober/worker.go`` (probe ticks, thresholds,
+startup gating, readiness during termination) and ``pkg/kubelet/kuberuntime/
+kuberuntime_container.go`` ``killContainer`` (preStop within grace, 2 s minimum).
+
+Simplifications:
+ 1. One serving container decides the pod's readiness; other containers are taken as
+    ready whenever it is (they could only make the pod Ready later).
+ 2. A probe ticks every ``periodSeconds`` from ``start + initialDelaySeconds`` with an
+    arbitrary phase (kubelet's start-up jitter); a successful probe answers within
+    ``timeoutSeconds``; a probe that does not check the Service's port (exec, or another
+    port) is assumed to succeed once the container runs — it proves nothing about the port.
+ 3. ``readinessGates`` are taken as already satisfied (they only delay Ready; issue D).
+ 4. A liveness/startup kill before the application listens is followed by restarts that
+    are just as slow: the pod never becomes Ready (a stalled rollout).
+ 5. Readiness keeps being probed during termination (PR #110191), except exec probes on
+    1.35 (kubernetes/kubernetes#140509); Ready ends at the failure threshold after the
+    listener closed, or when the container exits.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import z3
+
+from zdverify.model import application
+from zdverify.model.assumptions import Interval
+from zdverify.model.scenario import ProbeSpec
+from zdverify.model.timing import Encoding, zmax, zmin
+
+
+def first_tick(enc: Encoding, name: str, probe: ProbeSpec, start: z3.ArithRef,
+               need: z3.ArithRef) -> tuple[z3.ArithRef, z3.ArithRef]:
+    """(k, time) of the first probe tick at or after ``need``."""
+    phase = enc.fraction(f"{name}.phase")
+    k = enc.integer(f"{name}.k")
+    base = start + probe.initial_delay + phase * probe.period
+    tick = base + k * probe.period
+    enc.add(k >= 0, tick >= need, z3.Or(k == 0, tick - probe.period < need))
+    return k, tick
+
+
+@dataclass(frozen=True)
+class NewPod:
+    name: str
+    created: z3.ArithRef
+    start: z3.ArithRef
+    listen: z3.ArithRef
+    started: z3.ArithRef
+    ready: z3.ArithRef
+
+
+def new_pod(enc: Encoding, name: str, created: z3.ArithRef, *, may_be_killed: bool = False) -> NewPod:
+    """A new pod's start-up. Unless ``may_be_killed``, assumes probes do not kill it."""
+    pod = enc.sc.pod
+    start = enc.real(f"{name}.start")
+    enc.add(start == created + enc.within(f"{name}.start_delay", enc.bound("pod-start")))
+    listen = application.listen(enc, name, start)
+    started: z3.ArithRef = start
+    if pod.startup is not None:
+        sp = pod.startup
+        cond = listen if sp.checks_port else start
+        k, tick = first_tick(enc, f"{name}.startup", sp, start, cond)
+        resp = enc.within(f"{name}.startup.resp", Interval(0, sp.timeout))
+        started = enc.real(f"{name}.started")
+        enc.add(started == tick + resp)
+        if not may_be_killed:
+            enc.add(k < sp.failure)
+    ready = enc.real(f"{name}.ready")
+    if pod.readiness is None:
+        enc.add(ready == started)
+    else:
+        rp = pod.readiness
+        cond = listen if rp.checks_port else start
+        _, tick = first_tick(enc, f"{name}.readiness", rp, start, zmax(cond, started))
+        resp = enc.within(f"{name}.readiness.resp", Interval(0, rp.timeout))
+        enc.add(ready == tick + (rp.success - 1) * rp.period + resp)
+    return NewPod(name, created, start, listen, started, ready)
+
+
+def killed_before_listening(enc: Encoding, p: NewPod) -> z3.BoolRef:
+    """A startup or liveness probe (checking the served port) kills the container first."""
+    pod = enc.sc.pod
+    cases = []
+    if pod.startup is not None and pod.startup.checks_port:
+        cases.append(enc.integer(f"{p.name}.startup.k") >= pod.startup.failure)
+    lp = pod.liveness
+    if lp is not None and lp.checks_port:
+        _, tick = first_tick(enc, f"{p.name}.liveness", lp, p.start, p.started)
+        cases.append(tick + (lp.failure - 1) * lp.period < p.listen)
+    return z3.Or(*cases) if cases else z3.BoolVal(False)
+
+
+@dataclass(frozen=True)
+class OldPod:
+    name: str
+    deleted: z3.ArithRef
+    seen: z3.ArithRef
+    sigterm: z3.ArithRef
+    close: z3.ArithRef
+    exit: z3.ArithRef
+    kill: z3.ArithRef
+    unready: z3.ArithRef
+
+
+def old_pod(enc: Encoding, name: str, deleted: z3.ArithRef) -> OldPod:
+    """An old pod's termination from its deletion on."""
+    pod = enc.sc.pod
+    h = pod.hook
+    seen = enc.real(f"{name}.seen")
+    enc.add(seen == deleted + enc.within(f"{name}.kubelet", enc.bound("kubelet")))
+    hook = enc.real(f"{name}.hook")
+    enc.add(hook >= h.lo, hook <= h.hi)
+    sigterm = enc.real(f"{name}.sigterm")
+    enc.add(sigterm == seen + hook)
+    kill = enc.real(f"{name}.kill")
+    enc.add(kill == sigterm + zmax(pod.grace - hook, 2.0))
+    close = application.close(enc, name, seen, sigterm)
+    exit_t = application.exit_time(enc, name, close, kill)
+    unready = enc.real(f"{name}.unready")
+    rp = pod.readiness
+    settings = enc.sc.settings
+    if rp is not None and rp.checks_port and not (
+            pod.readiness_exec and settings.exec_readiness_skipped_when_terminating):
+        phase = enc.fraction(f"{name}.unready.phase")
+        resp = enc.within(f"{name}.unready.resp", Interval(0, rp.timeout))
+        enc.add(unready == zmin(close + phase * rp.period + (rp.failure - 1) * rp.period + resp, exit_t))
+    else:
+        enc.add(unready == exit_t)
+    return OldPod(name, deleted, seen, sigterm, close, exit_t, kill, unready)

@@ -1,0 +1,329 @@
+"""Read YAML manifests into plain data plus a position for every value.
+
+Typing follows go-yaml v2 (what kubectl and the API server use through sigs.k8s.io/yaml):
+``on``/``yes``/``y`` are booleans, ``2024-01-01`` stays a string, ``0755`` is octal.
+PyYAML composes the node tree (libyaml when available); the walk below turns it into
+plain dicts/lists/scalars and a map from path tuple to :class:`Loc`, rejecting duplicate
+keys and expanding ``kind: List``. Every failure becomes an :class:`InputError` with a
+location — no YAML exception or ``RecursionError`` escapes.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
+
+from zdverify.model.source import InputError, Loc
+
+_BaseLoader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+
+
+class K8sLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """libyaml speed, go-yaml v2 (sigs.k8s.io/yaml) implicit typing."""
+
+
+_DROP = {
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:value",  # PyYAML resolves a bare "=" to a tag it cannot construct
+}
+K8sLoader.yaml_implicit_resolvers = {
+    ch: [(t, rx) for t, rx in lst if t not in _DROP]
+    for ch, lst in Resolver.yaml_implicit_resolvers.items()
+}
+K8sLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(
+        r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE"
+        r"|on|On|ON|off|Off|OFF)$"
+    ),
+    list("yYnNtTfFoO"),
+)
+K8sLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^[-+]?(?:0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)$"),
+    list("-+0123456789"),
+)
+K8sLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+K8sLoader.add_constructor(
+    "tag:yaml.org,2002:bool",
+    lambda loader, node: loader.construct_scalar(node)
+    in {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"},
+)
+
+_YAML_SUFFIXES = (".yaml", ".yml")
+_SOURCE_COMMENT = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$")
+_MAX_NODES = 200_000  # bounds alias expansion ("billion laughs")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_STANDARD_TAG = "tag:yaml.org,2002:"
+KEY = "<key>"  # path suffix under which a mapping key's own position is stored
+
+
+@dataclass(frozen=True)
+class Document:
+    """One Kubernetes object as plain data, with positions.
+
+    ``locs`` maps a path tuple (mapping keys and list indices, from the object root) to
+    the position of the value there; ``path + (KEY,)`` holds the position of the key.
+    ``source_file`` is the Helm ``# Source:`` path when there is one, else the file.
+    """
+
+    data: Any
+    locs: Mapping[tuple, Loc]
+    loc: Loc
+    source_file: str
+
+
+def load_paths(
+    paths: Sequence[str], stdin_text: str | None = None, stdin_name: str = "<stdin>"
+) -> list[Document]:
+    """Load files, directories (``*.yaml``/``*.yml``, recursively, sorted) and ``-``."""
+    docs: list[Document] = []
+    for arg in paths:
+        if arg == "-":
+            text = sys.stdin.read() if stdin_text is None else stdin_text
+            docs.extend(load_text(text, stdin_name))
+            continue
+        for file in _expand(arg):
+            docs.extend(load_text(_read(file), file))
+    return docs
+
+
+def _expand(arg: str) -> list[str]:
+    """The YAML files an argument names."""
+    path = Path(arg)
+    if path.is_dir():
+        try:
+            files = sorted(
+                p for p in path.rglob("*") if p.suffix in _YAML_SUFFIXES and p.is_file()
+            )
+        except OSError as e:
+            raise InputError(f"cannot read directory {arg}: {e.strerror or e}") from None
+        if not files:
+            raise InputError(f"{arg}: directory contains no .yaml or .yml files")
+        return [str(p) for p in files]
+    if not path.exists():
+        raise InputError(f"{arg}: no such file or directory")
+    return [arg]
+
+
+def _read(file: str) -> str:
+    """A file's text; binary or non-UTF-8 content is an input error."""
+    try:
+        raw = Path(file).read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read {file}: {e.strerror or e}") from None
+    if b"\0" in raw:
+        line = raw.count(b"\n", 0, raw.index(b"\0")) + 1
+        raise InputError("binary file (contains NUL bytes), expected YAML", Loc(file, line))
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise InputError("file is not UTF-8 text", Loc(file, line)) from None
+
+
+def load_text(text: str, file: str) -> list[Document]:
+    """Parse a YAML stream; one :class:`Document` per non-empty object."""
+    sources = _source_comments(text)
+    docs: list[Document] = []
+    loader = K8sLoader(text)
+    prev_end = -1  # 0-based line where the previous document's root node ended
+    try:
+        while _check_node(loader, text, file):
+            node = _get_node(loader, text, file)
+            if node is None:
+                continue
+            start, end = node.start_mark.line, node.end_mark.line
+            source = next(
+                (s for line, s in reversed(sources) if prev_end <= line <= start), file
+            )
+            prev_end = end
+            walker = _Walker(loader, file)
+            try:
+                data = walker.walk(node, ())
+            except RecursionError:
+                raise InputError("YAML nesting too deep", _loc(file, node)) from None
+            if data is None:
+                continue
+            _split(data, walker.locs, _loc(file, node), source, (), docs)
+    finally:
+        loader.dispose()
+    return docs
+
+
+def _source_comments(text: str) -> list[tuple[int, str]]:
+    """Helm ``# Source: path`` comments as (0-based line, path)."""
+    return [
+        (i, m.group(1))
+        for i, line in enumerate(text.splitlines())
+        if line.startswith("#") and (m := _SOURCE_COMMENT.match(line))
+    ]
+
+
+def _check_node(loader: Any, text: str, file: str) -> bool:
+    try:
+        return bool(loader.check_node())
+    except yaml.YAMLError as e:
+        raise _yaml_error(e, text, file) from None
+
+
+def _get_node(loader: Any, text: str, file: str) -> Node | None:
+    try:
+        return loader.get_node()
+    except yaml.YAMLError as e:
+        raise _yaml_error(e, text, file) from None
+    except RecursionError:
+        raise InputError("YAML nesting too deep", Loc(file, 1)) from None
+
+
+def _yaml_error(e: yaml.YAMLError, text: str, file: str) -> InputError:
+    """A PyYAML error as a located InputError."""
+    if isinstance(e, yaml.MarkedYAMLError):
+        mark = e.problem_mark or e.context_mark
+        problem = e.problem or e.context or "invalid YAML"
+        if e.context and e.problem:
+            problem = f"{problem} ({e.context})"
+        if mark is not None:
+            return InputError(f"YAML syntax error: {problem}", Loc(file, mark.line + 1, mark.column + 1))
+        return InputError(f"YAML syntax error: {problem}", Loc(file, 1))
+    if isinstance(e, yaml.reader.ReaderError):
+        line = text.count("\n", 0, max(e.position, 0)) + 1
+        return InputError(f"invalid character in YAML: {e.reason}", Loc(file, line))
+    return InputError(f"YAML error: {e}", Loc(file, 1))
+
+
+def _loc(file: str, node: Node) -> Loc:
+    return Loc(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Walker:
+    """Turns a composed node tree into plain data, filling ``locs`` on the way."""
+
+    def __init__(self, loader: Any, file: str) -> None:
+        self.loader = loader
+        self.file = file
+        self.locs: dict[tuple, Loc] = {}
+        self._active: set[int] = set()  # ids of the nodes being walked (alias cycles)
+        self._count = 0
+
+    def walk(self, node: Node, path: tuple) -> Any:
+        self._count += 1
+        if self._count > _MAX_NODES:
+            raise InputError(
+                f"document too large (more than {_MAX_NODES} values after alias expansion)",
+                _loc(self.file, node),
+            )
+        if id(node) in self._active:
+            raise InputError("recursive YAML alias", _loc(self.file, node))
+        self._active.add(id(node))
+        try:
+            if isinstance(node, MappingNode):
+                value: Any = self._mapping(node, path)
+            elif isinstance(node, SequenceNode):
+                value = [self.walk(item, path + (i,)) for i, item in enumerate(node.value)]
+            else:
+                value = self._scalar(node)
+        finally:
+            self._active.discard(id(node))
+        self.locs[path] = _loc(self.file, node)
+        return value
+
+    def _scalar(self, node: Node) -> Any:
+        if not node.tag.startswith(_STANDARD_TAG):
+            return node.value  # a local or unknown tag: keep the text
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError) as e:
+            problem = getattr(e, "problem", None) or str(e)
+            tag = node.tag.rsplit(":", 1)[-1]
+            raise InputError(f"invalid !!{tag} value: {problem}", _loc(self.file, node)) from None
+        finally:
+            self.loader.constructed_objects.clear()
+        if isinstance(value, (set, frozenset)):
+            return sorted(value, key=str)
+        return value
+
+    def _mapping(self, node: MappingNode, path: tuple) -> dict[str, Any]:
+        """A mapping; duplicate keys are errors, ``<<`` merges lose to explicit keys."""
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                continue
+            sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            for source in reversed(sources):  # earlier sources win
+                if not isinstance(source, MappingNode):
+                    raise InputError(
+                        "merge key << expects a mapping or a list of mappings",
+                        _loc(self.file, source),
+                    )
+                result.update(self.walk(source, path))
+        key_lines: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue
+            key = self._key(key_node)
+            if key in key_lines:
+                raise InputError(
+                    f'duplicate key "{key}" (first at line {key_lines[key]})',
+                    _loc(self.file, key_node),
+                )
+            key_lines[key] = key_node.start_mark.line + 1
+            self.locs[path + (key, KEY)] = _loc(self.file, key_node)
+            result[key] = self.walk(value_node, path + (key,))
+        return result
+
+    def _key(self, node: Node) -> str:
+        """A mapping key as a string, the way sigs.k8s.io/yaml converts keys to JSON."""
+        if not isinstance(node, ScalarNode):
+            raise InputError("mapping keys must be scalars", _loc(self.file, node))
+        value = self._scalar(node)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if value is None:
+            return "null"
+        return str(value)
+
+
+def _split(
+    data: Any, locs: dict[tuple, Loc], loc: Loc, source: str, prefix: tuple, out: list[Document]
+) -> None:
+    """Append ``data`` as a Document, expanding ``kind: *List`` into its items."""
+    if not isinstance(data, dict):
+        raise InputError(
+            f"expected a Kubernetes object (a mapping), got {_describe(data)}", loc
+        )
+    kind = data.get("kind")
+    items = data.get("items")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+        for i, item in enumerate(items):
+            item_prefix = prefix + ("items", i)
+            item_loc = locs.get(item_prefix, loc)
+            _split(item, locs, item_loc, source, item_prefix, out)
+        return
+    n = len(prefix)
+    own = {p[n:]: l for p, l in locs.items() if p[:n] == prefix} if n else locs
+    out.append(Document(data=data, locs=own, loc=loc, source_file=source))
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f'string "{value}"'
+    return f"{type(value).__name__} {value!r}"

@@ -1,0 +1,88 @@
+"""Which Service routes to which workload, and to which container port.
+
+A Service selects a workload when both are in one namespace, the Service has a non-empty
+selector and every selector label equals a label of the pod template. Each selected
+(workload, service, service port) becomes a :class:`Pair`, resolved to the container that
+serves the target port, the way the endpoints controller resolves it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zdverify.model.objects import Container, Objects, Service, ServicePort, ServiceType, Workload
+from zdverify.model.source import InputError
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A service port routed to a workload's container port."""
+
+    workload: Workload
+    service: Service
+    port: ServicePort
+    container: Container
+    container_port: int
+
+
+def pair(objects: Objects) -> tuple[list[Pair], list[str]]:
+    """Pairs in input order (workload, then service, then port), and notes on what was skipped."""
+    notes: list[str] = []
+    routable: list[Service] = []
+    for service in objects.services:
+        reason = _skip_reason(service)
+        if reason:
+            notes.append(f"{service.ref}: {reason}; skipped")
+        else:
+            routable.append(service)
+    pairs: list[Pair] = []
+    selected: set[int] = set()
+    for workload in objects.workloads:
+        services = [(i, s) for i, s in enumerate(routable) if selects(s, workload)]
+        if not services:
+            notes.append(f"{workload.ref}: no Service selects its pods; left unverified")
+        for i, service in services:
+            selected.add(i)
+            for index, port in enumerate(service.ports):
+                container, number = _target(workload, service, index, port)
+                pairs.append(Pair(workload, service, port, container, number))
+    for i, service in enumerate(routable):
+        if i not in selected:
+            notes.append(f"{service.ref}: selects no workload in the input")
+    return pairs, notes
+
+
+def selects(service: Service, workload: Workload) -> bool:
+    """Whether ``service`` routes to the pods of ``workload``."""
+    if service.namespace != workload.namespace or not service.selector:
+        return False
+    labels = workload.template.labels
+    return all(labels.get(k) == v for k, v in service.selector.items())
+
+
+def _skip_reason(service: Service) -> str | None:
+    if service.type is ServiceType.EXTERNAL_NAME:
+        return "ExternalName service routes to no pods"
+    if service.headless:
+        return "headless service (clusterIP: None) has no virtual IP to verify"
+    if not service.selector:
+        return "no selector (endpoints are managed by hand)"
+    return None
+
+
+def _target(workload: Workload, service: Service, index: int, port: ServicePort) -> tuple[Container, int]:
+    """The container and port number a service port's targetPort resolves to."""
+    containers = workload.template.containers
+    if isinstance(port.target_port, str):
+        for container in containers:
+            for cp in container.ports:
+                if cp.name == port.target_port and cp.protocol == port.protocol:
+                    return container, cp.port
+        protocol = "" if port.protocol == "TCP" else f" with protocol {port.protocol}"
+        raise InputError(
+            f'targetPort "{port.target_port}" names no container port{protocol} of {workload.ref}',
+            service.loc_of(f"spec.ports[{index}].targetPort"),
+        )
+    for container in containers:
+        if any(cp.port == port.target_port for cp in container.ports):
+            return container, port.target_port
+    return containers[0], port.target_port  # routed by number even if undeclared

@@ -1,0 +1,249 @@
+"""Scenario: one (workload, Service port) pair, resolved into what the model needs.
+
+This is where manifest fields become model parameters (probe relation to the served
+port, preStop duration, resolved surge/unavailable, traffic entry points), each keeping
+the manifest position that a counterexample will blame.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from enum import Enum
+
+from zdverify.model.assumptions import Settings
+from zdverify.model.deployment import Rollout, resolve_fenceposts
+from zdverify.model.objects import (
+    Container,
+    HandlerKind,
+    Hook,
+    Probe,
+    ServiceType,
+    Strategy,
+    TrafficPolicy,
+    WorkloadKind,
+)
+from zdverify.model.pairing import Pair
+from zdverify.model.source import InputError, Loc
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """A probe's timing, and whether its success proves the served port accepts connections."""
+
+    checks_port: bool
+    initial_delay: float
+    period: float
+    timeout: float
+    success: int
+    failure: int
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class HookSpec:
+    """preStop as the model sees it.
+
+    ``serve_min``: seconds the hook certainly keeps the app serving (a leading ``sleep``);
+    ``lo``/``hi``: bounds of the hook's duration (already capped at the grace period);
+    ``may_stop_app``: the hook runs something that may shut the application down.
+    """
+
+    serve_min: float
+    lo: float
+    hi: float
+    may_stop_app: bool
+    text: str
+    loc: Loc | None
+
+    @property
+    def exact(self) -> bool:
+        return self.lo == self.hi and not self.may_stop_app
+
+
+NO_HOOK = HookSpec(0, 0, 0, False, "no preStop hook", None)
+
+
+@dataclass(frozen=True)
+class PodSpec:
+    readiness: ProbeSpec | None
+    liveness: ProbeSpec | None
+    startup: ProbeSpec | None
+    hook: HookSpec
+    grace: float
+    readiness_exec: bool  # exec readiness probe (skipped while terminating on 1.35)
+    container: str
+    container_loc: Loc
+
+
+class Entry(Enum):
+    """Where requests enter the Service."""
+
+    LOAD_BALANCER = "load balancer"
+    NODE_PORT = "NodePort"
+    CLUSTER_IP = "ClusterIP"
+
+
+@dataclass(frozen=True)
+class EntrySpec:
+    kind: Entry
+    local: bool  # traffic policy Local for this entry
+
+    @property
+    def text(self) -> str:
+        return f"{self.kind.value} ({'Local' if self.local else 'Cluster'} policy)"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    pair: Pair
+    rollout: Rollout
+    min_ready: float
+    paused: bool
+    nodes: int
+    pod: PodSpec
+    entries: tuple[EntrySpec, ...]
+    publish_not_ready: bool
+    settings: Settings
+
+    @property
+    def workload(self) -> str:
+        return self.pair.workload.ref
+
+    @property
+    def service(self) -> str:
+        return self.pair.service.ref
+
+    @property
+    def fallback(self) -> bool:
+        return self.settings.terminating_fallback
+
+
+_SHELLS = {"sh", "bash", "ash", "dash", "zsh", "busybox"}
+_SLEEP_ARG = re.compile(r"^(\d+(?:\.\d+)?)([smh]?)$")
+_SUFFIX = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _sleep_seconds(words: list[str]) -> float | None:
+    """``["sleep", "15"]`` -> 15.0; anything else -> None."""
+    if len(words) == 2 and words[0].rsplit("/", 1)[-1] == "sleep":
+        m = _SLEEP_ARG.match(words[1])
+        if m:
+            return float(m.group(1)) * _SUFFIX[m.group(2)]
+    return None
+
+
+def _split_script(script: str) -> list[list[str]] | None:
+    """A ``sh -c`` script as a list of simple commands (split on ; && || newlines)."""
+    try:
+        lexer = shlex.shlex(script, posix=True, punctuation_chars=";&|\n")
+        lexer.whitespace = " \t"
+        lexer.whitespace_split = True
+        tokens = list(lexer)
+    except ValueError:
+        return None
+    commands: list[list[str]] = [[]]
+    for tok in tokens:
+        if tok and set(tok) <= set(";&|\n"):
+            if commands[-1]:
+                commands.append([])
+        else:
+            commands[-1].append(tok)
+    return [c for c in commands if c]
+
+
+def exec_hook_commands(command: tuple[str, ...]) -> list[list[str]] | None:
+    """The simple commands an exec hook runs, unwrapping ``sh -c '…'``; None if unknown."""
+    words = list(command)
+    if not words:
+        return None
+    if words[0].rsplit("/", 1)[-1] in _SHELLS:
+        rest = words[1:]
+        if rest and rest[0] == "sh" and words[0].endswith("busybox"):
+            rest = rest[1:]
+        if len(rest) >= 2 and rest[0] in ("-c", "-ec", "-ce", "-xc", "-cx"):
+            return _split_script(rest[1])
+        return None
+    return [words]
+
+
+def hook_spec(hook: Hook | None, grace: float, settings: Settings) -> HookSpec:
+    if hook is None:
+        return NO_HOOK
+    if grace <= 0:
+        return HookSpec(0, 0, 0, False, "preStop hook (not run: grace period 0)", hook.loc)
+    if hook.kind is HandlerKind.SLEEP:
+        if not settings.native_sleep:
+            raise InputError(
+                f"lifecycle.preStop.sleep needs Kubernetes 1.30 or later (PodLifecycleSleepAction); "
+                f"--k8s-version is {settings.version_text}", hook.loc)
+        n = min(float(hook.seconds or 0), grace)
+        return HookSpec(n, n, n, False, f"preStop sleep {hook.seconds}s", hook.loc)
+    if hook.kind is HandlerKind.TCP_SOCKET:
+        return HookSpec(0, 0, 0, False, "preStop tcpSocket (not supported by kubelet: no delay)", hook.loc)
+    if hook.kind is HandlerKind.EXEC:
+        commands = exec_hook_commands(hook.command)
+        if commands:
+            first = _sleep_seconds(commands[0])
+            if first is not None:
+                n = min(first, grace)
+                rest = commands[1:]
+                if not rest:
+                    return HookSpec(n, n, n, False, f"preStop exec sleep {first:g}s", hook.loc)
+                return HookSpec(n, n, grace, True,
+                                f"preStop exec sleep {first:g}s, then {' '.join(rest[0])!r}", hook.loc)
+        return HookSpec(0, 0, grace, True, f"preStop exec {' '.join(hook.command)!r} (duration unknown)",
+                        hook.loc)
+    return HookSpec(0, 0, grace, True, "preStop httpGet (duration and effect unknown)", hook.loc)
+
+
+def _port_number(container: Container, port: int | str | None) -> int | None:
+    if isinstance(port, int):
+        return port
+    for p in container.ports:
+        if p.name == port:
+            return p.port
+    return None
+
+
+def probe_spec(probe: Probe | None, container: Container, served_port: int) -> ProbeSpec | None:
+    if probe is None:
+        return None
+    checks = probe.kind in (HandlerKind.HTTP_GET, HandlerKind.TCP_SOCKET, HandlerKind.GRPC) and (
+        _port_number(container, probe.port) == served_port)
+    return ProbeSpec(checks, float(probe.initial_delay), float(probe.period), float(probe.timeout),
+                     probe.success_threshold, probe.failure_threshold, probe.loc)
+
+
+def entries_of(pair: Pair) -> tuple[EntrySpec, ...]:
+    svc = pair.service
+    internal = EntrySpec(Entry.CLUSTER_IP, svc.internal_traffic_policy is TrafficPolicy.LOCAL)
+    external_local = svc.external_traffic_policy is TrafficPolicy.LOCAL
+    if svc.type is ServiceType.LOAD_BALANCER:
+        return (EntrySpec(Entry.LOAD_BALANCER, external_local), internal)
+    if svc.type is ServiceType.NODE_PORT:
+        return (EntrySpec(Entry.NODE_PORT, external_local), internal)
+    return (internal,)
+
+
+def build_scenario(pair: Pair, nodes: int, settings: Settings) -> Scenario:
+    w = pair.workload
+    c = pair.container
+    if w.kind is WorkloadKind.POD:
+        rollout = Rollout(1, Strategy.RECREATE, 0, 1)
+    else:
+        surge, unavailable = resolve_fenceposts(w.max_surge, w.max_unavailable, w.replicas)
+        rollout = Rollout(w.replicas, w.strategy, surge, unavailable)
+    grace = float(w.template.grace_seconds)
+    pod = PodSpec(
+        readiness=probe_spec(c.readiness, c, pair.container_port),
+        liveness=probe_spec(c.liveness, c, pair.container_port),
+        startup=probe_spec(c.startup, c, pair.container_port),
+        hook=hook_spec(c.pre_stop, grace, settings),
+        grace=grace,
+        readiness_exec=c.readiness is not None and c.readiness.kind is HandlerKind.EXEC,
+        container=c.name,
+        container_loc=c.loc,
+    )
+    return Scenario(pair, rollout, float(w.min_ready_seconds), w.paused, nodes, pod, entries_of(pair),
+                    pair.service.publish_not_ready, settings)

@@ -1,0 +1,617 @@
+"""An independent, plain discrete-event simulator of one rollout.
+
+The checker decides timing with Z3; this module shares none of that encoding. Given a
+scenario, the discrete choices (placement, deletion order) and every delay as a number,
+it runs the controllers forward in time, computes what each node's kube-proxy and the
+load balancer did, and scans the resulting timeline for violations. Every counterexample
+is replayed here before it is printed, and the differential tests compare the two.
+
+Semantics (the same facts the checker encodes, written out independently):
+ 1. Controller: each change (rollout start, a pod available, an old pod gone) triggers a
+    reconcile after a ``controller`` delay; a reconcile applies ``rolling.go``'s arithmetic
+    to the live counts and creates/deletes pods at once.
+ 2. EndpointSlice and kube-proxy are FIFO: a pod change reaches the slice after its own
+    delay but never before an earlier change; each node applies slice changes in order,
+    each after its own delay (``max(previous, slice + delay)``).
+ 3. A request entering node n at time t uses n's programmed set at t: ready endpoints in
+    scope (all, or local for policy Local); if none and the terminating fallback is on,
+    serving-terminating ones; if still none the request fails (REJECT/DROP).
+ 4. Local load balancing: health checks every I seconds per node with an arbitrary phase;
+    a node leaves after U consecutive failures and returns after H successes; the check
+    fails while the node's kube-proxy has no local ready, non-terminating endpoint.
+ 5. A liveness/startup kill before the application listens restarts the container; the
+    simulator treats such a pod as never ready again (every restart equally slow), which
+    stalls the rollout.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+
+from zdverify.model.objects import Strategy
+from zdverify.model.scenario import Entry, EntrySpec, Scenario
+from zdverify.model.source import Loc
+from zdverify.model.verdict import Component, EventKind, Property, Step
+
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class NewTiming:
+    """Delays of one new pod. Phases are fractions of the probe period in [0, 1)."""
+
+    start: float = 1.0
+    app: float = 0.0
+    startup_phase: float = 0.0
+    startup_resp: float = 0.0
+    ready_phase: float = 0.0
+    ready_resp: float = 0.0
+    liveness_phase: float = 0.0
+    eps: float = 0.0
+    proxy: tuple[float, ...] = (0.0,)
+
+
+@dataclass(frozen=True)
+class OldTiming:
+    """Delays of one old pod's termination."""
+
+    kubelet: float = 0.0
+    hook: float = 0.0  # clamped to the hook's bounds
+    close: float = 0.0  # after SIGTERM; for hooks that may stop the app: after the leading sleep
+    drain: float = 0.0  # listener closed -> app exits (<= request bound)
+    unready_phase: float = 0.0
+    unready_resp: float = 0.0
+    eps_del: float = 0.0
+    eps_unready: float = 0.0
+    proxy_del: tuple[float, ...] = (0.0,)
+    proxy_unready: tuple[float, ...] = (0.0,)
+
+
+@dataclass(frozen=True)
+class Timing:
+    ctrl: tuple[float, ...] = (0.0,)
+    new: tuple[NewTiming, ...] = ()
+    old: tuple[OldTiming, ...] = ()
+    default_new: NewTiming = NewTiming()
+    default_old: OldTiming = OldTiming()
+    lb_phase: tuple[float, ...] = (0.0,)  # per node, fraction of the interval
+    lb_resp: float = 0.0
+    request: float = 0.0
+
+    def new_at(self, i: int) -> NewTiming:
+        return self.new[i] if i < len(self.new) else self.default_new
+
+    def old_at(self, i: int) -> OldTiming:
+        return self.old[i] if i < len(self.old) else self.default_old
+
+
+@dataclass(frozen=True)
+class Choices:
+    """Discrete choices: node of each old pod, node of each new pod (cycled), deletion order."""
+
+    initial: tuple[int, ...] = ()
+    placement: tuple[int, ...] = (0,)
+    deletion: tuple[int, ...] = ()
+
+
+def _cyc(values: tuple[float, ...], i: int) -> float:
+    return values[i % len(values)] if values else 0.0
+
+
+@dataclass
+class _Pod:
+    name: str
+    old: bool
+    index: int
+    node: int
+    created: float = -INF
+    start: float = -INF
+    listen: float = -INF
+    started: float = -INF
+    ready: float = -INF
+    available: float = -INF
+    killed: float = INF  # liveness/startup kill before listening (new pods)
+    deleted: float = INF
+    seen: float = INF
+    sigterm: float = INF
+    close: float = INF
+    unready: float = INF
+    exit: float = INF
+    sigkill: float = INF
+
+    def serving(self, t: float) -> bool:
+        return self.listen <= t < min(self.close, self.killed, self.exit)
+
+
+@dataclass(frozen=True)
+class Violation:
+    prop: Property
+    t: float
+    t_end: float
+    node: int
+    pod: str | None
+    entry: EntrySpec | None
+    text: str
+
+
+@dataclass
+class Run:
+    """Everything one simulation produced."""
+
+    steps: list[Step] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    completed: bool = False
+    end: float = 0.0
+    local_empty_at: dict[int, float] = field(default_factory=dict)  # node -> first time it has no local ready pod
+
+    def first(self, prop: Property) -> Violation | None:
+        vs = [v for v in self.violations if v.prop is prop]
+        return min(vs, key=lambda v: (v.t, v.node)) if vs else None
+
+
+class _Change(Enum):
+    ADD = "ready"
+    DEL = "terminating"
+    UNREADY = "not serving"
+    GONE = "removed"
+
+
+def _probe_first(base: float, period: float, cond: float, gate: float) -> tuple[int, float]:
+    """Index and time of the first probe tick (ticks at base + k*period) at or after both
+    ``cond`` (the probe can succeed) and ``gate`` (the probe runs at all)."""
+    need = max(cond, gate)
+    k = 0 if need <= base else math.ceil((need - base) / period - 1e-12)
+    return k, base + k * period
+
+
+def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
+    run = Run()
+    n_nodes = sc.nodes
+    w = sc.pair.workload
+    pod = sc.pod
+    b = sc.settings
+    steps = run.steps
+    tpl_loc = w.loc_of("spec.template.spec")
+    name = w.name
+
+    def step(t: float, comp: Component, where: str, kind: EventKind, text: str, loc: Loc | None = None) -> None:
+        steps.append(Step(t, comp, where, kind, text, loc))
+
+    def node_name(i: int) -> str:
+        return f"node-{i + 1}"
+
+    # ---- old pods, steady state ------------------------------------------------------
+    r = sc.rollout.replicas
+    olds = [
+        _Pod(f"{name}-old-{i + 1}", True, i, (choices.initial[i] if i < len(choices.initial) else i) % n_nodes)
+        for i in range(r)
+    ]
+    news: list[_Pod] = []
+    deletion_order = list(dict.fromkeys([i for i in choices.deletion if i < r] + list(range(r))))
+
+    # ---- controller loop ------------------------------------------------------------
+    queue: list[tuple[float, int, str]] = []
+    seq = 0
+    n_sync = 0
+
+    def trigger(t: float, why: str) -> None:
+        nonlocal seq, n_sync
+        heapq.heappush(queue, (t + max(0.0, _cyc(timing.ctrl, n_sync)), seq, why))
+        seq += 1
+        n_sync += 1
+
+    if sc.paused:
+        step(0.0, Component.DEPLOYMENT, "", EventKind.ROLLOUT_START,
+             "template changed, but spec.paused is true: no new ReplicaSet is scaled", w.loc_of("spec.paused"))
+    else:
+        step(0.0, Component.DEPLOYMENT, "", EventKind.ROLLOUT_START, "template changed: rollout starts")
+        trigger(0.0, "rollout start")
+
+    old_spec = r
+    new_spec = 0
+    surge, unavailable = sc.rollout.surge, sc.rollout.unavailable
+    recreate = sc.rollout.strategy is Strategy.RECREATE
+    bpod = b["pod-start"]
+    bapp = b["app-startup"]
+
+    def create_new(t: float) -> None:
+        i = len(news)
+        nt = timing.new_at(i)
+        node = _cyc(choices.placement, i) if choices.placement else 0
+        p = _Pod(f"{name}-new-{i + 1}", False, i, int(node) % n_nodes, created=t)
+        p.start = t + min(max(nt.start, bpod.lo), bpod.hi)
+        p.listen = p.start + min(max(nt.app, bapp.lo), bapp.hi)
+        # startup probe gates readiness and liveness
+        sp = pod.startup
+        p.started = p.start
+        if sp is not None:
+            base = p.start + sp.initial_delay + nt.startup_phase * sp.period
+            cond = p.listen if sp.checks_port else p.start
+            k, tick = _probe_first(base, sp.period, cond, p.start)
+            if k >= sp.failure:
+                p.killed = base + (sp.failure - 1) * sp.period + nt.startup_resp
+                p.started = INF
+            else:
+                p.started = tick + nt.startup_resp
+        rp = pod.readiness
+        if rp is None:
+            p.ready = p.started
+        else:
+            base = p.start + rp.initial_delay + nt.ready_phase * rp.period
+            cond = p.listen if rp.checks_port else p.start
+            k, tick = _probe_first(base, rp.period, cond, p.started)
+            p.ready = tick + (rp.success - 1) * rp.period + nt.ready_resp
+        lp = pod.liveness
+        if lp is not None and lp.checks_port and p.started < INF:
+            base = p.start + lp.initial_delay + nt.liveness_phase * lp.period
+            k0, first = _probe_first(base, lp.period, p.started, p.started)
+            kill_tick = first + (lp.failure - 1) * lp.period
+            if kill_tick < p.listen:
+                p.killed = min(p.killed, kill_tick)
+        if p.ready >= p.killed:
+            p.ready = INF
+        p.available = p.ready + sc.min_ready if p.ready < INF else INF
+        news.append(p)
+        where = node_name(p.node)
+        step(t, Component.REPLICASET, p.name, EventKind.POD_CREATED, f"creates {p.name}; scheduled on {where}")
+        step(p.start, Component.KUBELET, where, EventKind.CONTAINER_STARTED, f"starts {p.name}", pod.container_loc)
+        if p.listen < p.killed:
+            step(p.listen, Component.APP, p.name, EventKind.APP_LISTENING, f"{p.name} accepts connections")
+        if p.killed < INF:
+            src = (pod.startup.loc if pod.startup and p.started == INF else pod.liveness.loc if pod.liveness else None)
+            step(p.killed, Component.KUBELET, where, EventKind.LIVENESS_KILL,
+                 f"kills {p.name}: probe failed before the app listened; it restarts just as slowly", src)
+        if p.ready < INF:
+            how = ("no readinessProbe: Ready as soon as the container runs" if pod.readiness is None else
+                   "readinessProbe succeeded" + ("" if pod.readiness.checks_port else
+                                                 " (it does not check the Service's port)"))
+            step(p.ready, Component.KUBELET, where, EventKind.READY, f"marks {p.name} Ready ({how})",
+                 pod.readiness.loc if pod.readiness else pod.container_loc)
+        if p.available < INF:
+            trigger(p.available, f"{p.name} available")
+
+    def delete_old(t: float) -> None:
+        for i in deletion_order:
+            p = olds[i]
+            if p.deleted == INF:
+                break
+        else:
+            return
+        ot = timing.old_at(i)
+        h = pod.hook
+        grace = pod.grace
+        p.deleted = t
+        p.seen = t + max(0.0, ot.kubelet)
+        hook = min(max(ot.hook, h.lo), h.hi)
+        p.sigterm = p.seen + hook
+        bclose = b["app-close"]
+        if h.may_stop_app:
+            span = (p.sigterm + bclose.hi) - (p.seen + h.serve_min)
+            p.close = p.seen + h.serve_min + min(max(ot.close, 0.0), span)
+        else:
+            p.close = p.sigterm + min(max(ot.close, bclose.lo), bclose.hi)
+        p.sigkill = p.sigterm + max(grace - hook, 2.0)
+        p.exit = min(p.close + min(max(ot.drain, 0.0), b["request"].hi), p.sigkill)
+        rp = pod.readiness
+        probe_runs = rp is not None and rp.checks_port and not (
+            pod.readiness_exec and b.exec_readiness_skipped_when_terminating)
+        if probe_runs:
+            assert rp is not None
+            p.unready = min(p.close + ot.unready_phase * rp.period + (rp.failure - 1) * rp.period
+                            + min(max(ot.unready_resp, 0.0), rp.timeout), p.exit)
+        else:
+            p.unready = p.exit
+        where = node_name(p.node)
+        step(t, Component.REPLICASET, p.name, EventKind.POD_DELETED, f"deletes {p.name} (on {where})")
+        step(p.seen, Component.KUBELET, where, EventKind.KUBELET_SEES_DELETE,
+             f"sees {p.name} deleted; runs {h.text}", h.loc or pod.container_loc)
+        step(p.sigterm, Component.KUBELET, where, EventKind.SIGTERM, f"sends SIGTERM to {p.name}",
+             h.loc or pod.container_loc)
+        step(p.close, Component.APP, p.name, EventKind.LISTENER_CLOSED,
+             f"{p.name} stops accepting connections", h.loc if h.may_stop_app else None)
+        if p.unready < p.exit:
+            step(p.unready, Component.KUBELET, where, EventKind.NOT_READY,
+                 f"readinessProbe fails: {p.name} not Ready", rp.loc if rp else None)
+        if p.sigkill <= p.exit:
+            step(p.sigkill, Component.KUBELET, where, EventKind.SIGKILL, f"sends SIGKILL to {p.name}",
+                 tpl_loc)
+        else:
+            step(p.exit, Component.APP, p.name, EventKind.CONTAINER_EXITED, f"{p.name} exits")
+        if recreate:
+            trigger(p.exit, f"{p.name} gone")
+
+    while queue:
+        t, _, _why = heapq.heappop(queue)
+        n_avail = sum(1 for p in news if p.available <= t)
+        if recreate:
+            if old_spec > 0:
+                k = old_spec
+                old_spec = 0
+                step(t, Component.DEPLOYMENT, "", EventKind.SCALE_DOWN, f"Recreate: scales old ReplicaSet to 0",
+                     w.loc_of("spec.strategy.type"))
+                for _ in range(k):
+                    delete_old(t)
+                trigger(t, "scaled down")
+            elif any(p.exit > t for p in olds):
+                pass
+            elif new_spec < r:
+                k = r - new_spec
+                new_spec = r
+                step(t, Component.DEPLOYMENT, "", EventKind.SCALE_UP,
+                     f"old pods gone: scales new ReplicaSet to {r}", w.loc_of("spec.strategy.type"))
+                for _ in range(k):
+                    create_new(t)
+                trigger(t, "scaled up")
+            continue
+        max_total = r + surge
+        current = old_spec + new_spec
+        if current < max_total and new_spec < r:
+            k = min(max_total - current, r - new_spec)
+            new_spec += k
+            step(t, Component.DEPLOYMENT, "", EventKind.SCALE_UP,
+                 f"scales new ReplicaSet to {new_spec} (maxSurge {surge})",
+                 w.loc_of("spec.strategy.rollingUpdate.maxSurge"))
+            for _ in range(k):
+                create_new(t)
+            trigger(t, "scaled up")
+            continue
+        min_available = r - unavailable
+        if old_spec > 0 and current - min_available - (new_spec - n_avail) > 0:
+            available_all = old_spec + n_avail
+            if available_all > min_available:
+                k = min(old_spec, available_all - min_available)
+                old_spec -= k
+                step(t, Component.DEPLOYMENT, "", EventKind.SCALE_DOWN,
+                     f"scales old ReplicaSet to {old_spec} ({n_avail} new available, maxUnavailable {unavailable})",
+                     w.loc_of("spec.strategy.rollingUpdate.maxUnavailable"))
+                for _ in range(k):
+                    delete_old(t)
+                trigger(t, "scaled down")
+
+    all_pods = olds + news
+    run.completed = (not sc.paused and old_spec == 0 and new_spec == r
+                     and all(p.available < INF for p in news))
+    if run.completed:
+        done = max([p.available for p in news] + [p.exit for p in olds] + [0.0])
+        step(done, Component.DEPLOYMENT, "", EventKind.ROLLOUT_COMPLETE, "rollout complete")
+
+    # ---- EndpointSlice (FIFO) and kube-proxy per node (FIFO) ----------------------------
+    pnr = sc.publish_not_ready
+    changes: list[tuple[float, int, _Pod, _Change, float, tuple[float, ...]]] = []
+    order = 0
+    for p in all_pods:
+        if p.old:
+            ot = timing.old_at(p.index)
+            if p.deleted < INF:
+                if not pnr:
+                    changes.append((p.deleted, order, p, _Change.DEL, ot.eps_del, ot.proxy_del))
+                    order += 1
+                    changes.append((p.unready, order, p, _Change.UNREADY, ot.eps_unready, ot.proxy_unready))
+                else:
+                    changes.append((p.exit, order, p, _Change.GONE, ot.eps_unready, ot.proxy_unready))
+                order += 1
+        else:
+            nt = timing.new_at(p.index)
+            at = p.start if pnr else p.ready
+            if at < INF:
+                changes.append((at, order, p, _Change.ADD, nt.eps, nt.proxy))
+                order += 1
+            if p.killed < INF and p.ready < p.killed:
+                changes.append((p.killed, order, p, _Change.UNREADY, nt.eps, nt.proxy))
+                order += 1
+    changes.sort(key=lambda c: (c[0], c[1]))
+    beps = b["endpointslice"]
+    bproxy = b["kube-proxy"]
+    slice_t = -INF
+    applied: list[list[tuple[float, _Pod, _Change]]] = [[] for _ in range(n_nodes)]
+    last_apply = [-INF] * n_nodes
+    for (t, _, p, ch, eps, proxy) in changes:
+        slice_t = max(slice_t, t + min(max(eps, beps.lo), beps.hi))
+        step(slice_t, Component.ENDPOINTSLICE, "", {
+            _Change.ADD: EventKind.SLICE_ADD, _Change.DEL: EventKind.SLICE_TERMINATING,
+            _Change.UNREADY: EventKind.SLICE_NOT_SERVING, _Change.GONE: EventKind.SLICE_NOT_SERVING}[ch],
+            f"EndpointSlice: {p.name} {ch.value}")
+        for n in range(n_nodes):
+            a = max(last_apply[n], slice_t + min(max(_cyc(proxy, n), bproxy.lo), bproxy.hi))
+            last_apply[n] = a
+            applied[n].append((a, p, ch))
+            step(a, Component.KUBE_PROXY, node_name(n), {
+                _Change.ADD: EventKind.PROXY_ADD, _Change.DEL: EventKind.PROXY_TERMINATING,
+                _Change.UNREADY: EventKind.PROXY_NOT_SERVING, _Change.GONE: EventKind.PROXY_NOT_SERVING}[ch],
+                f"applies: {p.name} {ch.value}")
+
+    def local_ready_times(n: int) -> list[tuple[float, bool]]:
+        """When node n's kube-proxy has a local ready, non-terminating endpoint."""
+        ready = {p.name for p in olds if p.node == n}
+        out = [(-INF, bool(ready))]
+        for (a, p, ch) in applied[n]:
+            if p.node != n:
+                continue
+            if ch is _Change.ADD:
+                ready.add(p.name)
+            else:
+                ready.discard(p.name)
+            if bool(ready) != out[-1][1]:
+                out.append((a, bool(ready)))
+        return out
+
+    def value_at(series: list[tuple[float, bool]], t: float) -> bool:
+        state = series[0][1]
+        for (a, v) in series:
+            if a <= t:
+                state = v
+            else:
+                break
+        return state
+
+    # ---- horizon and change points ----------------------------------------------------
+    times = {0.0}
+    for p in all_pods:
+        for x in (p.listen, p.close, p.killed, p.exit, p.sigkill):
+            if -INF < x < INF:
+                times.add(x)
+    for n in range(n_nodes):
+        times.update(a for (a, _, _) in applied[n] if a < INF)
+    lb = b.lb
+    horizon = max(times) + lb.interval * (max(lb.unhealthy, lb.healthy) + 2) + lb.timeout + 1.0
+    run.end = horizon
+
+    # ---- load balancer health checks (Local) ------------------------------------------
+    lb_changes: list[list[tuple[float, bool]]] = [[] for _ in range(n_nodes)]
+    uses_local_lb = any(e.kind is Entry.LOAD_BALANCER and e.local for e in sc.entries)
+    if uses_local_lb:
+        for n in range(n_nodes):
+            series = local_ready_times(n)
+            flips = [a for (a, v) in series if not v and a > -INF]
+            if flips:
+                run.local_empty_at[n] = flips[0]
+            healthy = value_at(series, 0.0)
+            lb_changes[n].append((-INF, healthy))
+            phase = _cyc(timing.lb_phase, n) % 1.0
+            tick = phase * lb.interval
+            streak = 0
+            while tick <= horizon:
+                ok = value_at(series, tick)
+                done = tick + min(max(timing.lb_resp, 0.0), lb.timeout)
+                if ok != healthy:
+                    streak += 1
+                    if streak >= (lb.healthy if ok else lb.unhealthy):
+                        healthy = ok
+                        streak = 0
+                        lb_changes[n].append((done, healthy))
+                        times.add(done)
+                        step(done, Component.LOAD_BALANCER, node_name(n),
+                             EventKind.LB_REMOVES_NODE if not ok else EventKind.HC_FAILING,
+                             f"{'removes' if not ok else 'adds back'} {node_name(n)} after "
+                             f"{lb.unhealthy if not ok else lb.healthy} health checks")
+                else:
+                    streak = 0
+                tick += lb.interval
+
+    # ---- scan the timeline, node by node ----------------------------------------------
+    serving_changes: list[tuple[float, int, _Pod, bool]] = []
+    k = 0
+    for p in all_pods:
+        if p.old:
+            serving_changes.append((min(p.close, p.exit), k, p, False))
+        else:
+            end_t = min(p.killed, p.exit)
+            if p.listen < end_t:
+                serving_changes.append((p.listen, k, p, True))
+                serving_changes.append((end_t, k + 1, p, False))
+        k += 2
+    serving_changes = sorted(c for c in serving_changes if c[0] < INF)
+    last_accept: dict[str, float] = {}
+    signatures: dict[tuple, int] = {}
+    for n in range(n_nodes):
+        sig = (tuple((a, p.name, ch) for (a, p, ch) in applied[n]),
+               tuple(p.name for p in all_pods if p.node == n), tuple(lb_changes[n]))
+        if sig in signatures and not any(e.local for e in sc.entries):
+            continue  # behaves exactly like an earlier node
+        signatures.setdefault(sig, n)
+        _scan_node(sc, n, olds, news, applied[n], lb_changes[n], serving_changes, horizon, run,
+                   last_accept, node_name(n))
+    req = min(max(timing.request, b["request"].lo), b["request"].hi)
+    for p in olds:
+        if p.deleted < INF and p.sigkill <= p.exit and p.name in last_accept:
+            if last_accept[p.name] + req > p.sigkill:
+                run.violations.append(Violation(
+                    Property.KILLED_IN_FLIGHT, p.sigkill, p.sigkill, p.node, p.name, None,
+                    f"a request accepted by {p.name} just before t={last_accept[p.name]:.2f}s "
+                    f"still runs ({req:g}s) when SIGKILL arrives"))
+    if not run.completed:
+        run.violations.append(Violation(Property.STALLED, horizon, horizon, 0, None, None,
+                                        "the rollout does not finish"))
+    steps.sort(key=lambda s: s.t)
+    return run
+
+
+def _scan_node(sc: Scenario, n: int, olds: list[_Pod], news: list[_Pod],
+               applied: list[tuple[float, _Pod, _Change]], lb_changes: list[tuple[float, bool]],
+               serving_changes: list[tuple[float, int, _Pod, bool]], horizon: float, run: Run,
+               last_accept: dict[str, float], where: str) -> None:
+    """Sweep node n's timeline: programmed sets per entry, against who is serving."""
+    fallback = sc.fallback
+    # view: name -> [pod, ready, serving, terminating]
+    view: dict[str, list] = {p.name: [p, True, True, False] for p in olds}
+    nonserving: set[str] = set(p.name for p in news)  # new pods serve from listen on
+    events: list[tuple[float, int, str, object]] = []
+    for i, (a, p, ch) in enumerate(applied):
+        events.append((a, 1, "apply", (p, ch)))
+    for (t, _, p, on) in serving_changes:
+        events.append((t, 0, "serving", (p, on)))
+    for (a, h) in lb_changes:
+        if a > -INF:
+            events.append((a, 2, "lb", h))
+    events.sort(key=lambda e: (e[0], e[1]))
+    lb_on = lb_changes[0][1] if lb_changes else True
+    reported: set[tuple] = set()
+    i = 0
+    t = -INF
+    while True:
+        while i < len(events) and events[i][0] <= t:
+            _, _, kind, payload = events[i]
+            i += 1
+            if kind == "apply":
+                p, ch = payload  # type: ignore[misc]
+                if ch is _Change.ADD:
+                    view[p.name] = [p, True, True, False]
+                elif ch is _Change.DEL:
+                    if p.name in view:
+                        view[p.name][1] = False
+                        view[p.name][3] = True
+                elif ch is _Change.UNREADY:
+                    if p.name in view:
+                        view[p.name][1] = False
+                        view[p.name][2] = False
+                else:
+                    view.pop(p.name, None)
+            elif kind == "serving":
+                p, on = payload  # type: ignore[misc]
+                (nonserving.discard if on else nonserving.add)(p.name)
+            else:
+                lb_on = bool(payload)
+        nxt = events[i][0] if i < len(events) else horizon
+        if t > -INF and nxt > t:
+            _check_interval(sc, n, t, nxt, view, nonserving, fallback, lb_on, run, reported,
+                            last_accept, where)
+        if i >= len(events) or nxt >= horizon:
+            break
+        t = nxt
+
+
+def _check_interval(sc: Scenario, n: int, a: float, b: float, view: dict[str, list],
+                    nonserving: set[str], fallback: bool, lb_on: bool, run: Run,
+                    reported: set[tuple], last_accept: dict[str, float], where: str) -> None:
+    for e in sc.entries:
+        if e.kind is Entry.LOAD_BALANCER and e.local and not lb_on:
+            continue
+        entries = [x for x in view.values() if x[0].node == n] if e.local else view.values()
+        chosen = [x[0] for x in entries if x[1]]
+        if not chosen and fallback:
+            chosen = [x[0] for x in entries if x[2] and x[3]]
+        if not chosen:
+            key = (Property.NO_ENDPOINT, e.kind)
+            if key not in reported:
+                reported.add(key)
+                run.violations.append(Violation(
+                    Property.NO_ENDPOINT, a, b, n, None, e,
+                    f"a request via the {e.text} entering {where} finds no endpoint "
+                    f"({'dropped' if e.local else 'rejected'})"))
+            continue
+        for p in chosen:
+            if p.name in nonserving:
+                prop = Property.TERMINATION if p.old else Property.STARTUP
+                key = (prop, p.name, e.kind)
+                if key not in reported:
+                    reported.add(key)
+                    why = ("has not started listening yet" if not p.old and a < p.listen else
+                           "was killed and is restarting" if not p.old else
+                           "has already closed its listener")
+                    run.violations.append(Violation(
+                        prop, a, b, n, p.name, e,
+                        f"a request via the {e.text} entering {where} is sent to {p.name}, which {why}"))
+            elif p.old and p.deleted < INF:
+                last_accept[p.name] = max(last_accept.get(p.name, -INF), b)

@@ -1,0 +1,1 @@
+"""Renderers: they read a finished :class:`zdverify.model.verdict.Report` and derive nothing."""

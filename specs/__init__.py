@@ -1,0 +1,1 @@
+"""Properties (built in for now; issue C moves them into the spec language)."""

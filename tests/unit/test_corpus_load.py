@@ -1,0 +1,24 @@
+"""Every public corpus file loads, or fails with an InputError located in that file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from zdverify.model.kube import build_objects
+from zdverify.model.load import load_paths
+from zdverify.model.source import InputError
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+FILES = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".yaml", ".yml")) if CORPUS.is_dir() else []
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no corpus at {CORPUS}")
+@pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(CORPUS)) for p in FILES])
+def test_corpus_file_loads_or_fails_with_a_located_error(path: Path) -> None:
+    try:
+        build_objects(load_paths([str(path)]))
+    except InputError as e:
+        assert e.loc is not None, e
+        assert e.loc.file == str(path), e
+        assert e.loc.line >= 1, e
