@@ -93,7 +93,10 @@ def _old_changes(enc: Encoding, sc: Scenario, p: kubelet.OldPod) -> tuple[list[C
     return [Change("old.del", p.deleted), Change("old.unready", p.unready)], [("old.del", "old.unready")]
 
 
-def _termination_query(sc: Scenario, local: bool, fallback: bool, lb: bool) -> Query:
+def _termination_query(sc: Scenario, local: bool, fallback: bool, lb: bool, last_pod: bool = False) -> Query:
+    """``last_pod``: the deleted pod is its node's last local endpoint, so the load balancer's
+    health check starts failing when its deletion is applied (used to size fixes only)."""
+
     def build(enc: Encoding) -> None:
         p = kubelet.old_pod(enc, "old", z3.RealVal(0))
         ch, order = _old_changes(enc, sc, p)
@@ -101,6 +104,8 @@ def _termination_query(sc: Scenario, local: bool, fallback: bool, lb: bool) -> Q
         ap = kube_proxy.apply(enc, "n", ch, sl, order)
         t = enc.real("t")
         enc.add(t >= p.close, kube_proxy.routes_terminating(t, ap["old.del"], ap["old.unready"], fallback))
+        if last_pod and lb:
+            enc.add(t < load_balancer.stops_sending(enc, "n", ap["old.del"]))
 
     def witness(enc: Encoding) -> list[tuple[Choices, Timing]]:
         return _old_witnesses(enc, sc, local, lb)
@@ -586,22 +591,39 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
     if prop in (Property.TERMINATION, Property.NO_ENDPOINT):
         if sc.publish_not_ready:
             return "remove publishNotReadyAddresses: true from the Service"
+        gfx = gf if gf is not None else facts(sc.rollout, build_graph(sc.rollout))
+        local_lb = any(e.local and e.kind is Entry.LOAD_BALANCER for e in sc.entries)
+        several = False
 
         def make(v: Scenario) -> list[Query]:
-            gfx = gf if gf is not None else facts(v.rollout, build_graph(v.rollout))
-            return _queries(v, gfx)[prop]
+            qs = _queries(v, gfx)[prop]
+            if prop is Property.TERMINATION and local_lb:
+                # the over-approximation (another local pod may keep the node in the load
+                # balancer indefinitely) admits no fix; size the delay for the last pod
+                qs = [q for q in qs if not q.local] + [
+                    _termination_query(v, True, v.fallback, True, last_pod=True)]
+            return qs
 
+        if prop is Property.TERMINATION and local_lb:
+            several = sc.rollout.replicas > 1
         n = _minimal_prestop(sc, make)
         if n is None:
-            if prop is Property.NO_ENDPOINT:
-                return "set externalTrafficPolicy: Cluster (no preStop delay up to 600s closes this window)"
-            return "no preStop delay up to 600s closes this window; see the trace"
+            if gfx.zero_ready and sc.fallback:
+                return ("keep a ready pod during the rollout: with no ready endpoint left, kube-proxy "
+                        "falls back to terminating pods until they are removed. "
+                        + ("Run it from a Deployment with replicas >= 2 and maxUnavailable: 0"
+                           if sc.pair.workload.kind is WorkloadKind.POD else
+                           "strategy.rollingUpdate: {maxSurge: 1, maxUnavailable: 0}"))
+            return "set externalTrafficPolicy: Cluster (no preStop delay up to 600s closes this window)"
         grace = max(int(pod.grace), n + math.ceil(b["app-close"].hi + b["request"].hi) + 2)
         hook = (f"lifecycle:\n  preStop:\n    sleep:\n      seconds: {n}" if b.native_sleep else
                 f"lifecycle:\n  preStop:\n    exec:\n      command: [\"sleep\", \"{n}\"]")
         text = f"in container {pod.container!r}:\n{hook}"
         if grace > pod.grace:
             text += f"\nand terminationGracePeriodSeconds: {grace}"
+        if several:
+            text += ("\n(this covers a node whose last local pod is deleted; while a node has several pods "
+                     "no preStop delay is provably enough — externalTrafficPolicy: Cluster is)")
         return text
     if prop is Property.KILLED_IN_FLIGHT:
         need = math.ceil(pod.hook.hi + b["app-close"].hi + b["request"].hi) + 1
