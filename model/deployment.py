@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import Enum
+from typing import Callable
 
 import networkx as nx
 
@@ -146,9 +147,11 @@ class Rollout:
         return out
 
 
-def build_graph(rollout: Rollout, max_states: int = 2_000_000) -> nx.DiGraph:
+def build_graph(rollout: Rollout, max_states: int = 2_000_000,
+                keep: Callable[[RolloutState, Action], bool] | None = None) -> nx.DiGraph:
     """The state-transition graph of the rollout (every interleaving of controller syncs
-    and pod-availability events), explored breadth-first from the initial state."""
+    and pod-availability events), explored breadth-first from the initial state.
+    ``keep`` restricts the steps taken (for the reduced graphs of large rollouts)."""
     g = nx.DiGraph()
     start = rollout.initial
     g.add_node(start)
@@ -157,6 +160,8 @@ def build_graph(rollout: Rollout, max_states: int = 2_000_000) -> nx.DiGraph:
         nxt = []
         for s in frontier:
             for a in rollout.successors(s):
+                if keep is not None and not keep(s, a):
+                    continue
                 t = rollout.apply(s, a)
                 if t not in g:
                     if g.number_of_nodes() >= max_states:
@@ -184,20 +189,63 @@ class GraphFacts:
     deletes: bool  # some old pod is deleted
     always_completes: bool  # from every reachable state the final state is reachable
     path_to_zero_ready: tuple[RolloutState, ...] = ()
+    reduced: bool = False  # decided on the reduced graphs (see ``facts``)
 
 
-def facts(rollout: Rollout, g: nx.DiGraph) -> GraphFacts:
+def facts(rollout: Rollout, max_states: int = 20_000) -> GraphFacts:
+    """Read the facts off the full graph; past ``max_states`` states, off two reduced
+    graphs that decide the same facts exactly:
+
+    * a state with no old pod and no new pod available is reached only along paths on
+      which no new pod ever became available (availability never decreases), so the
+      subgraph without availability steps decides ``zero_ready``;
+    * ``always_completes`` holds iff, for every count of old and new pods, a sync with all
+      new pods available changes the counts towards the final state (old down, or new up):
+      availability steps are always enabled, so that ranking argument reaches the final
+      state from every reachable state. It is checked over all count pairs.
+    """
+    try:
+        g = build_graph(rollout, max_states)
+    except StateBudgetExceeded:
+        return _reduced_facts(rollout)
     zero = [s for s in g if s.old == 0 and s.new_available == 0]
     final = rollout.final
-    if final in g:
-        can_finish = nx.ancestors(g, final) | {final}
-        always = len(can_finish) == g.number_of_nodes()
-    else:
-        always = False
-    path: tuple[RolloutState, ...] = ()
-    if zero:
-        lengths = nx.single_source_shortest_path(g, rollout.initial)
-        best = min(zero, key=lambda s: (len(lengths[s]), s))
-        path = tuple(lengths[best])
+    always = final in g and len(nx.ancestors(g, final)) + 1 == g.number_of_nodes()
     deletes = any(d["action"].kind is ActionKind.SCALE_DOWN for _, _, d in g.edges(data=True))
-    return GraphFacts(g.number_of_nodes(), g.number_of_edges(), bool(zero), deletes, always, path)
+    return GraphFacts(g.number_of_nodes(), g.number_of_edges(), bool(zero), deletes, always,
+                      _shortest(g, rollout.initial, zero))
+
+
+def _shortest(g: nx.DiGraph, start: RolloutState, targets: list[RolloutState]) -> tuple[RolloutState, ...]:
+    if not targets:
+        return ()
+    paths = nx.single_source_shortest_path(g, start)
+    best = min((t for t in targets if t in paths), key=lambda t: (len(paths[t]), t))
+    return tuple(paths[best])
+
+
+def _reduced_facts(rollout: Rollout) -> GraphFacts:
+    none_available = build_graph(rollout, keep=lambda s, a: a.kind is not ActionKind.AVAILABLE)
+    zero = [s for s in none_available if s.old == 0 and s.new_available == 0]
+    eager = build_graph(rollout, keep=lambda s, a: a.kind is ActionKind.AVAILABLE or s.new_available == s.new)
+    deletes = any(d["action"].kind is ActionKind.SCALE_DOWN
+                  for g in (none_available, eager) for _, _, d in g.edges(data=True))
+    always = _progress_lemma(rollout)
+    states = none_available.number_of_nodes() + eager.number_of_nodes()
+    edges = none_available.number_of_edges() + eager.number_of_edges()
+    return GraphFacts(states, edges, bool(zero), deletes, always,
+                      _shortest(none_available, rollout.initial, zero), reduced=True)
+
+
+def _progress_lemma(rollout: Rollout) -> bool:
+    r = rollout.replicas
+    limit = r + rollout.surge
+    for old in range(r + 1):
+        for new in range(r + 1):
+            if old + new > limit or (old == 0 and new == r):
+                continue
+            s = RolloutState(old, new, new)
+            a = rollout.reconcile(s)
+            if a is None and not (rollout.strategy is Strategy.RECREATE and s.old_terminating):
+                return False
+    return True

@@ -20,18 +20,31 @@ import z3
 from zdverify.model.timing import Encoding, pairs
 
 
+RANK_READY, RANK_TERMINATING, RANK_NOT_SERVING = 0, 1, 2
+"""At the same instant a pod becoming ready comes first: a deletion at that instant can be
+its consequence (the controller deletes an old pod because a new one became available)."""
+
+
 @dataclass(frozen=True)
 class Change:
     """A pod change the slice reflects: ``at`` is when it happened."""
 
     name: str
     at: z3.ArithRef
+    rank: int
+
+
+def _before(a: Change, b: Change) -> z3.BoolRef:
+    if a.rank < b.rank:
+        return a.at <= b.at
+    return a.at < b.at
 
 
 def fifo(enc: Encoding, changes: list[Change], out: dict[str, z3.ArithRef],
          same_order: list[tuple[str, str]]) -> None:
     """Order-preserving delivery: an earlier change is never delivered after a later one.
-    ``same_order`` lists pairs (earlier, later) whose order is known (same pod)."""
+    Changes at the same instant with the same rank may go either way. ``same_order``
+    lists pairs (earlier, later) whose order is known (same pod)."""
     known = set(same_order)
     for a, b in pairs(changes):
         if (a.name, b.name) in known:
@@ -39,8 +52,8 @@ def fifo(enc: Encoding, changes: list[Change], out: dict[str, z3.ArithRef],
         elif (b.name, a.name) in known:
             enc.add(out[b.name] <= out[a.name])
         else:
-            enc.add(z3.Implies(a.at < b.at, out[a.name] <= out[b.name]),
-                    z3.Implies(b.at < a.at, out[b.name] <= out[a.name]))
+            enc.add(z3.Implies(_before(a, b), out[a.name] <= out[b.name]),
+                    z3.Implies(_before(b, a), out[b.name] <= out[a.name]))
 
 
 def publish(enc: Encoding, changes: list[Change], same_order: list[tuple[str, str]]) -> dict[str, z3.ArithRef]:

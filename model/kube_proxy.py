@@ -29,8 +29,7 @@ def apply(enc: Encoding, node: str, changes: list[Change], slice_times: dict[str
         a = enc.real(f"{node}.{c.name}")
         enc.add(a == slice_times[c.name] + enc.within(f"{node}.{c.name}.delay", enc.bound("kube-proxy")))
         out[c.name] = a
-    by_slice = [Change(c.name, slice_times[c.name]) for c in changes]
-    fifo(enc, by_slice, out, same_order)
+    fifo(enc, changes, out, same_order)  # rules follow the slice's order of changes
     return out
 
 

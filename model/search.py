@@ -28,8 +28,8 @@ import z3
 
 from zdverify.model import application, kube_proxy, kubelet, load_balancer, scheduler
 from zdverify.model.assumptions import Settings
-from zdverify.model.deployment import GraphFacts, StateBudgetExceeded, build_graph, facts
-from zdverify.model.endpointslice import Change, publish
+from zdverify.model.deployment import GraphFacts, StateBudgetExceeded, facts
+from zdverify.model.endpointslice import RANK_NOT_SERVING, RANK_READY, RANK_TERMINATING, Change, publish
 from zdverify.model.objects import Objects, Strategy, WorkloadKind
 from zdverify.model.pairing import Pair
 from zdverify.model.scenario import Entry, EntrySpec, HookSpec, Scenario, build_scenario
@@ -73,7 +73,7 @@ def _startup_query(sc: Scenario) -> Query:
     def build(enc: Encoding) -> None:
         q = kubelet.new_pod(enc, "new", z3.RealVal(0))
         at = q.start if sc.publish_not_ready else q.ready
-        ch = [Change("new.ready", at)]
+        ch = [Change("new.ready", at, RANK_READY)]
         sl = publish(enc, ch, [])
         ap = kube_proxy.apply(enc, "n", ch, sl, [])
         t = enc.real("t")
@@ -87,10 +87,51 @@ def _startup_query(sc: Scenario) -> Query:
     return Query(Property.STARTUP, "a new pod receives traffic before it listens", build, witness)
 
 
+def _first_new_pod(enc: Encoding, sc: Scenario, p: kubelet.OldPod, *, last_to_exit: bool = False) -> kubelet.NewPod:
+    """The first new pod the rollout creates, relative to old pod ``p``'s deletion.
+
+    RollingUpdate creates it at the first sync (surge >= 1) or at the sync after the first
+    deletion (surge 0): either way no later than ``p``'s deletion + one controller delay.
+    Recreate creates it after every old pod is gone: after ``p`` exits, and (when ``p`` is
+    the last to exit) within one controller delay of that."""
+    c = enc.real("new.created")
+    ctrl = enc.bound("controller").hi
+    if sc.rollout.strategy is Strategy.RECREATE:
+        enc.add(c >= p.exit)
+        if last_to_exit:
+            enc.add(c <= p.exit + ctrl)
+    elif sc.rollout.surge >= 1:
+        enc.add(c <= p.deleted)  # the first sync scales up before anything is deleted
+    else:
+        enc.add(c <= p.deleted + ctrl)
+    return kubelet.new_pod(enc, "new", c)
+
+
+def _fallback_routes(enc: Encoding, sc: Scenario, p: kubelet.OldPod, t: z3.ArithRef,
+                     fallback: bool, local: bool) -> tuple[list[Change], z3.BoolRef]:
+    """Old pod ``p`` is chosen at ``t`` on node n: (changes to deliver, condition).
+
+    Under the fallback it is chosen while no ready endpoint is in scope — for Cluster scope
+    that needs the first new pod not yet ready on n (for Local the new pods may be
+    elsewhere, so nothing is added)."""
+    ch, order = _old_changes(enc, sc, p)
+    if fallback and not local:
+        q = _first_new_pod(enc, sc, p)
+        ch.append(Change("new.ready", q.start if sc.publish_not_ready else q.ready, RANK_READY))
+    sl = publish(enc, ch, order)
+    ap = kube_proxy.apply(enc, "n", ch, sl, order)
+    routed = kube_proxy.routes_terminating(t, ap["old.del"], ap["old.unready"], fallback)
+    if fallback and not local:
+        routed = z3.Or(t < ap["old.del"], z3.And(t < ap["old.unready"], t < ap["new.ready"]))
+    return ch, routed
+
+
 def _old_changes(enc: Encoding, sc: Scenario, p: kubelet.OldPod) -> tuple[list[Change], list[tuple[str, str]]]:
     if sc.publish_not_ready:
-        return [Change("old.del", p.exit), Change("old.unready", p.exit)], [("old.del", "old.unready")]
-    return [Change("old.del", p.deleted), Change("old.unready", p.unready)], [("old.del", "old.unready")]
+        return ([Change("old.del", p.exit, RANK_NOT_SERVING), Change("old.unready", p.exit, RANK_NOT_SERVING)],
+                [("old.del", "old.unready")])
+    return ([Change("old.del", p.deleted, RANK_TERMINATING), Change("old.unready", p.unready, RANK_NOT_SERVING)],
+            [("old.del", "old.unready")])
 
 
 def _termination_query(sc: Scenario, local: bool, fallback: bool, lb: bool, last_pod: bool = False) -> Query:
@@ -99,13 +140,12 @@ def _termination_query(sc: Scenario, local: bool, fallback: bool, lb: bool, last
 
     def build(enc: Encoding) -> None:
         p = kubelet.old_pod(enc, "old", z3.RealVal(0))
-        ch, order = _old_changes(enc, sc, p)
-        sl = publish(enc, ch, order)
-        ap = kube_proxy.apply(enc, "n", ch, sl, order)
         t = enc.real("t")
-        enc.add(t >= p.close, kube_proxy.routes_terminating(t, ap["old.del"], ap["old.unready"], fallback))
+        # with a single feasible node, new pods land on this node too: Local = Cluster here
+        _, routed = _fallback_routes(enc, sc, p, t, fallback, local and scheduler.can_place_elsewhere(sc))
+        enc.add(t >= p.close, routed)
         if last_pod and lb:
-            enc.add(t < load_balancer.stops_sending(enc, "n", ap["old.del"]))
+            enc.add(t < load_balancer.stops_sending(enc, "n", enc.vars["n.old.del"]))
 
     def witness(enc: Encoding) -> list[tuple[Choices, Timing]]:
         return _old_witnesses(enc, sc, local, lb)
@@ -118,12 +158,12 @@ def _termination_query(sc: Scenario, local: bool, fallback: bool, lb: bool, last
 def _no_endpoint_cluster_query(sc: Scenario, fallback: bool) -> Query:
     def build(enc: Encoding) -> None:
         d = enc.real("old.deleted")
-        c = enc.real("new.created")
-        enc.add(d >= 0, c >= 0)
-        p = kubelet.old_pod(enc, "old", d)
-        q = kubelet.new_pod(enc, "new", c)
+        enc.add(d >= 0)
+        p = kubelet.old_pod(enc, "old", d)  # the old pod that leaves the ready set last
+        q = _first_new_pod(enc, sc, p, last_to_exit=True)
+        enc.add(q.created >= 0)
         ch, order = _old_changes(enc, sc, p)
-        ch.append(Change("new.ready", q.start if sc.publish_not_ready else q.ready))
+        ch.append(Change("new.ready", q.start if sc.publish_not_ready else q.ready, RANK_READY))
         sl = publish(enc, ch, order)
         ap = kube_proxy.apply(enc, "n", ch, sl, order)
         t = enc.real("t")
@@ -136,7 +176,8 @@ def _no_endpoint_cluster_query(sc: Scenario, fallback: bool) -> Query:
         ot = _old_timing(enc, "old", sc.nodes, entry)
         nt = _new_timing(enc, "new", "new.ready", sc.nodes, entry)
         choices = Choices(initial=tuple(i % sc.nodes for i in range(sc.rollout.replicas)), placement=(0,))
-        return [(choices, Timing(default_old=ot, default_new=nt)),
+        return [(choices, Timing(ctrl=_ctrl(enc), react=_react(enc), default_old=ot, default_new=nt)),
+                (choices, Timing(default_old=ot, default_new=nt)),
                 (choices, Timing(default_old=replace(ot, kubelet=0, hook=0), default_new=nt))]
 
     return Query(Property.NO_ENDPOINT, "the Service's ready set can become empty", build, witness)
@@ -146,10 +187,16 @@ def _no_endpoint_local_query(sc: Scenario, fallback: bool, lb: bool) -> Query:
     def build(enc: Encoding) -> None:
         p = kubelet.old_pod(enc, "old", z3.RealVal(0))
         ch, order = _old_changes(enc, sc, p)
+        elsewhere = scheduler.can_place_elsewhere(sc)
+        if not elsewhere:  # new pods must land on this node: the first one must not be ready yet
+            q = _first_new_pod(enc, sc, p)
+            ch.append(Change("new.ready", q.start if sc.publish_not_ready else q.ready, RANK_READY))
         sl = publish(enc, ch, order)
         ap = kube_proxy.apply(enc, "n", ch, sl, order)
         t = enc.real("t")
         enc.add(t >= ap["old.del"])
+        if not elsewhere:
+            enc.add(t < ap["new.ready"])
         if fallback:
             enc.add(t >= ap["old.unready"])
         if lb:
@@ -165,13 +212,10 @@ def _no_endpoint_local_query(sc: Scenario, fallback: bool, lb: bool) -> Query:
 def _killed_query(sc: Scenario, fallback: bool) -> Query:
     def build(enc: Encoding) -> None:
         p = kubelet.old_pod(enc, "old", z3.RealVal(0))
-        ch, order = _old_changes(enc, sc, p)
-        sl = publish(enc, ch, order)
-        ap = kube_proxy.apply(enc, "n", ch, sl, order)
         t = enc.real("t")
+        _, routed = _fallback_routes(enc, sc, p, t, fallback, local=False)
         r = application.request(enc, "req")
-        enc.add(t < p.close, kube_proxy.routes_terminating(t, ap["old.del"], ap["old.unready"], fallback),
-                t + r > p.kill, p.exit == p.kill)
+        enc.add(t < p.close, routed, t + r > p.kill, p.exit == p.kill)
 
     def witness(enc: Encoding) -> list[tuple[Choices, Timing]]:
         req = enc.value("req.duration")
@@ -200,6 +244,23 @@ def _stalled_query(sc: Scenario) -> Query:
 
 def _val(enc: Encoding, name: str, default: float = 0.0) -> float:
     return enc.value(name) if name in enc.vars else default
+
+
+def _ctrl(enc: Encoding) -> tuple[float, ...]:
+    """Controller delays that put the first new pod's creation where the model has it,
+    relative to the old pod's deletion (first sync at once, the next after the gap)."""
+    if "new.created" not in enc.vars:
+        return (0.0,)
+    gap = abs(_val(enc, "new.created") - _val(enc, "old.deleted"))
+    if enc.sc.rollout.strategy is Strategy.RECREATE:
+        return (0.0, 0.0)  # the gap after the last exit is a pod-change reaction (see ``_react``)
+    return (0.0, min(gap, enc.bound("controller").hi))
+
+
+def _react(enc: Encoding) -> tuple[float, ...]:
+    if "new.created" in enc.vars and enc.sc.rollout.strategy is Strategy.RECREATE:
+        return (max(0.0, _val(enc, "new.created") - _val(enc, "old.exit")),)
+    return (0.0,)
 
 
 def _per_node(n_nodes: int, entry: int, value: float) -> tuple[float, ...]:
@@ -246,10 +307,19 @@ def _old_witnesses(enc: Encoding, sc: Scenario, local: bool, lb: bool) -> list[t
         entry = 1 if n >= 2 else 0
         ot = _old_timing(enc, "old", n, entry)
         ch = Choices(initial=tuple(i % n for i in range(r)), placement=(0,), deletion=(0,))
+        if "new.start" in enc.vars:  # the fallback case: new pods as slow as the model's
+            nt = _new_timing(enc, "new", "new.ready", n, entry)
+            out.append((ch, Timing(ctrl=_ctrl(enc), react=_react(enc), old=(ot,), default_new=nt)))
+            out.append((ch, Timing(ctrl=_ctrl(enc), react=_react(enc), default_old=ot, default_new=nt)))
         out.append((ch, Timing(old=(ot,))))
         out.append((ch, Timing(default_old=ot)))
         return out
     ot = _old_timing(enc, "old", n, 0)
+    if "new.start" in enc.vars:  # one node only: new pods as slow as the model's
+        nt = _new_timing(enc, "new", "new.ready", n, 0)
+        ch = Choices(initial=(0,) * r, placement=(0,), deletion=(0,))
+        out.append((ch, Timing(ctrl=_ctrl(enc), react=_react(enc), old=(ot,), default_new=nt)))
+        out.append((ch, Timing(ctrl=_ctrl(enc), react=_react(enc), default_old=ot, default_new=nt)))
     others = tuple(range(1, n)) or (0,)
     lone = Choices(initial=(0,) + tuple(others[i % len(others)] for i in range(r - 1)), placement=others,
                    deletion=(0,))
@@ -292,6 +362,7 @@ def _random_timings(sc: Scenario, rng: random.Random, count: int) -> list[tuple[
                           placement=tuple(rng.randrange(n) for _ in range(r + 2)),
                           deletion=tuple(rng.sample(range(r), r)))
         out.append((choices, Timing(ctrl=tuple(pick(*_lohi(b["controller"])) for _ in range(4 * r + 4)),
+                                    react=tuple(pick(*_lohi(b["controller"])) for _ in range(2 * r + 2)),
                                     new=news, old=olds, lb_phase=tuple(rng.random() for _ in range(n)),
                                     lb_resp=pick(0, b.lb.timeout), request=pick(*_lohi(b["request"])))))
     return out
@@ -406,10 +477,9 @@ def _queries(sc: Scenario, gf: GraphFacts) -> dict[Property, list[Query]]:
 def check_scenario(sc: Scenario) -> list[Result]:
     t0 = time.perf_counter()
     try:
-        g = build_graph(sc.rollout)
+        gf = facts(sc.rollout)
     except StateBudgetExceeded as e:
         return [_result(sc, p, Outcome(Verdict.INCONCLUSIVE, reason=str(e)), None) for p in Property]
-    gf = facts(sc.rollout, g)
     graph_s = time.perf_counter() - t0
     queries = _queries(sc, gf)
     results = []
@@ -424,7 +494,8 @@ def check_scenario(sc: Scenario) -> list[Result]:
             outcome = decide(sc, queries[prop], prop)
         results.append(_result(sc, prop, outcome, gf))
     elapsed = time.perf_counter() - t0
-    return [replace(r, stats={"states": gf.states, "edges": gf.edges, "graph_s": round(graph_s, 4),
+    return [replace(r, stats={"states": gf.states, "edges": gf.edges, "reduced_graph": gf.reduced,
+                              "graph_s": round(graph_s, 4),
                               "total_s": round(elapsed, 4)}) for r in results]
 
 
@@ -591,7 +662,7 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
     if prop in (Property.TERMINATION, Property.NO_ENDPOINT):
         if sc.publish_not_ready:
             return "remove publishNotReadyAddresses: true from the Service"
-        gfx = gf if gf is not None else facts(sc.rollout, build_graph(sc.rollout))
+        gfx = gf if gf is not None else facts(sc.rollout)
         local_lb = any(e.local and e.kind is Entry.LOAD_BALANCER for e in sc.entries)
         several = False
 

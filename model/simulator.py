@@ -71,7 +71,8 @@ class OldTiming:
 
 @dataclass(frozen=True)
 class Timing:
-    ctrl: tuple[float, ...] = (0.0,)
+    ctrl: tuple[float, ...] = (0.0,)  # rollout start, then each follow-up sync after an action
+    react: tuple[float, ...] = (0.0,)  # syncs caused by a pod becoming available or gone
     new: tuple[NewTiming, ...] = ()
     old: tuple[OldTiming, ...] = ()
     default_new: NewTiming = NewTiming()
@@ -196,11 +197,21 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     seq = 0
     n_sync = 0
 
+    n_react = 0
+
     def trigger(t: float, why: str) -> None:
+        """The controller's own follow-up syncs take delays from ``timing.ctrl`` in order."""
         nonlocal seq, n_sync
         heapq.heappush(queue, (t + max(0.0, _cyc(timing.ctrl, n_sync)), seq, why))
         seq += 1
         n_sync += 1
+
+    def react(t: float, why: str) -> None:
+        """Syncs caused by pod changes take delays from ``timing.react``."""
+        nonlocal seq, n_react
+        heapq.heappush(queue, (t + max(0.0, _cyc(timing.react, n_react)), seq, why))
+        seq += 1
+        n_react += 1
 
     if sc.paused:
         step(0.0, Component.DEPLOYMENT, "", EventKind.ROLLOUT_START,
@@ -270,7 +281,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             step(p.ready, Component.KUBELET, where, EventKind.READY, f"marks {p.name} Ready ({how})",
                  pod.readiness.loc if pod.readiness else pod.container_loc)
         if p.available < INF:
-            trigger(p.available, f"{p.name} available")
+            react(p.available, f"{p.name} available")
 
     def delete_old(t: float) -> None:
         for i in deletion_order:
@@ -320,7 +331,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         else:
             step(p.exit, Component.APP, p.name, EventKind.CONTAINER_EXITED, f"{p.name} exits")
         if recreate:
-            trigger(p.exit, f"{p.name} gone")
+            react(p.exit, f"{p.name} gone")
 
     while queue:
         t, _, _why = heapq.heappop(queue)
@@ -401,7 +412,9 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             if p.killed < INF and p.ready < p.killed:
                 changes.append((p.killed, order, p, _Change.UNREADY, nt.eps, nt.proxy))
                 order += 1
-    changes.sort(key=lambda c: (c[0], c[1]))
+    # same instant: ready before terminating before not-serving (causal order, see endpointslice)
+    rank = {_Change.ADD: 0, _Change.DEL: 1, _Change.UNREADY: 2, _Change.GONE: 2}
+    changes.sort(key=lambda c: (c[0], rank[c[3]], c[1]))
     beps = b["endpointslice"]
     bproxy = b["kube-proxy"]
     slice_t = -INF

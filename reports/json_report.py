@@ -1,0 +1,72 @@
+"""The machine-readable report; the contract is documented in docs/json-format.md.
+
+Keys appear in a fixed, documented order (not sorted), enum values are their lowercase
+strings, and the output is indented by two spaces and ends in a newline, so the same
+Report always renders to the same bytes. Within a major version fields may be added, never renamed or removed.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from zdverify import __version__
+from zdverify.model.source import Loc
+from zdverify.model.verdict import Assumption, Blame, Report, Result, Step
+
+
+def render_json(report: Report) -> str:
+    """The report as a JSON document ending in a newline."""
+    document = {
+        "zdverify": __version__,
+        "verdict": report.verdict.value,
+        "nodes": report.nodes,
+        "k8s_version": report.k8s_version,
+        "results": [_result(r) for r in report.results],
+        "notes": list(report.notes),
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _location(loc: Loc | None) -> dict[str, Any] | None:
+    return None if loc is None else {"file": loc.file, "line": loc.line}
+
+
+def _result(result: Result) -> dict[str, Any]:
+    return {
+        "property": result.property.value,
+        "workload": result.workload,
+        "service": result.service,
+        "verdict": result.verdict.value,
+        "cause": result.cause.value if result.cause else None,
+        "summary": result.summary,
+        "why": result.why,
+        "fix": result.fix,
+        "assumptions": [_assumption(a) for a in result.assumptions],
+        "blame": [_blame(b) for b in result.blame],
+        "trace": [_step(s) for s in result.trace],
+        "source": _location(result.source),
+    }
+
+
+def _assumption(assumption: Assumption) -> dict[str, Any]:
+    return {
+        "key": assumption.key,
+        "value": assumption.value,
+        "origin": assumption.origin,
+        "note": assumption.note,
+    }
+
+
+def _blame(blame: Blame) -> dict[str, Any]:
+    return {"file": blame.loc.file, "line": blame.loc.line, "field": blame.field, "why": blame.why}
+
+
+def _step(step: Step) -> dict[str, Any]:
+    return {
+        "t": step.t,
+        "component": step.component.value,
+        "where": step.where,
+        "event": step.kind.value,
+        "text": step.text,
+        "source": _location(step.source),
+    }

@@ -1,0 +1,185 @@
+"""The human-readable report: one line per result, then the evidence behind each verdict.
+
+Layout (colour codes only when ``color`` is set)::
+
+    PROVED          startup      Deployment/default/web  Service/default/web  <summary>
+    COUNTEREXAMPLE  termination  Deployment/default/api  Service/default/api  <summary>
+
+    Counterexample: termination — no request reaches a pod after it stopped serving
+      Deployment/default/api → Service/default/api  (api.yaml:3)
+      why: <why>
+      trace:
+        1. t=0.00s  deployment-controller           rollout starts         (api.yaml:3)
+        2. t=0.40s  kube-proxy/node-2               ...
+      blame:
+        api.yaml:21  spec.template.spec.containers[0].lifecycle: why
+      fix:
+        <fix, one line per line>
+
+    Assumptions (the proofs above rest on these):
+      app-startup = 0s..10s  [default]  container started -> application accepts connections
+
+    Not verified:
+      - Deployment/default/worker: no Service selects its pods; left unverified
+
+    1 proved, 1 counterexample, 0 inconclusive (--nodes 3, Kubernetes 1.34)
+
+The renderer reads the finished :class:`Report` only; it derives nothing from the model.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from zdverify.model.verdict import Assumption, Blame, Report, Result, Step, Verdict
+
+_RESET = "\x1b[0m"
+_BOLD = "1"
+_DIM = "2"
+_ALIGN_VALUES_UP_TO = 24  # longer assumption values overflow instead of widening the column
+
+
+def _verdict_style(verdict: Verdict) -> str:
+    match verdict:
+        case Verdict.PROVED:
+            return "32"  # green
+        case Verdict.COUNTEREXAMPLE:
+            return "1;31"  # bold red
+        case Verdict.INCONCLUSIVE:
+            return "33"  # yellow
+
+
+def render_text(report: Report, color: bool = False) -> str:
+    """The whole report as text ending in a newline."""
+    sections = [
+        _results_table(report.results, color),
+        *(_counterexample(r, color) for r in _with(report.results, Verdict.COUNTEREXAMPLE)),
+        *(_inconclusive(r, color) for r in _with(report.results, Verdict.INCONCLUSIVE)),
+        _assumptions(_with(report.results, Verdict.PROVED), color),
+        _notes(report.notes, color),
+        [_summary_line(report)],
+    ]
+    return "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"
+
+
+def _paint(text: str, style: str, color: bool) -> str:
+    return f"\x1b[{style}m{text}{_RESET}" if color and text else text
+
+
+def _with(results: Iterable[Result], verdict: Verdict) -> list[Result]:
+    return [r for r in results if r.verdict is verdict]
+
+
+def _results_table(results: Sequence[Result], color: bool) -> list[str]:
+    rows = [(r.verdict.value.upper(), r.property.value, r.workload, r.service) for r in results]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
+    lines = []
+    for result, row in zip(results, rows):
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
+        cells[0] = _paint(cells[0], _verdict_style(result.verdict), color)
+        lines.append("  ".join([*cells, result.summary]).rstrip())
+    return lines
+
+
+def _heading(label: str, result: Result, color: bool) -> list[str]:
+    where = f"  ({result.source})" if result.source else ""
+    return [
+        _paint(f"{label}: {result.property.value} — {result.property.title}", _BOLD, color),
+        f"  {result.workload} → {result.service}{where}",
+    ]
+
+
+def _counterexample(result: Result, color: bool) -> list[str]:
+    lines = _heading("Counterexample", result, color)
+    if result.why:
+        lines += _labelled("why", result.why)
+    if result.trace:
+        lines += ["  trace:", *_trace(result.trace)]
+    if result.blame:
+        lines += ["  blame:", *_blame(result.blame)]
+    if result.fix:
+        lines += _labelled("fix", result.fix)
+    return lines
+
+
+def _inconclusive(result: Result, color: bool) -> list[str]:
+    lines = _heading("Inconclusive", result, color)
+    lines += _labelled("summary", result.summary)
+    if result.why:
+        lines += _labelled("why", result.why)
+    return lines
+
+
+def _labelled(label: str, text: str) -> list[str]:
+    """``label: text`` for one line; a multi-line text goes indented below the label."""
+    body = text.strip("\n").splitlines()
+    if len(body) == 1:
+        return [f"  {label}: {body[0]}"]
+    return [f"  {label}:", *(f"    {line}".rstrip() for line in body)]
+
+
+def _actor(step: Step) -> str:
+    return f"{step.component.value}/{step.where}" if step.where else step.component.value
+
+
+def _trace(steps: Sequence[Step]) -> list[str]:
+    numbers = len(str(len(steps)))
+    times = [f"t={step.t:.2f}s" for step in steps]
+    actors = [_actor(step) for step in steps]
+    time_width = max(len(t) for t in times)
+    actor_width = max(len(a) for a in actors)
+    lines = []
+    for i, (step, t, actor) in enumerate(zip(steps, times, actors), 1):
+        line = f"    {i:>{numbers}}. {t.ljust(time_width)}  {actor.ljust(actor_width)}  {step.text}"
+        lines.append(f"{line}   ({step.source})" if step.source else line.rstrip())
+    return lines
+
+
+def _blame(blames: Sequence[Blame]) -> list[str]:
+    width = max(len(str(b.loc)) for b in blames)
+    return [f"    {str(b.loc).ljust(width)}  {b.field}: {b.why}" for b in blames]
+
+
+def _unique(assumptions: Iterable[Assumption]) -> list[Assumption]:
+    """Assumptions in first-seen order, each once."""
+    return list(dict.fromkeys(assumptions))
+
+
+def _assumptions(proved: Sequence[Result], color: bool) -> list[str]:
+    if not proved:
+        return []
+    assumptions = _unique(a for r in proved for a in r.assumptions)
+    heading = _paint("Assumptions (the proofs above rest on these):", _BOLD, color)
+    if not assumptions:
+        return [heading, "  (none recorded)"]
+    key_width = max(len(a.key) for a in assumptions)
+    value_width = max((len(a.value) for a in assumptions if len(a.value) <= _ALIGN_VALUES_UP_TO), default=0)
+    origin_width = max(len(a.origin) for a in assumptions) + 2
+    lines = [heading]
+    for a in assumptions:
+        origin = f"[{a.origin}]".ljust(origin_width)
+        line = f"  {a.key.ljust(key_width)} = {a.value.ljust(value_width)}  {origin}"
+        lines.append(f"{line}  {_paint(a.note, _DIM, color)}" if a.note else line.rstrip())
+    return lines
+
+
+def _notes(notes: Sequence[str], color: bool) -> list[str]:
+    if not notes:
+        return []
+    return [_paint("Not verified:", _BOLD, color), *(f"  - {note}" for note in notes)]
+
+
+def _count(n: int, singular: str, plural: str) -> str:
+    return f"{n} {singular if n == 1 else plural}"
+
+
+def _summary_line(report: Report) -> str:
+    proved, counterexamples, inconclusive = (
+        len(_with(report.results, v)) for v in (Verdict.PROVED, Verdict.COUNTEREXAMPLE, Verdict.INCONCLUSIVE)
+    )
+    settings = [f"--nodes {report.nodes}"]
+    if report.k8s_version:
+        settings.append(f"Kubernetes {report.k8s_version}")
+    return (
+        f"{proved} proved, {_count(counterexamples, 'counterexample', 'counterexamples')}, "
+        f"{inconclusive} inconclusive ({', '.join(settings)})"
+    )

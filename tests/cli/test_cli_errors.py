@@ -1,0 +1,294 @@
+"""CLI error paths: located ``error:`` lines on stderr, exit 2, nothing on stdout, never a
+traceback. Most run the CLI in a subprocess; exit-code mapping and internal errors run in
+process with a stand-in ``verify``."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from zdverify import cli
+from zdverify.model.assumptions import DEFAULT_K8S_VERSION
+from zdverify.model.verdict import Property, Report, Result, Verdict
+
+WEB = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  strategy:
+    rollingUpdate:
+      maxSurge: 1
+      maxUnavailable: 0
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 30
+      containers:
+      - name: web
+        ports: [{name: http, containerPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports:
+  - port: 80
+    targetPort: http
+"""
+
+
+def run(
+    *args: str, cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "zdverify", *args],
+        cwd=cwd,
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1", **(env or {})},
+    )
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def line_of(fragment: str, text: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if fragment in line)
+
+
+def edit(old: str, new: str, text: str = WEB) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+def assert_input_error(result: subprocess.CompletedProcess[str], prefix: str, *fragments: str) -> None:
+    """Exit 2, one located ``error:`` line first on stderr, empty stdout, no traceback."""
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert "internal error" not in result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(prefix), result.stderr
+    for fragment in fragments:
+        assert fragment in first, result.stderr
+
+
+def assert_usage_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+# ---------------------------------------------------------------- manifests (need the search module)
+
+
+def test_malformed_yaml(tmp_path: Path) -> None:
+    write(tmp_path, "bad.yaml", "apiVersion: v1\nkind: [Service\nmetadata: {name: x}\n")
+    assert_input_error(run("bad.yaml", cwd=tmp_path), "bad.yaml:", ": error: YAML syntax error")
+
+
+def test_duplicate_key(tmp_path: Path) -> None:
+    text = edit("  replicas: 2\n", "  replicas: 2\n  replicas: 3\n")
+    write(tmp_path, "dup.yaml", text)
+    line = line_of("replicas: 3", text)
+    assert_input_error(
+        run("dup.yaml", cwd=tmp_path), f"dup.yaml:{line}: error: ", 'duplicate key "replicas"'
+    )
+
+
+def test_grace_period_must_be_an_integer(tmp_path: Path) -> None:
+    text = edit("terminationGracePeriodSeconds: 30", 'terminationGracePeriodSeconds: "sixty"')
+    write(tmp_path, "grace.yaml", text)
+    line = line_of("sixty", text)
+    assert_input_error(
+        run("grace.yaml", cwd=tmp_path), f"grace.yaml:{line}: error: ", "terminationGracePeriodSeconds", "integer"
+    )
+
+
+def test_surge_and_unavailable_both_zero(tmp_path: Path) -> None:
+    text = edit("maxSurge: 1", "maxSurge: 0")
+    write(tmp_path, "zero.yaml", text)
+    line = line_of("maxUnavailable: 0", text)
+    assert_input_error(
+        run("zero.yaml", cwd=tmp_path), f"zero.yaml:{line}: error: ", "maxSurge and maxUnavailable cannot both be 0"
+    )
+
+
+def test_unknown_named_target_port(tmp_path: Path) -> None:
+    text = edit("targetPort: http", "targetPort: grpc")
+    write(tmp_path, "port.yaml", text)
+    line = line_of("targetPort: grpc", text)
+    assert_input_error(
+        run("port.yaml", cwd=tmp_path), f"port.yaml:{line}: error: ", 'targetPort "grpc" names no container port'
+    )
+
+
+def test_nonexistent_path(tmp_path: Path) -> None:
+    assert_input_error(
+        run("missing.yaml", cwd=tmp_path), "error: missing.yaml: no such file or directory"
+    )
+
+
+def test_malformed_stdin_is_located_with_the_stdin_name(tmp_path: Path) -> None:
+    bad = "apiVersion: v1\nkind: Service\nmetadata: {name: x\n"
+    assert_input_error(run("-", cwd=tmp_path, stdin=bad), "<stdin>:", ": error: YAML syntax error")
+    named = run("-", "--stdin-filename", "k8s/web.yaml", cwd=tmp_path, stdin=bad)
+    assert_input_error(named, "k8s/web.yaml:", ": error: YAML syntax error")
+
+
+def test_piped_stdin_without_a_path_is_read(tmp_path: Path) -> None:
+    assert_input_error(run(cwd=tmp_path, stdin="a: [1\n"), "<stdin>:", ": error: YAML syntax error")
+
+
+def test_nothing_to_verify(tmp_path: Path) -> None:
+    write(tmp_path, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n")
+    assert_input_error(run("cm.yaml", cwd=tmp_path), "error: nothing to verify: ")
+
+
+def test_nothing_to_verify_lists_the_notes(tmp_path: Path) -> None:
+    lone = WEB.split("---\n")[0]
+    write(tmp_path, "lone.yaml", lone)
+    result = run("lone.yaml", cwd=tmp_path)
+    assert_input_error(result, "error: nothing to verify: ")
+    assert "Deployment/default/web: no Service selects its pods" in result.stderr
+
+
+# ---------------------------------------------------------------- flags (independent of the search)
+
+
+def test_nodes_must_be_positive(tmp_path: Path) -> None:
+    write(tmp_path, "web.yaml", WEB)
+    assert_usage_error(run("web.yaml", "--nodes", "0", cwd=tmp_path), "--nodes", "Usage:")
+
+
+def test_assume_unknown_key(tmp_path: Path) -> None:
+    write(tmp_path, "web.yaml", WEB)
+    result = run("web.yaml", "--assume", "badkey=1s", cwd=tmp_path)
+    assert_input_error(result, "error: --assume: unknown bound 'badkey'", "app-startup")
+
+
+def test_assume_bad_duration(tmp_path: Path) -> None:
+    write(tmp_path, "web.yaml", WEB)
+    result = run("web.yaml", "--assume", "app-startup=5x", cwd=tmp_path)
+    assert_input_error(result, "error: --assume app-startup: ", "'5x'")
+
+
+def test_assume_without_equals_is_a_usage_error(tmp_path: Path) -> None:
+    write(tmp_path, "web.yaml", WEB)
+    assert_usage_error(run("web.yaml", "--assume", "app-startup", cwd=tmp_path), "KEY=RANGE", "Usage:")
+
+
+def test_bad_k8s_version(tmp_path: Path) -> None:
+    write(tmp_path, "web.yaml", WEB)
+    result = run("web.yaml", "--k8s-version", "banana", cwd=tmp_path)
+    assert_input_error(result, "error: --k8s-version: ", "'banana'")
+
+
+def test_bad_flags_are_reported_before_stdin_is_parsed(tmp_path: Path) -> None:
+    result = run("-", "--k8s-version", "banana", cwd=tmp_path, stdin="a: [1\n")
+    assert_input_error(result, "error: --k8s-version: ")
+
+
+def test_unknown_format_is_a_usage_error(tmp_path: Path) -> None:
+    assert_usage_error(run("x.yaml", "-o", "xml", cwd=tmp_path), "--format", "Usage:")
+
+
+def test_stdin_twice_is_a_usage_error(tmp_path: Path) -> None:
+    assert_usage_error(run("-", "-", cwd=tmp_path, stdin="a: 1\n"), "more than once")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_no_path_and_a_terminal_on_stdin_is_a_usage_error(tmp_path: Path) -> None:
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "zdverify"], cwd=tmp_path, stdin=terminal,
+            capture_output=True, text=True, timeout=60,
+        )
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert_usage_error(result, "no input", "Usage:")
+
+
+def test_help_shows_examples_and_defaults(tmp_path: Path) -> None:
+    result = run("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for text in ("Examples:", "zdverify deploy.yaml --nodes 3", "helm template . | zdverify -",
+                 "zdverify k8s/ -o json", f"[default: {DEFAULT_K8S_VERSION}]", "--assume", "Exit codes:"):
+        assert text in result.stdout
+
+
+def test_version(tmp_path: Path) -> None:
+    import zdverify
+
+    result = run("--version", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == f"zdverify {zdverify.__version__}"
+
+
+# ---------------------------------------------------------------- in process: exit codes and internal errors
+
+def result(verdict: Verdict) -> Result:
+    return Result(Property.STARTUP, "Deployment/default/web", "Service/default/web", verdict, "summary")
+
+
+def invoke_with(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, outcome: Report | Exception, *args: str):  # type: ignore[no-untyped-def]
+    def fake_verify(*_args: object, **_kwargs: object) -> Report:
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(cli, "verify", fake_verify)
+    write(tmp_path, "web.yaml", WEB)
+    return CliRunner().invoke(cli.main, [str(tmp_path / "web.yaml"), *args])
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "code"),
+    [
+        ((Verdict.PROVED, Verdict.PROVED), 0),
+        ((Verdict.PROVED, Verdict.COUNTEREXAMPLE, Verdict.INCONCLUSIVE), 1),
+        ((Verdict.PROVED, Verdict.INCONCLUSIVE), 3),
+    ],
+)
+def test_exit_codes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, verdicts: tuple[Verdict, ...], code: int) -> None:
+    report = Report(tuple(result(v) for v in verdicts), nodes=3, k8s_version="1.34")
+    outcome = invoke_with(monkeypatch, tmp_path, report)
+    assert outcome.exit_code == code
+    assert outcome.stdout.splitlines()[-1].endswith("(--nodes 3, Kubernetes 1.34)")
+    as_json = invoke_with(monkeypatch, tmp_path, report, "-o", "json")
+    assert as_json.exit_code == code and as_json.stdout.startswith('{\n  "zdverify"')
+
+
+def test_empty_report_is_nothing_to_verify(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    outcome = invoke_with(monkeypatch, tmp_path, Report((), ("Service/default/db: selects no workload in the input",)))
+    assert outcome.exit_code == 2 and outcome.stdout == ""
+    assert outcome.stderr.startswith("error: nothing to verify: ")
+    assert "Service/default/db: selects no workload in the input" in outcome.stderr
+
+
+def test_internal_error_has_no_traceback_unless_debug(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    outcome = invoke_with(monkeypatch, tmp_path, RuntimeError("boom"))
+    assert outcome.exit_code == 2 and outcome.stdout == ""
+    assert outcome.stderr.startswith("internal error: RuntimeError: boom")
+    assert "Traceback" not in outcome.stderr
+    debug = invoke_with(monkeypatch, tmp_path, RuntimeError("boom"), "--debug")
+    assert debug.exit_code == 2 and "Traceback" in debug.stderr and "internal error: RuntimeError: boom" in debug.stderr

@@ -1,0 +1,169 @@
+"""Differential tests: the Z3 checker against the independent simulator.
+
+Hypothesis draws small scenarios (manifest fields, topology, version) and random runs
+(choices and every delay, drawn here from the bounds — not by the checker's code).
+Soundness: whatever the simulator finds, the checker must find (a proof would be wrong).
+Replay: every counterexample the checker prints is a simulator run that violates.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
+
+from zdverify.model.assumptions import settings as make_settings
+from zdverify.model.kube import build_objects
+from zdverify.model.load import load_text
+from zdverify.model.pairing import pair
+from zdverify.model.scenario import Scenario, build_scenario
+from zdverify.model.search import check_scenario
+from zdverify.model.simulator import Choices, NewTiming, OldTiming, Timing, simulate
+from zdverify.model.verdict import EventKind, Property, Verdict
+
+
+@dataclass(frozen=True)
+class Manifest:
+    replicas: int
+    recreate: bool
+    surge: int | str
+    unavailable: int | str
+    readiness: str  # none | port | other | exec
+    period: int
+    failure: int
+    prestop: str  # none | sleep | exec-sleep | exec-other
+    prestop_s: int
+    grace: int
+    min_ready: int
+    svc_type: str
+    local: bool
+    pnr: bool
+
+    def yaml(self) -> str:
+        strategy = ("  strategy:\n    type: Recreate\n" if self.recreate else
+                    f"  strategy:\n    rollingUpdate:\n      maxSurge: {self.surge!r}\n"
+                    f"      maxUnavailable: {self.unavailable!r}\n").replace("'", '"')
+        probe = {
+            "none": "",
+            "port": f"        readinessProbe:\n          tcpSocket: {{port: 80}}\n"
+                    f"          periodSeconds: {self.period}\n          failureThreshold: {self.failure}\n",
+            "other": f"        readinessProbe:\n          tcpSocket: {{port: 9090}}\n"
+                     f"          periodSeconds: {self.period}\n",
+            "exec": f"        readinessProbe:\n          exec: {{command: [cat, /ready]}}\n"
+                    f"          periodSeconds: {self.period}\n",
+        }[self.readiness]
+        hook = {
+            "none": "",
+            "sleep": f"        lifecycle:\n          preStop:\n            sleep: {{seconds: {self.prestop_s}}}\n",
+            "exec-sleep": f"        lifecycle:\n          preStop:\n            exec: {{command: [sleep, \"{self.prestop_s}\"]}}\n",
+            "exec-other": "        lifecycle:\n          preStop:\n            exec: {command: [sh, -c, \"sleep "
+                          f"{self.prestop_s} && nginx -s quit\"]}}\n",
+        }[self.prestop]
+        etp = f"  externalTrafficPolicy: {'Local' if self.local else 'Cluster'}\n" if self.svc_type != "ClusterIP" else ""
+        itp = "  internalTrafficPolicy: Local\n" if self.local and self.svc_type == "ClusterIP" else ""
+        pnr = "  publishNotReadyAddresses: true\n" if self.pnr else ""
+        return (
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n"
+            f"  replicas: {self.replicas}\n  minReadySeconds: {self.min_ready}\n"
+            "  selector: {matchLabels: {app: web}}\n" + strategy +
+            "  template:\n    metadata: {labels: {app: web}}\n    spec:\n"
+            f"      terminationGracePeriodSeconds: {self.grace}\n      containers:\n"
+            "      - name: web\n        image: nginx\n        ports: [{containerPort: 80}]\n" + probe + hook +
+            "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n"
+            f"  type: {self.svc_type}\n" + etp + itp + pnr +
+            "  selector: {app: web}\n  ports: [{port: 80, targetPort: 80}]\n")
+
+
+def _valid(m: Manifest) -> bool:
+    zero = lambda v: v in (0, "0%")  # noqa: E731
+    return not (not m.recreate and zero(m.surge) and zero(m.unavailable))
+
+
+manifests = st.builds(
+    Manifest,
+    replicas=st.integers(1, 3),
+    recreate=st.sampled_from([False, False, False, True]),
+    surge=st.sampled_from([0, 1, 2, "25%", "50%"]),
+    unavailable=st.sampled_from([0, 1, "25%", "100%"]),
+    readiness=st.sampled_from(["none", "port", "port", "other", "exec"]),
+    period=st.integers(1, 10),
+    failure=st.integers(1, 3),
+    prestop=st.sampled_from(["none", "sleep", "exec-sleep", "exec-other"]),
+    prestop_s=st.integers(0, 45),
+    grace=st.integers(2, 60),
+    min_ready=st.integers(0, 3),
+    svc_type=st.sampled_from(["ClusterIP", "NodePort", "LoadBalancer"]),
+    local=st.booleans(),
+    pnr=st.sampled_from([False] * 5 + [True]),
+).filter(_valid).filter(lambda m: not (m.prestop == "sleep" and m.prestop_s > m.grace))
+
+
+def scenario(m: Manifest, nodes: int, version: str) -> Scenario:
+    assume(not (m.prestop == "sleep" and version == "1.24"))  # no native sleep before 1.30
+    objects = build_objects(load_text(m.yaml(), "gen.yaml"))
+    pairs, _ = pair(objects)
+    return build_scenario(pairs[0], nodes, make_settings(k8s_version=version))
+
+
+def edge(draw, lo: float, hi: float) -> float:  # type: ignore[no-untyped-def]
+    """Delays at their bounds are where violations live; draw them often."""
+    return draw(st.sampled_from([lo, hi]) | st.floats(lo, hi, allow_nan=False))
+
+
+@st.composite
+def runs(draw, sc: Scenario):  # type: ignore[no-untyped-def]
+    b = sc.settings
+    n, r = sc.nodes, sc.rollout.replicas
+    h = sc.pod.hook
+
+    def node_delays(key: str) -> tuple[float, ...]:
+        return tuple(edge(draw, b[key].lo, b[key].hi) for _ in range(n))
+
+    frac = st.floats(0, 0.999)
+    olds = tuple(OldTiming(
+        kubelet=edge(draw, b["kubelet"].lo, b["kubelet"].hi), hook=edge(draw, h.lo, h.hi),
+        close=edge(draw, 0, h.hi - h.serve_min + b["app-close"].hi) if h.may_stop_app else
+        edge(draw, b["app-close"].lo, b["app-close"].hi),
+        drain=edge(draw, 0, b["request"].hi), unready_phase=draw(frac), unready_resp=draw(st.floats(0, 1)),
+        eps_del=edge(draw, b["endpointslice"].lo, b["endpointslice"].hi),
+        eps_unready=edge(draw, b["endpointslice"].lo, b["endpointslice"].hi),
+        proxy_del=node_delays("kube-proxy"), proxy_unready=node_delays("kube-proxy")) for _ in range(r))
+    news = tuple(NewTiming(
+        start=edge(draw, b["pod-start"].lo, b["pod-start"].hi), app=edge(draw, b["app-startup"].lo, b["app-startup"].hi),
+        startup_phase=draw(frac), ready_phase=draw(frac), ready_resp=draw(st.floats(0, 1)), liveness_phase=draw(frac),
+        eps=edge(draw, b["endpointslice"].lo, b["endpointslice"].hi), proxy=node_delays("kube-proxy"))
+        for _ in range(2 * r + 2))
+    choices = Choices(
+        initial=tuple(draw(st.integers(0, n - 1)) for _ in range(r)),
+        placement=tuple(draw(st.integers(0, n - 1)) for _ in range(2 * r + 2)),
+        deletion=tuple(draw(st.permutations(list(range(r))))))
+    timing = Timing(ctrl=tuple(edge(draw, b["controller"].lo, b["controller"].hi) for _ in range(6 * r + 6)),
+                    react=tuple(edge(draw, b["controller"].lo, b["controller"].hi) for _ in range(4 * r + 4)),
+                    new=news, old=olds, lb_phase=tuple(draw(frac) for _ in range(n)),
+                    lb_resp=edge(draw, 0, b.lb.timeout), request=edge(draw, b["request"].lo, b["request"].hi))
+    return choices, timing
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(m=manifests, nodes=st.integers(1, 3), version=st.sampled_from(["1.24", "1.34"]), data=st.data())
+def test_what_the_simulator_finds_the_checker_finds(m: Manifest, nodes: int, version: str, data) -> None:  # type: ignore[no-untyped-def]
+    sc = scenario(m, nodes, version)
+    verdicts = {r.property: r for r in check_scenario(sc)}
+    for _ in range(3):
+        choices, timing = data.draw(runs(sc))
+        run = simulate(sc, choices, timing)
+        for v in run.violations:
+            got = verdicts[v.prop]
+            assert got.verdict is Verdict.COUNTEREXAMPLE, (
+                f"simulator found {v.prop.value} ({v.text}) but the checker said {got.verdict.value}: "
+                f"{got.summary}\n{m.yaml()}")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(m=manifests, nodes=st.integers(1, 3), version=st.sampled_from(["1.24", "1.34"]))
+def test_every_checker_counterexample_is_a_replayed_run(m: Manifest, nodes: int, version: str) -> None:
+    sc = scenario(m, nodes, version)
+    for r in check_scenario(sc):
+        assert r.verdict is not Verdict.INCONCLUSIVE, f"{r.property.value}: {r.summary}\n{m.yaml()}"
+        if r.verdict is Verdict.COUNTEREXAMPLE:
+            assert [s.kind for s in r.trace].count(EventKind.VIOLATION) == 1
+            assert r.trace == tuple(sorted(r.trace, key=lambda s: s.t))
