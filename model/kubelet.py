@@ -89,7 +89,7 @@ def killed_before_listening(enc: Encoding, p: NewPod) -> z3.BoolRef:
     if lp is not None and lp.checks_port:
         _, tick = first_tick(enc, f"{p.name}.liveness", lp, p.start, p.started)
         cases.append(tick + (lp.failure - 1) * lp.period < p.listen)
-    return z3.Or(*cases) if cases else z3.BoolVal(False)
+    return z3.Or(*cases) if cases else enc.false()
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ class Query:
 
 def _startup_query(sc: Scenario) -> Query:
     def build(enc: Encoding) -> None:
-        q = kubelet.new_pod(enc, "new", z3.RealVal(0))
+        q = kubelet.new_pod(enc, "new", enc.const(0))
         at = q.start if sc.publish_not_ready else q.ready
         ch = [Change("new.ready", at, RANK_READY)]
         sl = publish(enc, ch, [])
@@ -139,7 +139,7 @@ def _termination_query(sc: Scenario, local: bool, fallback: bool, lb: bool, last
     health check starts failing when its deletion is applied (used to size fixes only)."""
 
     def build(enc: Encoding) -> None:
-        p = kubelet.old_pod(enc, "old", z3.RealVal(0))
+        p = kubelet.old_pod(enc, "old", enc.const(0))
         t = enc.real("t")
         # with a single feasible node, new pods land on this node too: Local = Cluster here
         _, routed = _fallback_routes(enc, sc, p, t, fallback, local and scheduler.can_place_elsewhere(sc))
@@ -185,7 +185,7 @@ def _no_endpoint_cluster_query(sc: Scenario, fallback: bool) -> Query:
 
 def _no_endpoint_local_query(sc: Scenario, fallback: bool, lb: bool) -> Query:
     def build(enc: Encoding) -> None:
-        p = kubelet.old_pod(enc, "old", z3.RealVal(0))
+        p = kubelet.old_pod(enc, "old", enc.const(0))
         ch, order = _old_changes(enc, sc, p)
         elsewhere = scheduler.can_place_elsewhere(sc)
         if not elsewhere:  # new pods must land on this node: the first one must not be ready yet
@@ -211,7 +211,7 @@ def _no_endpoint_local_query(sc: Scenario, fallback: bool, lb: bool) -> Query:
 
 def _killed_query(sc: Scenario, fallback: bool) -> Query:
     def build(enc: Encoding) -> None:
-        p = kubelet.old_pod(enc, "old", z3.RealVal(0))
+        p = kubelet.old_pod(enc, "old", enc.const(0))
         t = enc.real("t")
         _, routed = _fallback_routes(enc, sc, p, t, fallback, local=False)
         r = application.request(enc, "req")
@@ -226,7 +226,7 @@ def _killed_query(sc: Scenario, fallback: bool) -> Query:
 
 def _stalled_query(sc: Scenario) -> Query:
     def build(enc: Encoding) -> None:
-        q = kubelet.new_pod(enc, "new", z3.RealVal(0), may_be_killed=True)
+        q = kubelet.new_pod(enc, "new", enc.const(0), may_be_killed=True)
         enc.add(kubelet.killed_before_listening(enc, q))
 
     def witness(enc: Encoding) -> list[tuple[Choices, Timing]]:
@@ -556,7 +556,17 @@ def _trace(sc: Scenario, run: Run, v: Violation) -> tuple[Step, ...]:
             keep.append(s)
     if len(keep) > TRACE_CAP:
         keep = keep[:TRACE_CAP // 2] + keep[-TRACE_CAP // 2:]
-    src = _blame(sc, v.prop)[0].loc if _blame(sc, v.prop) else None
+    blame = _blame(sc, v.prop)
+    src = blame[0].loc if blame else None
+    if v.pod is not None:
+        later = [s for s in run.steps if s.component is Component.KUBE_PROXY and s.where == node
+                 and v.pod in s.text and s.t > v.t]
+        if v.prop is Property.STARTUP:
+            text = f"already routes to {v.pod}"
+        else:
+            until = f" (its removal applies at t={later[0].t:.2f}s)" if later else ""
+            text = f"still routes to {v.pod}{until}"
+        keep.append(Step(v.t, Component.KUBE_PROXY, node, EventKind.REQUEST, text))
     keep.append(Step(v.t, Component.CLIENT, node, EventKind.VIOLATION, v.text, src))
     keep.sort(key=lambda s: s.t)
     return tuple(keep)

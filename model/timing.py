@@ -20,19 +20,29 @@ class Encoding:
     """Variables and constraints of one query (one hazard of one scenario)."""
 
     sc: Scenario
-    solver: z3.Solver = field(default_factory=z3.Solver)
+    # A context of its own per query: models then do not depend on what other queries
+    # ran before in the process (goldens and traces stay reproducible).
+    ctx: z3.Context = field(default_factory=z3.Context)
     vars: dict[str, z3.ArithRef] = field(default_factory=dict)
-    _n: int = 0
+
+    def __post_init__(self) -> None:
+        self.solver = z3.Solver(ctx=self.ctx)
 
     def real(self, name: str) -> z3.ArithRef:
         if name not in self.vars:
-            self.vars[name] = z3.Real(name)
+            self.vars[name] = z3.Real(name, self.ctx)
         return self.vars[name]
 
     def integer(self, name: str) -> z3.ArithRef:
         if name not in self.vars:
-            self.vars[name] = z3.Int(name)
+            self.vars[name] = z3.Int(name, self.ctx)
         return self.vars[name]
+
+    def const(self, value: float) -> z3.ArithRef:
+        return z3.RealVal(value, self.ctx)
+
+    def false(self) -> z3.BoolRef:
+        return z3.BoolVal(False, self.ctx)
 
     def within(self, name: str, bound: Interval) -> z3.ArithRef:
         """A fresh delay in ``bound``."""

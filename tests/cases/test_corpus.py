@@ -1,0 +1,26 @@
+"""Every public test manifest of other linters gets a verdict or a located error."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from zdverify import verify
+from zdverify.model.source import InputError
+from zdverify.model.verdict import Report
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+FILES = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".yaml", ".yml")) if CORPUS.is_dir() else []
+
+
+@pytest.mark.skipif(not FILES, reason="../shared/corpus is not beside the project")
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_verdict_or_located_error(path: Path) -> None:
+    try:
+        report = verify([str(path)])
+    except InputError as e:
+        assert e.loc is not None and e.loc.line >= 1 and Path(e.loc.file) == path, str(e)
+        return
+    assert isinstance(report, Report)
+    for r in report.results:
+        assert r.verdict.value in ("proved", "counterexample", "inconclusive")

@@ -1,0 +1,65 @@
+"""Golden end-to-end cases: every example's verdicts, causes, trace step kinds and blamed
+lines (structure, not prose). Regenerate the goldens with ZDVERIFY_UPDATE_GOLDENS=1.
+
+The EXPECTED table is the pinned, reviewed verdict per example and property — the goldens
+add the finer structure and must agree with it.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from zdverify import verify
+from zdverify.model.verdict import Report
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+GOLDENS = Path(__file__).parent / "goldens"
+
+P, C = "proved", "counterexample"
+# property order: startup, termination, no-endpoint, killed-in-flight, stalled
+EXPECTED: dict[tuple[str, str | None], tuple[str, str, str, str, str]] = {
+    ("no-readiness-probe.yaml", None): (C, P, P, P, P),
+    ("no-prestop.yaml", None): (P, C, P, P, P),
+    ("local-without-in-place.yaml", None): (P, C, C, P, P),
+    ("local-without-in-place.yaml", "1.24"): (P, P, C, P, P),
+    ("recommended-cluster.yaml", None): (P, P, P, P, P),
+    ("recommended-local.yaml", None): (P, C, C, P, P),
+    ("article-pod.yaml", None): (P, C, C, P, P),
+}
+
+
+def structure(report: Report) -> list[dict]:
+    return [{
+        "property": r.property.value,
+        "verdict": r.verdict.value,
+        "cause": r.cause.value if r.cause else None,
+        "steps": [s.kind.value for s in r.trace],
+        "blame": [[Path(b.loc.file).name, b.loc.line] for b in r.blame],
+        "source_lines": sorted({s.source.line for s in r.trace if s.source}),
+    } for r in report.results]
+
+
+@pytest.mark.parametrize("name,version", sorted(EXPECTED, key=str))
+def test_example(name: str, version: str | None) -> None:
+    report = verify([str(EXAMPLES / name)], k8s_version=version)
+    got = structure(report)
+    assert tuple(r["verdict"] for r in got) == EXPECTED[(name, version)]
+    for r in got:
+        assert (r["cause"] is None) == (r["verdict"] == P)
+        if r["verdict"] == C:
+            assert r["cause"] == r["property"]
+            assert r["steps"].count("violation") == 1
+            assert r["blame"], "a counterexample must blame a manifest line"
+    golden = GOLDENS / f"{name.removesuffix('.yaml')}{'-' + version if version else ''}.json"
+    if os.environ.get("ZDVERIFY_UPDATE_GOLDENS"):
+        golden.write_text(json.dumps(got, indent=1) + "\n")
+    assert got == json.loads(golden.read_text())
+
+
+def test_every_example_is_pinned() -> None:
+    names = {p.name for p in EXAMPLES.glob("*.yaml")}
+    assert names == {n for n, _ in EXPECTED}
