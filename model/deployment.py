@@ -188,7 +188,6 @@ class GraphFacts:
     zero_ready: bool  # some reachable state has no old pod left and no new pod available
     deletes: bool  # some old pod is deleted
     always_completes: bool  # from every reachable state the final state is reachable
-    path_to_zero_ready: tuple[RolloutState, ...] = ()
     reduced: bool = False  # decided on the reduced graphs (see ``facts``)
 
 
@@ -212,16 +211,7 @@ def facts(rollout: Rollout, max_states: int = 20_000) -> GraphFacts:
     final = rollout.final
     always = final in g and len(nx.ancestors(g, final)) + 1 == g.number_of_nodes()
     deletes = any(d["action"].kind is ActionKind.SCALE_DOWN for _, _, d in g.edges(data=True))
-    return GraphFacts(g.number_of_nodes(), g.number_of_edges(), bool(zero), deletes, always,
-                      _shortest(g, rollout.initial, zero))
-
-
-def _shortest(g: nx.DiGraph, start: RolloutState, targets: list[RolloutState]) -> tuple[RolloutState, ...]:
-    if not targets:
-        return ()
-    paths = nx.single_source_shortest_path(g, start)
-    best = min((t for t in targets if t in paths), key=lambda t: (len(paths[t]), t))
-    return tuple(paths[best])
+    return GraphFacts(g.number_of_nodes(), g.number_of_edges(), bool(zero), deletes, always)
 
 
 def _reduced_facts(rollout: Rollout) -> GraphFacts:
@@ -233,8 +223,7 @@ def _reduced_facts(rollout: Rollout) -> GraphFacts:
     always = _progress_lemma(rollout)
     states = none_available.number_of_nodes() + eager.number_of_nodes()
     edges = none_available.number_of_edges() + eager.number_of_edges()
-    return GraphFacts(states, edges, bool(zero), deletes, always,
-                      _shortest(none_available, rollout.initial, zero), reduced=True)
+    return GraphFacts(states, edges, bool(zero), deletes, always, reduced=True)
 
 
 def _progress_lemma(rollout: Rollout) -> bool:

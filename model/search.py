@@ -32,9 +32,8 @@ from zdverify.model.deployment import GraphFacts, StateBudgetExceeded, facts
 from zdverify.model.endpointslice import RANK_NOT_SERVING, RANK_READY, RANK_TERMINATING, Change, publish
 from zdverify.model.objects import Objects, Strategy, WorkloadKind
 from zdverify.model.pairing import Pair
-from zdverify.model.scenario import Entry, EntrySpec, HookSpec, Scenario, build_scenario
+from zdverify.model.scenario import Entry, HookSpec, Scenario, build_scenario
 from zdverify.model.simulator import Choices, NewTiming, OldTiming, Run, Timing, Violation, simulate
-from zdverify.model.source import Loc
 from zdverify.model.timing import Encoding
 from zdverify.model.verdict import (
     Assumption,
@@ -413,7 +412,6 @@ class Outcome:
     run: Run | None = None
     violation: Violation | None = None
     reason: str = ""
-    queries: int = 0
 
 
 def decide(sc: Scenario, queries: Sequence[Query], prop: Property, seed: int = 0) -> Outcome:
@@ -432,12 +430,12 @@ def decide(sc: Scenario, queries: Sequence[Query], prop: Property, seed: int = 0
         if found is None:
             found = replay(sc, prop, _random_timings(sc, random.Random(seed), 24))
         if found is not None:
-            return Outcome(Verdict.COUNTEREXAMPLE, found[0], found[1], queries=len(queries))
+            return Outcome(Verdict.COUNTEREXAMPLE, found[0], found[1])
         inconclusive = (f"Z3 found a timing for '{q.label}', but no complete run built from it "
                         "replayed in the simulator")
     if inconclusive:
-        return Outcome(Verdict.INCONCLUSIVE, reason=inconclusive, queries=len(queries))
-    return Outcome(Verdict.PROVED, queries=len(queries))
+        return Outcome(Verdict.INCONCLUSIVE, reason=inconclusive)
+    return Outcome(Verdict.PROVED)
 
 
 # ---------------------------------------------------------------------------------------
@@ -510,6 +508,8 @@ def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nod
             notes.append(f"{p.workload.ref}: replicas is 0; nothing rolls out, left unverified")
             continue
         if p.service.headless:
+            notes.append(f"{p.service.ref}: headless (clusterIP: None), clients resolve pod IPs without "
+                         f"kube-proxy; {p.workload.ref} left unverified for it")
             continue
         sc = build_scenario(p, nodes, settings)
         results.extend(check_scenario(sc))
@@ -576,7 +576,6 @@ def _blame(sc: Scenario, prop: Property) -> list[Blame]:
     w = sc.pair.workload
     svc = sc.pair.service
     pod = sc.pod
-    b = sc.settings
     if prop is Property.STARTUP:
         if sc.publish_not_ready:
             return [Blame(svc.loc_of("spec.publishNotReadyAddresses"), "spec.publishNotReadyAddresses",

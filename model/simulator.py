@@ -122,9 +122,6 @@ class _Pod:
     exit: float = INF
     sigkill: float = INF
 
-    def serving(self, t: float) -> bool:
-        return self.listen <= t < min(self.close, self.killed, self.exit)
-
 
 @dataclass(frozen=True)
 class Violation:
@@ -340,7 +337,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             if old_spec > 0:
                 k = old_spec
                 old_spec = 0
-                step(t, Component.DEPLOYMENT, "", EventKind.SCALE_DOWN, f"Recreate: scales old ReplicaSet to 0",
+                step(t, Component.DEPLOYMENT, "", EventKind.SCALE_DOWN, "Recreate: scales old ReplicaSet to 0",
                      w.loc_of("spec.strategy.type"))
                 for _ in range(k):
                     delete_old(t)
@@ -551,7 +548,7 @@ def _scan_node(sc: Scenario, n: int, olds: list[_Pod], news: list[_Pod],
     view: dict[str, list] = {p.name: [p, True, True, False] for p in olds}
     nonserving: set[str] = set(p.name for p in news)  # new pods serve from listen on
     events: list[tuple[float, int, str, object]] = []
-    for i, (a, p, ch) in enumerate(applied):
+    for (a, p, ch) in applied:
         events.append((a, 1, "apply", (p, ch)))
     for (t, _, p, on) in serving_changes:
         events.append((t, 0, "serving", (p, on)))

@@ -18,7 +18,7 @@ from zdverify.model.pairing import pair
 from zdverify.model.scenario import Scenario, build_scenario
 from zdverify.model.search import check_scenario
 from zdverify.model.simulator import Choices, NewTiming, OldTiming, Timing, simulate
-from zdverify.model.verdict import EventKind, Property, Verdict
+from zdverify.model.verdict import EventKind, Verdict
 
 
 @dataclass(frozen=True)
