@@ -414,10 +414,10 @@ class Outcome:
     reason: str = ""
 
 
-def decide(sc: Scenario, queries: Sequence[Query], prop: Property, seed: int = 0) -> Outcome:
+def decide(sc: Scenario, queries: Sequence[Query], prop: Property, ctx: z3.Context, seed: int = 0) -> Outcome:
     inconclusive = ""
     for q in queries:
-        enc = Encoding(sc)
+        enc = Encoding(sc, ctx)
         enc.solver.set("timeout", SOLVER_TIMEOUT_MS)
         q.build(enc)
         res = enc.solver.check()
@@ -477,9 +477,12 @@ def check_scenario(sc: Scenario) -> list[Result]:
     try:
         gf = facts(sc.rollout)
     except StateBudgetExceeded as e:
-        return [_result(sc, p, Outcome(Verdict.INCONCLUSIVE, reason=str(e)), None) for p in Property]
+        return [_result(sc, p, Outcome(Verdict.INCONCLUSIVE, reason=str(e)), None, z3.Context()) for p in Property]
     graph_s = time.perf_counter() - t0
     queries = _queries(sc, gf)
+    # one Z3 context per scenario, its queries always in the same order: models do not
+    # depend on what ran before in the process, so traces and goldens are reproducible
+    ctx = z3.Context()
     results = []
     for prop in Property:
         if prop is Property.STALLED and sc.paused:
@@ -489,8 +492,8 @@ def check_scenario(sc: Scenario) -> list[Result]:
         elif prop is Property.STALLED and not gf.always_completes:
             outcome = Outcome(Verdict.INCONCLUSIVE, reason="the state graph has a state that cannot finish")
         else:
-            outcome = decide(sc, queries[prop], prop)
-        results.append(_result(sc, prop, outcome, gf))
+            outcome = decide(sc, queries[prop], prop, ctx)
+        results.append(_result(sc, prop, outcome, gf, ctx))
     elapsed = time.perf_counter() - t0
     return [replace(r, stats={"states": gf.states, "edges": gf.edges, "reduced_graph": gf.reduced,
                               "graph_s": round(graph_s, 4),
@@ -620,7 +623,7 @@ def _blame(sc: Scenario, prop: Property) -> list[Blame]:
                   "can fail before the application listens")]
 
 
-def _minimal_prestop(sc: Scenario, make: Callable[[Scenario], list[Query]]) -> int | None:
+def _minimal_prestop(sc: Scenario, make: Callable[[Scenario], list[Query]], ctx: z3.Context) -> int | None:
     """Smallest preStop sleep (whole seconds, up to 600) under which ``make``'s queries are
     all unsat, with the grace period raised to keep SIGKILL after the requests drain."""
     b = sc.settings
@@ -630,16 +633,21 @@ def _minimal_prestop(sc: Scenario, make: Callable[[Scenario], list[Query]]) -> i
         pod = replace(sc.pod, hook=HookSpec(n, n, n, False, f"preStop sleep {n}s", None), grace=grace)
         variant = replace(sc, pod=pod)
         for q in make(variant):
-            enc = Encoding(variant)
+            enc = Encoding(variant, ctx)
             enc.solver.set("timeout", SOLVER_TIMEOUT_MS)
             q.build(enc)
             if enc.solver.check() != z3.unsat:
                 return False
         return True
 
-    lo, hi = 0, 600
+    lb = b.lb
+    guess = math.ceil(b["kubelet"].hi + b["endpointslice"].hi + b["kube-proxy"].hi
+                      + lb.unhealthy * lb.interval + lb.timeout + b["controller"].hi) + 1
+    lo, hi = 0, guess
     if not safe(hi):
-        return None
+        lo, hi = guess + 1, 600
+        if not safe(hi):
+            return None
     while lo < hi:
         mid = (lo + hi) // 2
         if safe(mid):
@@ -649,7 +657,7 @@ def _minimal_prestop(sc: Scenario, make: Callable[[Scenario], list[Query]]) -> i
     return lo
 
 
-def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
+def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None, ctx: z3.Context) -> str:
     pod = sc.pod
     b = sc.settings
     port = sc.pair.container_port
@@ -686,7 +694,7 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
 
         if prop is Property.TERMINATION and local_lb:
             several = sc.rollout.replicas > 1
-        n = _minimal_prestop(sc, make)
+        n = _minimal_prestop(sc, make, ctx)
         if n is None:
             if gfx.zero_ready and sc.fallback:
                 return ("keep a ready pod during the rollout: with no ready endpoint left, kube-proxy "
@@ -746,7 +754,7 @@ def _why(sc: Scenario, prop: Property) -> str:
     return "a probe that checks the served port can kill the container before the application listens"
 
 
-def _result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None) -> Result:
+def _result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None, ctx: z3.Context) -> Result:
     base = dict(property=prop, workload=sc.workload, service=sc.service,
                 assumptions=_assumptions(sc), source=sc.pair.workload.loc)
     port = f"port {sc.pair.port.port}"
@@ -758,4 +766,4 @@ def _result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None) -> 
     v = o.violation
     return Result(verdict=Verdict.COUNTEREXAMPLE, cause=_CAUSE[prop],
                   summary=f"{v.text} at t={v.t:.2f}s ({port})", trace=_trace(sc, o.run, v),
-                  blame=tuple(_blame(sc, prop)), why=_why(sc, prop), fix=_fix(sc, prop, gf), **base)
+                  blame=tuple(_blame(sc, prop)), why=_why(sc, prop), fix=_fix(sc, prop, gf, ctx), **base)

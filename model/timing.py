@@ -20,9 +20,7 @@ class Encoding:
     """Variables and constraints of one query (one hazard of one scenario)."""
 
     sc: Scenario
-    # A context of its own per query: models then do not depend on what other queries
-    # ran before in the process (goldens and traces stay reproducible).
-    ctx: z3.Context = field(default_factory=z3.Context)
+    ctx: z3.Context = field(default_factory=z3.Context)  # one per scenario (see search)
     vars: dict[str, z3.ArithRef] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
