@@ -100,3 +100,10 @@ spec:
     p = run(str(extra))
     assert p.returncode == 0
     assert "Deployment/default/worker" in p.stdout
+
+
+def test_json_output_is_deterministic() -> None:
+    first = run("examples/recommended-local.yaml", "-o", "json")
+    second = run("examples/recommended-local.yaml", "-o", "json")
+    assert first.returncode == second.returncode == 1
+    assert first.stdout == second.stdout
