@@ -134,7 +134,9 @@ def _sleep_seconds(words: list[str]) -> float | None:
 
 
 def _split_script(script: str) -> list[list[str]] | None:
-    """A ``sh -c`` script as a list of simple commands (split on ; && || newlines)."""
+    """A ``sh -c`` script as a list of simple commands run one after another (split on
+    ``;``, ``&&``, ``||``, newlines); None when a command runs in the background or in a
+    pipeline, because then nothing waits for the leading ``sleep``."""
     try:
         lexer = shlex.shlex(script, posix=True, punctuation_chars=";&|\n")
         lexer.whitespace = " \t"
@@ -144,9 +146,11 @@ def _split_script(script: str) -> list[list[str]] | None:
         return None
     commands: list[list[str]] = [[]]
     for tok in tokens:
-        if tok and set(tok) <= set(";&|\n"):
+        if tok in (";", "&&", "||", "\n", ";;"):
             if commands[-1]:
                 commands.append([])
+        elif tok and set(tok) <= set(";&|\n"):
+            return None  # background (&) or pipeline (|): the next command does not wait
         else:
             commands[-1].append(tok)
     return [c for c in commands if c]

@@ -239,10 +239,10 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             cond = p.listen if sp.checks_port else p.start
             k, tick = _probe_first(base, sp.period, cond, p.start)
             if k >= sp.failure:
-                p.killed = base + (sp.failure - 1) * sp.period + nt.startup_resp
+                p.killed = base + (sp.failure - 1) * sp.period + min(max(nt.startup_resp, 0.0), sp.timeout)
                 p.started = INF
             else:
-                p.started = tick + nt.startup_resp
+                p.started = tick + min(max(nt.startup_resp, 0.0), sp.timeout)
         rp = pod.readiness
         if rp is None:
             p.ready = p.started
@@ -250,7 +250,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             base = p.start + rp.initial_delay + nt.ready_phase * rp.period
             cond = p.listen if rp.checks_port else p.start
             k, tick = _probe_first(base, rp.period, cond, p.started)
-            p.ready = tick + (rp.success - 1) * rp.period + nt.ready_resp
+            p.ready = tick + (rp.success - 1) * rp.period + min(max(nt.ready_resp, 0.0), rp.timeout)
         lp = pod.liveness
         if lp is not None and lp.checks_port and p.started < INF:
             base = p.start + lp.initial_delay + nt.liveness_phase * lp.period

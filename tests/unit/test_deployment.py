@@ -1,0 +1,214 @@
+"""Deployment controller model (model/deployment.py) against k8s-semantics.md §1.
+
+Every test names the fact-sheet section it checks.
+"""
+from __future__ import annotations
+
+import pytest
+
+from zdverify.model.deployment import (
+    Action,
+    ActionKind,
+    Rollout,
+    RolloutState,
+    build_graph,
+    facts,
+    resolve_fenceposts,
+    scaled,
+)
+from zdverify.model.objects import Strategy
+
+UP, DOWN, AVAIL, GONE = ActionKind.SCALE_UP, ActionKind.SCALE_DOWN, ActionKind.AVAILABLE, ActionKind.GONE
+
+
+def rolling(replicas: int, surge: int | str, unavailable: int | str) -> Rollout:
+    s, u = resolve_fenceposts(surge, unavailable, replicas)
+    return Rollout(replicas, Strategy.ROLLING_UPDATE, s, u)
+
+
+def recreate(replicas: int) -> Rollout:
+    return Rollout(replicas, Strategy.RECREATE, 0, 0)
+
+
+def drive(r: Rollout, limit: int = 200) -> list[tuple[ActionKind, int]]:
+    """Run the rollout, syncing eagerly and making one new pod available only when the
+    controller has nothing to do (the slowest pods the controller can wait for)."""
+    s, out = r.initial, []
+    for _ in range(limit):
+        a = r.reconcile(s)
+        if a is None:
+            if s.new_available < s.new:
+                a = Action(AVAIL)
+            elif s.old_terminating:
+                a = Action(GONE)
+            else:
+                break
+        out.append((a.kind, a.count))
+        s = r.apply(s, a)
+    assert s == r.final, f"rollout stopped in {s}"
+    return out
+
+
+# ---------------------------------------------------------------- §1.1 arithmetic
+
+
+@pytest.mark.parametrize("value,total,up,expected", [
+    ("25%", 10, True, 3),    # 2.5 -> 3 (surge rounds up)
+    ("25%", 10, False, 2),   # 2.5 -> 2 (unavailable rounds down)
+    ("10%", 5, True, 1),     # 0.5 -> 1
+    ("10%", 5, False, 0),    # 0.5 -> 0
+    ("100%", 7, False, 7),
+    ("0%", 7, True, 0),
+    ("33%", 3, True, 1),     # 0.99 -> 1
+    ("33%", 3, False, 0),
+    ("50%", 4, True, 2),     # exact: no rounding either way
+    ("50%", 4, False, 2),
+    (2, 10, True, 2),        # absolute numbers are taken as written
+    (2, 10, False, 2),
+])
+def test_scaled_rounding(value, total, up, expected) -> None:
+    """§1.1 Rounding: percentage surge rounds up, percentage unavailable rounds down,
+    both as a percentage of .spec.replicas (GetScaledValueFromIntOrPercent)."""
+    assert scaled(value, total, up) == expected
+
+
+@pytest.mark.parametrize("surge,unav,replicas,expected", [
+    ("25%", "25%", 4, (1, 1)),    # defaults
+    ("25%", "25%", 10, (3, 2)),   # surge up, unavailable down
+    ("25%", "25%", 1, (1, 0)),    # 0.25 -> surge 1, unavailable 0
+    ("0%", "10%", 5, (0, 1)),     # §1.1 "Both zero": the sheet's own example
+    (0, "25%", 3, (0, 1)),        # unavailable rounds to 0, surge 0 -> forced to 1
+    ("0%", "0%", 3, (0, 1)),
+    (1, 0, 3, (1, 0)),            # surge 1: no fix-up, unavailable stays 0
+    ("1%", 0, 3, (1, 0)),         # surge rounds up to 1, so no fix-up
+    (0, 5, 3, (0, 3)),            # MaxUnavailable is capped at replicas
+    (2, "100%", 3, (2, 3)),
+])
+def test_resolve_fenceposts(surge, unav, replicas, expected) -> None:
+    """§1.1 ResolveFenceposts: surge up, unavailable down, 0/0 -> unavailable 1;
+    MaxUnavailable capped at .spec.replicas."""
+    assert resolve_fenceposts(surge, unav, replicas) == expected
+
+
+# ---------------------------------------------------------------- §1.3 stepping
+
+
+def test_surge1_unavailable0_new_up_then_old_down() -> None:
+    """§1.3.3: with maxSurge=1, maxUnavailable=0 the order is "new +1, then old -1", and
+    each old pod is deleted only after one new pod became available."""
+    steps = drive(rolling(3, 1, 0))
+    assert steps == [(UP, 1), (AVAIL, 1), (DOWN, 1)] * 3
+
+
+def test_surge0_unavailable1_old_down_first() -> None:
+    """§1.3.3: with maxSurge=0 the order is "old -1, then new +1"."""
+    steps = drive(rolling(3, 0, 1))
+    assert steps[:2] == [(DOWN, 1), (UP, 1)]
+    assert steps == [(DOWN, 1), (UP, 1), (AVAIL, 1)] * 3
+
+
+def test_unavailable0_waits_for_availability() -> None:
+    """§1.3.2: maxScaledDown = allPods − minAvailable − newRSUnavailable ≤ 0 stops the
+    scale-down: with maxUnavailable=0 and the surge pod not yet available, nothing happens;
+    surge is counted on spec.replicas (§1.3.1), so no second pod is created either."""
+    r = rolling(3, 1, 0)
+    s = r.apply(r.initial, r.reconcile(r.initial))
+    assert s == RolloutState(3, 1, 0)
+    assert r.reconcile(s) is None
+    assert r.successors(s) == [Action(AVAIL)]
+    s = r.apply(s, Action(AVAIL))
+    assert r.reconcile(s) == Action(DOWN, 1)
+
+
+def test_surge_uses_all_headroom_at_once() -> None:
+    """§1.3.1: newRS goes to spec + min(maxTotal − current, replicas − newRS.spec)."""
+    r = rolling(4, 2, 0)
+    assert r.reconcile(r.initial) == Action(UP, 2)
+    r = rolling(2, 5, 0)
+    assert r.reconcile(r.initial) == Action(UP, 2)  # never more than replicas new pods
+
+
+def test_scale_down_bounded_by_available_minus_min_available() -> None:
+    """§1.3.2(b): remove up to availableAll − minAvailable (with maxScaledDown > 0)."""
+    r = rolling(4, 0, 2)  # minAvailable 2
+    assert r.reconcile(r.initial) == Action(DOWN, 2)
+    r = rolling(4, 1, 1)
+    # after +1 new, nothing new available: allPods 5, minAvailable 3, newUnavailable 1 -> 1
+    s = RolloutState(4, 1, 0)
+    assert r.reconcile(s) == Action(DOWN, 1)
+
+
+def test_recreate_sequence() -> None:
+    """§1.5 Recreate: all old pods terminated, the controller waits until they are gone,
+    then creates the new pods."""
+    r = recreate(3)
+    assert r.reconcile(r.initial) == Action(DOWN, 3)
+    s = r.apply(r.initial, Action(DOWN, 3))
+    assert s == RolloutState(0, 0, 0, old_terminating=True)
+    assert r.reconcile(s) is None  # waits while old pods still run
+    assert r.successors(s) == [Action(GONE)]
+    s = r.apply(s, Action(GONE))
+    assert r.reconcile(s) == Action(UP, 3)
+    assert drive(recreate(3)) == [(DOWN, 3), (GONE, 1), (UP, 3), (AVAIL, 1), (AVAIL, 1), (AVAIL, 1)]
+
+
+def test_rolling_update_never_waits_for_terminating_pods() -> None:
+    """§1.2/§1.3.4: terminating pods are not counted; RollingUpdate scales up again without
+    waiting for deleted pods to be gone."""
+    r = rolling(2, 0, 1)
+    s = r.apply(r.initial, r.reconcile(r.initial))
+    assert not s.old_terminating
+    assert r.reconcile(s) == Action(UP, 1)
+
+
+# ---------------------------------------------------------------- graph facts
+
+
+@pytest.mark.parametrize("replicas,surge,unav", [
+    (r, s, u) for r in range(1, 7) for s in range(3) for u in range(4) if (s, u) != (0, 0)])  # 0/0 is invalid
+def test_zero_ready_iff_unavailable_is_replicas(replicas, surge, unav) -> None:
+    """Implications B: zero-endpoint windows are unavoidable with maxSurge=0 ∧ replicas=1;
+    in general (§1.3.2) no scale-down goes below minAvailable = R − maxUnavailable, so
+    "no old pod and no new pod available" is reachable iff maxUnavailable resolves to R."""
+    r = rolling(replicas, surge, unav)
+    f = facts(r)
+    assert f.zero_ready == (r.unavailable == replicas)
+    assert f.deletes and f.always_completes
+
+
+@pytest.mark.parametrize("replicas", [1, 2, 5])
+def test_recreate_facts(replicas) -> None:
+    """§1.5 / Implications B: Recreate always has a zero-endpoint window, deletes, completes."""
+    f = facts(recreate(replicas))
+    assert f.zero_ready and f.deletes and f.always_completes
+    assert RolloutState(0, 0, 0, True) in build_graph(recreate(replicas))
+
+
+def test_reduced_graphs_agree_with_full_graph() -> None:
+    """The reduced graphs (facts(..., max_states=1)) decide the same facts as the full
+    graph, over R 1..10, surge 0..4, unavailable 0..4 (0/0 skipped), both strategies."""
+    cases = [rolling(r, s, u) for r in range(1, 11) for s in range(5) for u in range(5) if (s, u) != (0, 0)]
+    cases += [recreate(r) for r in range(1, 11)]
+    for ro in cases:
+        full = facts(ro)
+        red = facts(ro, max_states=1)
+        assert not full.reduced and red.reduced, ro
+        assert (red.zero_ready, red.deletes, red.always_completes) == (
+            full.zero_ready, full.deletes, full.always_completes), ro
+
+
+def test_graph_states_are_counts() -> None:
+    """DESIGN "The model": states are controller-level counts, canonical under pod and
+    node symmetry, so the graph stays small."""
+    r = rolling(3, 1, 0)
+    g = build_graph(r)
+    assert all(isinstance(s, RolloutState) for s in g)
+    assert all(isinstance(x, (int, bool)) for s in g for x in (s.old, s.new, s.new_available, s.old_terminating))
+    assert r.initial in g and r.final in g
+    assert g.number_of_nodes() <= 12
+    # the only states: eager maxSurge=1 alternation, 3 steps each, plus the final state
+    assert g.number_of_nodes() == 10
+    f = facts(r)
+    assert f.states == g.number_of_nodes() and f.edges == g.number_of_edges()
+    # counts never exceed replicas + maxSurge on spec (§1.3.1, Implications B)
+    assert all(s.old + s.new <= r.replicas + r.surge for s in g)

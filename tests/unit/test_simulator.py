@@ -1,0 +1,235 @@
+"""The plain discrete-event simulator (model/simulator.py) against k8s-semantics.md."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from zdverify.model.assumptions import LB_PROFILES, settings
+from zdverify.model.kube import build_objects
+from zdverify.model.load import load_text
+from zdverify.model.pairing import pair
+from zdverify.model.scenario import Scenario, build_scenario
+from zdverify.model.simulator import Choices, NewTiming, OldTiming, Timing, simulate
+from zdverify.model.verdict import EventKind, Property
+
+SURGE1 = "  strategy:\n    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}\n"
+
+
+def manifest(replicas: int = 2, strategy: str = SURGE1, pod: str = "", grace: int = 30,
+             svc: str = "  type: ClusterIP\n", spec: str = "") -> str:
+    return (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n"
+        f"  replicas: {replicas}\n  selector: {{matchLabels: {{app: web}}}}\n" + strategy + spec +
+        "  template:\n    metadata: {labels: {app: web}}\n    spec:\n"
+        f"      terminationGracePeriodSeconds: {grace}\n      containers:\n"
+        "      - name: web\n        image: nginx\n        ports: [{containerPort: 8080}]\n" + pod +
+        "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n" + svc +
+        "  selector: {app: web}\n  ports: [{port: 80, targetPort: 8080}]\n")
+
+
+def prestop(command: str) -> str:
+    return f"        lifecycle:\n          preStop:\n            exec: {{command: {command}}}\n"
+
+
+def build(text: str, nodes: int = 2, **kw) -> Scenario:
+    pairs, _ = pair(build_objects(load_text(text, "t.yaml")))
+    return build_scenario(pairs[0], nodes, settings(**kw))
+
+
+def steps_of(run, kind: EventKind, where: str | None = None) -> list:
+    return [s for s in run.steps if s.kind is kind and (where is None or s.where == where)]
+
+
+def props(run) -> set[Property]:
+    return {v.prop for v in run.violations}
+
+
+# ------------------------------------------------------------------ completion (§1.3)
+
+
+@pytest.mark.parametrize("strategy", [SURGE1, "  strategy:\n    rollingUpdate: {maxSurge: 0, maxUnavailable: 1}\n",
+                                      "  strategy: {type: Recreate}\n", ""])
+def test_zero_delay_rollout_completes(strategy) -> None:
+    """§1.3/§1.5: a rollout ends with every old pod deleted and R new pods available."""
+    sc = build(manifest(replicas=3, strategy=strategy))
+    run = simulate(sc, Choices(), Timing())
+    assert run.completed
+    assert len(steps_of(run, EventKind.POD_DELETED)) == 3
+    assert len(steps_of(run, EventKind.POD_CREATED)) == 3
+    assert len(steps_of(run, EventKind.READY)) == 3
+    assert len(steps_of(run, EventKind.ROLLOUT_COMPLETE)) == 1
+    assert Property.STALLED not in props(run)
+
+
+def test_surge1_deletes_only_after_a_new_pod_is_available() -> None:
+    """§1.3.3: maxSurge=1/maxUnavailable=0: each deletion waits for a new available pod."""
+    sc = build(manifest(replicas=2))
+    run = simulate(sc, Choices(), Timing(default_new=NewTiming(start=4.0)))
+    created = [s.t for s in steps_of(run, EventKind.POD_CREATED)]
+    ready = [s.t for s in steps_of(run, EventKind.READY)]
+    deleted = [s.t for s in steps_of(run, EventKind.POD_DELETED)]
+    assert created == [0.0, 4.0] and ready == [4.0, 8.0] and deleted == [4.0, 8.0]
+
+
+def test_recreate_creates_only_after_old_pods_exit() -> None:
+    """§1.5 Recreate: new pods are created only once the old pods are gone."""
+    sc = build(manifest(replicas=2, strategy="  strategy: {type: Recreate}\n", pod=prestop('[sleep, "5"]')))
+    run = simulate(sc, Choices(), Timing())
+    exits = [s.t for s in steps_of(run, EventKind.CONTAINER_EXITED)]
+    created = [s.t for s in steps_of(run, EventKind.POD_CREATED)]
+    assert exits == [5.0, 5.0] and created == [5.0, 5.0]
+    assert Property.NO_ENDPOINT in props(run)  # Implications B: Recreate always has the window
+
+
+# ------------------------------------------------------------------ grace arithmetic (§2.2)
+
+
+@pytest.mark.parametrize("grace,command,hook", [
+    (30, '[sleep, "5"]', 5.0),
+    (30, '[sleep, "29"]', 29.0),  # grace − preStop = 1 < 2: the one-off 2 s extension
+    (10, '[sleep, "60"]', 10.0),  # preStop cut at grace; SIGKILL 2 s after SIGTERM
+    (30, "[nginx, -s, quit]", 12.0),  # unknown hook: any duration up to grace
+])
+def test_sigterm_and_sigkill_times(grace, command, hook) -> None:
+    """§2.2: SIGTERM at kubelet_sees + min(preStop, grace); SIGKILL at SIGTERM +
+    max(grace − preStop, 2)."""
+    sc = build(manifest(replicas=1, grace=grace, pod=prestop(command)), assume={"app-close": "0s..100s"})
+    old = OldTiming(kubelet=0.5, hook=hook, close=100.0)  # the app never closes: SIGKILL ends it
+    run = simulate(sc, Choices(), Timing(default_old=old))
+    [deleted] = steps_of(run, EventKind.POD_DELETED)
+    [term] = steps_of(run, EventKind.SIGTERM)
+    [kill] = steps_of(run, EventKind.SIGKILL)
+    assert term.t == pytest.approx(deleted.t + 0.5 + hook)
+    assert kill.t == pytest.approx(term.t + max(grace - hook, 2.0))
+    assert kill.t - term.t >= 2.0
+
+
+# ------------------------------------------------------------------ the termination race (§2.1, §4, §5)
+
+
+def race(pod: str, eps: float):
+    sc = build(manifest(replicas=2, pod=pod), nodes=2)
+    old = OldTiming(eps_del=eps, proxy_del=(0.0, 2.0))  # kube-proxy on node-2 is 2 s late
+    return simulate(sc, Choices(initial=(0, 1), placement=(0,)), Timing(default_old=old))
+
+
+def test_no_prestop_slow_proxy_termination_violation() -> None:
+    """§2.1.2: nothing orders endpoint removal before SIGTERM; with no preStop node-2 still
+    routes to the closed pod (Implications A.4)."""
+    run = race("", eps=0.0)
+    bad = [v for v in run.violations if v.prop is Property.TERMINATION]
+    assert bad and {v.node for v in bad} == {1}  # only the slow node
+
+
+def test_prestop_covering_slice_and_proxy_has_no_violation() -> None:
+    """Implications B: preStop ≥ D_eps + max D_proxy (1 s + 2 s) is sufficient."""
+    assert Property.TERMINATION in props(race("", eps=1.0))
+    run = race(prestop('[sleep, "3"]'), eps=1.0)
+    assert run.completed
+    assert run.violations == []
+
+
+# ------------------------------------------------------------------ FIFO (§4, §5; endpointslice/kube-proxy)
+
+
+def _per_node_order(run, node: str) -> list[tuple[str, float]]:
+    kinds = {EventKind.PROXY_ADD, EventKind.PROXY_TERMINATING, EventKind.PROXY_NOT_SERVING}
+    return [(s.text.removeprefix("applies: "), s.t) for s in run.steps if s.kind in kinds and s.where == node]
+
+
+def _slice_order(run) -> list[tuple[str, float]]:
+    kinds = {EventKind.SLICE_ADD, EventKind.SLICE_TERMINATING, EventKind.SLICE_NOT_SERVING}
+    return [(s.text.removeprefix("EndpointSlice: "), s.t) for s in run.steps if s.kind in kinds]
+
+
+def test_fifo_later_change_never_overtakes() -> None:
+    """Simulator semantics 2: a node applies slice changes in order: web-new-1 ready (slow
+    proxy, 2 s) happens before web-old-1 terminating (fast proxy) and is applied first."""
+    sc = build(manifest(replicas=1), nodes=1)
+    t = Timing(default_new=NewTiming(proxy=(2.0,)), default_old=OldTiming(proxy_del=(0.0,)))
+    run = simulate(sc, Choices(), t)
+    order = _per_node_order(run, "node-1")
+    assert [x for x, _ in order][:2] == ["web-new-1 ready", "web-old-1 terminating"]
+    assert order[1][1] >= order[0][1] == 3.0
+
+
+def test_fifo_random_delays() -> None:
+    """Every node applies the slice's changes in the slice's order, each no earlier than the
+    slice write (§5.1: a change is applied after the slice is written)."""
+    rng = random.Random(7)
+    sc = build(manifest(replicas=3, pod="        readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 2}\n"),
+               nodes=3)
+    for _ in range(30):
+        def d(hi: float) -> float:
+            return rng.choice([0.0, hi, rng.uniform(0, hi)])
+        t = Timing(
+            ctrl=tuple(d(1) for _ in range(20)), react=tuple(d(1) for _ in range(20)),
+            new=tuple(NewTiming(start=rng.uniform(1, 5), app=d(3), ready_phase=rng.random(), eps=d(1),
+                                proxy=tuple(d(2) for _ in range(3))) for _ in range(3)),
+            old=tuple(OldTiming(kubelet=d(1), eps_del=d(1), eps_unready=d(1),
+                                proxy_del=tuple(d(2) for _ in range(3)),
+                                proxy_unready=tuple(d(2) for _ in range(3))) for _ in range(3)))
+        run = simulate(sc, Choices(initial=(0, 1, 2), placement=(rng.randrange(3),)), t)
+        sl = _slice_order(run)
+        assert all(a[1] <= b[1] for a, b in zip(sl, sl[1:]))
+        for n in ("node-1", "node-2", "node-3"):
+            applied = _per_node_order(run, n)
+            assert [x for x, _ in applied] == [x for x, _ in sl]
+            assert all(a[1] <= b[1] for a, b in zip(applied, applied[1:]))
+            assert all(a[1] >= s[1] for s, a in zip(sl, applied))
+
+
+# ------------------------------------------------------------------ load balancer, Local (§5.4, A.6)
+
+
+@pytest.mark.parametrize("phase", [0.0, 0.3, 0.999])
+@pytest.mark.parametrize("resp", [0.0, 6.0])
+def test_lb_removes_node_within_health_check_window(phase, resp) -> None:
+    """Implications A.6: the LB stops sending to a node after U failed checks:
+    [(U−1)·I, U·I + timeout] after its kube-proxy lost the last local ready endpoint."""
+    lb = LB_PROFILES["generic"]
+    sc = build(manifest(replicas=2, svc="  type: LoadBalancer\n  externalTrafficPolicy: Local\n"), nodes=2)
+    run = simulate(sc, Choices(initial=(0, 1), placement=(0,)),
+                   Timing(lb_phase=(phase, phase), lb_resp=resp,
+                          default_old=OldTiming(eps_del=0.4, proxy_del=(0.0, 1.3))))
+    flip = run.local_empty_at[1]  # node-2 keeps no pod of the new ReplicaSet
+    [removed] = steps_of(run, EventKind.LB_REMOVES_NODE, "node-2")
+    assert flip + (lb.unhealthy - 1) * lb.interval <= removed.t <= flip + lb.unhealthy * lb.interval + lb.timeout
+    [term] = steps_of(run, EventKind.PROXY_TERMINATING, "node-2")[1:]  # web-old-2 on node-2
+    assert flip == term.t  # §5.4: N counts ready, non-terminating endpoints
+    # node-1 gets the new pods (ready before the old one is removed, FIFO): never removed
+    assert 0 not in run.local_empty_at and not steps_of(run, EventKind.LB_REMOVES_NODE, "node-1")
+
+
+# ------------------------------------------------------------------ startup (§3) and pause (§1.5)
+
+
+def test_no_readiness_probe_slow_app_startup_violation() -> None:
+    """§3: with no readiness probe a container is Ready as soon as it runs, so requests
+    reach it before the app listens."""
+    sc = build(manifest(replicas=1))
+    run = simulate(sc, Choices(), Timing(default_new=NewTiming(app=5.0)))
+    assert Property.STARTUP in props(run)
+    [ready] = steps_of(run, EventKind.READY)
+    [listening] = steps_of(run, EventKind.APP_LISTENING)
+    assert listening.t - ready.t == 5.0
+
+
+def test_readiness_probe_on_port_prevents_startup_violation() -> None:
+    """§3: a readiness probe on the served port succeeds only once the app accepts."""
+    sc = build(manifest(replicas=1, pod="        readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}\n"))
+    run = simulate(sc, Choices(), Timing(default_new=NewTiming(app=5.0)))
+    assert Property.STARTUP not in props(run)
+    [ready] = steps_of(run, EventKind.READY)
+    [listening] = steps_of(run, EventKind.APP_LISTENING)
+    assert ready.t >= listening.t
+
+
+def test_paused_stalls_and_creates_nothing() -> None:
+    """§1.5: while spec.paused, template changes start no rollout."""
+    sc = build(manifest(replicas=2, spec="  paused: true\n"))
+    run = simulate(sc, Choices(), Timing())
+    assert not run.completed
+    assert Property.STALLED in props(run)
+    assert not steps_of(run, EventKind.POD_CREATED) and not steps_of(run, EventKind.POD_DELETED)
