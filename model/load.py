@@ -128,14 +128,19 @@ def _read(file: str) -> str:
         raw = Path(file).read_bytes()
     except OSError as e:
         raise InputError(f"cannot read {file}: {e.strerror or e}") from None
+    return decode_text(raw, file)
+
+
+def decode_text(raw: bytes, name: str) -> str:
+    """Bytes of a manifest as text; binary or non-UTF-8 content is a located input error."""
     if b"\0" in raw:
         line = raw.count(b"\n", 0, raw.index(b"\0")) + 1
-        raise InputError("binary file (contains NUL bytes), expected YAML", Loc(file, line))
+        raise InputError("binary input (contains NUL bytes), expected YAML", Loc(name, line))
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
-        raise InputError("file is not UTF-8 text", Loc(file, line)) from None
+        raise InputError("input is not UTF-8 text", Loc(name, line)) from None
 
 
 def load_text(text: str, file: str) -> list[Document]:

@@ -20,6 +20,7 @@ from rich.text import Text
 from zdverify import __version__
 from zdverify.api import verify
 from zdverify.model.assumptions import BOUNDS, DEFAULT_K8S_VERSION, settings
+from zdverify.model.load import decode_text
 from zdverify.model.source import InputError, Loc
 from zdverify.model.verdict import Report, Verdict
 from zdverify.reports.json_report import render_json
@@ -159,14 +160,7 @@ def _input_paths(paths: tuple[str, ...]) -> tuple[str, ...]:
 
 def _read_stdin(name: str) -> str:
     """Stdin as text; binary or non-UTF-8 input is an input error, like for files."""
-    raw = sys.stdin.buffer.read()
-    if b"\0" in raw:
-        line = raw.count(b"\n", 0, raw.index(b"\0")) + 1
-        raise InputError("binary input (contains NUL bytes), expected YAML", Loc(name, line))
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError("input is not UTF-8 text", Loc(name, raw.count(b"\n", 0, e.start) + 1)) from None
+    return decode_text(sys.stdin.buffer.read(), name)
 
 
 def _nothing_to_verify(report: Report) -> str:

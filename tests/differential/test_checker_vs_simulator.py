@@ -7,6 +7,7 @@ Replay: every counterexample the checker prints is a simulator run that violates
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
@@ -143,7 +144,10 @@ def runs(draw, sc: Scenario):  # type: ignore[no-untyped-def]
     return choices, timing
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+EXAMPLES = int(os.environ.get("ZDVERIFY_DIFF_EXAMPLES", "120"))  # raise for a deep run
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(m=manifests, nodes=st.integers(1, 3), version=st.sampled_from(["1.24", "1.34"]), data=st.data())
 def test_what_the_simulator_finds_the_checker_finds(m: Manifest, nodes: int, version: str, data) -> None:  # type: ignore[no-untyped-def]
     sc = scenario(m, nodes, version)
@@ -158,7 +162,7 @@ def test_what_the_simulator_finds_the_checker_finds(m: Manifest, nodes: int, ver
                 f"{got.summary}\n{m.yaml()}")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=max(1, EXAMPLES // 2), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(m=manifests, nodes=st.integers(1, 3), version=st.sampled_from(["1.24", "1.34"]))
 def test_every_checker_counterexample_is_a_replayed_run(m: Manifest, nodes: int, version: str) -> None:
     sc = scenario(m, nodes, version)
