@@ -537,26 +537,42 @@ def _assumptions(sc: Scenario) -> tuple[Assumption, ...]:
 
 
 def _trace(sc: Scenario, run: Run, v: Violation) -> tuple[Step, ...]:
+    """The steps a reader needs: controller actions, the pods involved (the violating pod,
+    or for a Local entry the pods on the node), that node's kube-proxy and load balancer."""
     node = f"node-{v.node + 1}"
+    if v.pod is not None:
+        pods = {v.pod}
+    elif v.entry is not None and v.entry.local:
+        pods = {name for name, n in run.pod_nodes.items() if n == v.node}
+    else:
+        pods = set(run.pod_nodes)
+
+    def about(s: Step) -> bool:
+        return s.where in pods or any(p in s.text for p in pods)
+
     keep = []
     for s in run.steps:
         if s.t > v.t_end + 1e-9:
             break
-        about_pod = v.pod is not None and (s.where == v.pod or v.pod in s.text)
-        if s.component in (Component.DEPLOYMENT,):
+        if s.component is Component.DEPLOYMENT:
             keep.append(s)
-        elif s.component is Component.KUBE_PROXY:
-            if s.where == node and (about_pod or v.pod is None):
+        elif s.component in (Component.KUBE_PROXY, Component.LOAD_BALANCER):
+            if s.where == node and (s.component is Component.LOAD_BALANCER or about(s)):
                 keep.append(s)
-        elif s.component is Component.LOAD_BALANCER:
-            if s.where == node:
-                keep.append(s)
-        elif s.component is Component.ENDPOINTSLICE:
-            if about_pod or v.pod is None:
-                keep.append(s)
-        elif about_pod or (v.pod is None and s.kind in (
-                EventKind.POD_DELETED, EventKind.POD_CREATED, EventKind.READY, EventKind.SIGTERM)):
+        elif about(s) and (v.pod is not None or s.kind in (
+                EventKind.POD_DELETED, EventKind.POD_CREATED, EventKind.READY, EventKind.SIGTERM,
+                EventKind.SLICE_ADD, EventKind.SLICE_TERMINATING, EventKind.SLICE_NOT_SERVING)):
             keep.append(s)
+    if v.entry is not None and v.entry.kind is Entry.LOAD_BALANCER and v.entry.local:
+        flip = run.local_empty_at.get(v.node)
+        removed = [s.t for s in run.steps if s.component is Component.LOAD_BALANCER and s.where == node
+                   and s.kind is EventKind.LB_REMOVES_NODE and s.t > v.t]
+        if flip is not None:
+            until = f"; it removes the node at t={removed[0]:.2f}s" if removed else ""
+            keep.append(Step(v.t, Component.LOAD_BALANCER, node, EventKind.REQUEST,
+                             f"still sends new connections to {node}: its health check fails since "
+                             f"t={flip:.2f}s (no local ready endpoint){until}",
+                             sc.pair.service.loc_of("spec.externalTrafficPolicy")))
     if len(keep) > TRACE_CAP:
         keep = keep[:TRACE_CAP // 2] + keep[-TRACE_CAP // 2:]
     blame = _blame(sc, v.prop)
@@ -604,8 +620,14 @@ def _blame(sc: Scenario, prop: Property) -> list[Blame]:
     if prop is Property.NO_ENDPOINT:
         out = []
         if any(e.local for e in sc.entries):
-            out.append(Blame(svc.loc_of("spec.externalTrafficPolicy"), "spec.externalTrafficPolicy",
+            field = ("spec.externalTrafficPolicy" if any(e.local and e.kind is not Entry.CLUSTER_IP
+                                                         for e in sc.entries) else "spec.internalTrafficPolicy")
+            out.append(Blame(svc.loc_of(field), field,
                              "Local: a node without a local ready pod drops the traffic it receives"))
+            h = pod.hook
+            out.append(Blame(h.loc or pod.container_loc, f"containers[{pod.container}].lifecycle.preStop",
+                             f"{h.text}: how long the node keeps a serving endpoint"))
+            return out
         if w.kind is WorkloadKind.POD:
             out.append(Blame(w.loc, "kind: Pod", "a bare Pod is replaced by delete + create"))
         elif sc.rollout.strategy is Strategy.RECREATE:

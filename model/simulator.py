@@ -143,6 +143,7 @@ class Run:
     completed: bool = False
     end: float = 0.0
     local_empty_at: dict[int, float] = field(default_factory=dict)  # node -> first time it has no local ready pod
+    pod_nodes: dict[str, int] = field(default_factory=dict)  # pod name -> node index
 
     def first(self, prop: Property) -> Violation | None:
         vs = [v for v in self.violations if v.prop is prop]
@@ -379,6 +380,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                 trigger(t, "scaled down")
 
     all_pods = olds + news
+    run.pod_nodes = {p.name: p.node for p in all_pods}
     run.completed = (not sc.paused and old_spec == 0 and new_spec == r
                      and all(p.available < INF for p in news))
     if run.completed:
