@@ -148,6 +148,8 @@ class Result:
     assumptions: tuple[Assumption, ...] = ()
     source: Loc | None = None  # where the result is reported (workload or Service line)
     stats: dict = field(default_factory=dict, compare=False, hash=False)
+    suppressed: str | None = None  # the reason, when an annotation or the config suppresses it
+    suppressed_by: Loc | None = None  # where that suppression is written
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,8 @@ class Report:
 
     @property
     def verdict(self) -> Verdict:
-        if not self.results:
+        """The gate's verdict: suppressed results are reported (as skipped) but do not count."""
+        active = [r.verdict for r in self.results if r.suppressed is None]
+        if not active:
             return Verdict.PROVED
-        return max((r.verdict for r in self.results), key=lambda v: v.rank)
+        return max(active, key=lambda v: v.rank)
