@@ -155,8 +155,8 @@ def load_text(text: str, file: str) -> list[Document]:
             if node is None:
                 continue
             start, end = node.start_mark.line, node.end_mark.line
-            source = next(
-                (s for line, s in reversed(sources) if prev_end <= line <= start), file
+            comment_line, source = next(
+                ((line, s) for line, s in reversed(sources) if prev_end <= line <= start), (-1, file)
             )
             prev_end = end
             walker = _Walker(loader, file)
@@ -166,10 +166,21 @@ def load_text(text: str, file: str) -> list[Document]:
                 raise InputError("YAML nesting too deep", _loc(file, node)) from None
             if data is None:
                 continue
-            _split(data, walker.locs, _loc(file, node), source, (), docs)
+            locs, doc_loc = walker.locs, _loc(file, node)
+            if source != file:  # Helm output: name the template, count lines from its comment
+                locs = {k: _relocate(v, source, comment_line) for k, v in locs.items()}
+                doc_loc = _relocate(doc_loc, source, comment_line)
+            _split(data, locs, doc_loc, source, (), docs)
     finally:
         loader.dispose()
     return docs
+
+
+def _relocate(loc: Loc, source: str, comment_line: int) -> Loc:
+    """A position in Helm-rendered output as a position in the template named by the
+    ``# Source:`` comment on 0-based line ``comment_line``: the line after the comment is
+    line 1 (exact for templates without leading template-only lines)."""
+    return Loc(source, max(1, loc.line - comment_line - 1), loc.col)
 
 
 def _source_comments(text: str) -> list[tuple[int, str]]:

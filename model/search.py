@@ -25,15 +25,36 @@ from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 import z3
-
-from zdverify.model import application, kube_proxy, kubelet, load_balancer, scheduler
+from zdverify.model import (
+    application,
+    kube_proxy,
+    kubelet,
+    load_balancer,
+    scheduler,
+    suppression,
+)
 from zdverify.model.assumptions import Settings
 from zdverify.model.deployment import GraphFacts, StateBudgetExceeded, facts
-from zdverify.model.endpointslice import RANK_NOT_SERVING, RANK_READY, RANK_TERMINATING, Change, publish
+from zdverify.model.endpointslice import (
+    RANK_NOT_SERVING,
+    RANK_READY,
+    RANK_TERMINATING,
+    Change,
+    publish,
+)
 from zdverify.model.objects import Objects, Strategy, WorkloadKind
 from zdverify.model.pairing import Pair
 from zdverify.model.scenario import Entry, HookSpec, Scenario, build_scenario
-from zdverify.model.simulator import Choices, NewTiming, OldTiming, Run, Timing, Violation, simulate
+from zdverify.model.simulator import (
+    Choices,
+    NewTiming,
+    OldTiming,
+    Run,
+    Timing,
+    Violation,
+    simulate,
+)
+from zdverify.model.suppression import Suppression
 from zdverify.model.timing import Encoding
 from zdverify.model.verdict import (
     Assumption,
@@ -501,7 +522,7 @@ def check_scenario(sc: Scenario) -> list[Result]:
 
 
 def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nodes: int,
-              settings: Settings) -> Report:
+              settings: Settings, suppressions: Sequence[Suppression] = ()) -> Report:
     results: list[Result] = []
     notes = list(notes)
     for u in objects.unverified:
@@ -515,7 +536,11 @@ def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nod
                          f"kube-proxy; {p.workload.ref} left unverified for it")
             continue
         sc = build_scenario(p, nodes, settings)
-        results.extend(check_scenario(sc))
+        own = (suppression.from_annotations(p.workload, dict(p.workload.annotations), p.workload.ref,
+                                            is_service=False)
+               + suppression.from_annotations(p.service, dict(p.service.annotations), p.service.ref,
+                                              is_service=True))
+        results.extend(suppression.apply(check_scenario(sc), [*own, *suppressions]))
     return Report(tuple(results), tuple(notes), nodes, settings.version_text)
 
 

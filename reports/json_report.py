@@ -45,6 +45,8 @@ def _result(result: Result) -> dict[str, Any]:
         "blame": [_blame(b) for b in result.blame],
         "trace": [_step(s) for s in result.trace],
         "source": _location(result.source),
+        "suppressed": result.suppressed,
+        "suppressed_by": _location(result.suppressed_by),
     }
 
 

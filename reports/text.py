@@ -54,6 +54,7 @@ def render_text(report: Report, color: bool = False) -> str:
         _results_table(report.results, color),
         *(_counterexample(r, color) for r in _with(report.results, Verdict.COUNTEREXAMPLE)),
         *(_inconclusive(r, color) for r in _with(report.results, Verdict.INCONCLUSIVE)),
+        _suppressed(report.results, color),
         _assumptions(_with(report.results, Verdict.PROVED), color),
         _notes(report.notes, color),
         [_summary_line(report)],
@@ -66,16 +67,34 @@ def _paint(text: str, style: str, color: bool) -> str:
 
 
 def _with(results: Iterable[Result], verdict: Verdict) -> list[Result]:
-    return [r for r in results if r.verdict is verdict]
+    """Active (not suppressed) results with ``verdict``."""
+    return [r for r in results if r.verdict is verdict and r.suppressed is None]
+
+
+def _label(result: Result) -> str:
+    return "SKIPPED" if result.suppressed is not None else result.verdict.value.upper()
+
+
+def _suppressed(results: Sequence[Result], color: bool) -> list[str]:
+    skipped = [r for r in results if r.suppressed is not None]
+    if not skipped:
+        return []
+    lines = [_paint("Suppressed (reported, not counted):", _BOLD, color)]
+    for r in skipped:
+        where = f" ({r.suppressed_by})" if r.suppressed_by else ""
+        lines.append(f"  {r.property.value}  {r.workload} → {r.service}: would be {r.verdict.value}; "
+                     f"reason: {r.suppressed}{where}")
+    return lines
 
 
 def _results_table(results: Sequence[Result], color: bool) -> list[str]:
-    rows = [(r.verdict.value.upper(), r.property.value, r.workload, r.service) for r in results]
+    rows = [(_label(r), r.property.value, r.workload, r.service) for r in results]
     widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
     lines = []
     for result, row in zip(results, rows):
         cells = [cell.ljust(width) for cell, width in zip(row, widths)]
-        cells[0] = _paint(cells[0], _verdict_style(result.verdict), color)
+        if result.suppressed is None:
+            cells[0] = _paint(cells[0], _verdict_style(result.verdict), color)
         lines.append("  ".join([*cells, result.summary]).rstrip())
     return lines
 
@@ -179,7 +198,8 @@ def _summary_line(report: Report) -> str:
     settings = [f"--nodes {report.nodes}"]
     if report.k8s_version:
         settings.append(f"Kubernetes {report.k8s_version}")
+    skipped = sum(1 for r in report.results if r.suppressed is not None)
     return (
         f"{proved} proved, {_count(counterexamples, 'counterexample', 'counterexamples')}, "
-        f"{inconclusive} inconclusive ({', '.join(settings)})"
+        f"{inconclusive} inconclusive{f', {skipped} suppressed' if skipped else ''} ({', '.join(settings)})"
     )

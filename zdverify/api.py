@@ -8,6 +8,7 @@ from zdverify.model.kube import build_objects
 from zdverify.model.load import load_paths
 from zdverify.model.pairing import pair
 from zdverify.model.source import InputError
+from zdverify.model.suppression import Suppression
 from zdverify.model.verdict import Report
 
 
@@ -19,6 +20,7 @@ def verify(
     assume: Mapping[str, str] | None = None,
     stdin_text: str | None = None,
     stdin_name: str = "<stdin>",
+    suppressions: Sequence[Suppression] = (),
 ) -> Report:
     """Load manifests, pair workloads with Services, and check every built-in property.
 
@@ -33,4 +35,4 @@ def verify(
     docs = load_paths(paths, stdin_text=stdin_text, stdin_name=stdin_name)
     objects = build_objects(docs)
     pairs, notes = pair(objects)
-    return check_all(pairs, notes, objects, nodes, s)
+    return check_all(pairs, notes, objects, nodes, s, suppressions)

@@ -172,7 +172,7 @@ def test_json_result_fields() -> None:
     proved, cx, unknown, _ = json.loads(render_json(FULL))["results"]
     assert list(cx) == [
         "property", "workload", "service", "verdict", "cause", "summary", "why", "fix",
-        "assumptions", "blame", "trace", "source",
+        "assumptions", "blame", "trace", "source", "suppressed", "suppressed_by",
     ]
     assert (cx["property"], cx["workload"], cx["service"], cx["cause"]) == ("termination", WEB, SVC, "termination")
     assert cx["fix"].splitlines()[0] == "add a preStop hook:"
