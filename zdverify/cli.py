@@ -11,20 +11,21 @@ import contextlib
 import os
 import sys
 import traceback
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator, Sequence
 
 import click
 from rich.console import Console
 from rich.text import Text
 
-from zdverify import __version__
+from zdverify import __version__, config
 from zdverify.api import verify
 from zdverify.model.assumptions import BOUNDS, DEFAULT_K8S_VERSION, settings
 from zdverify.model.load import decode_text
 from zdverify.model.source import InputError, Loc
 from zdverify.model.verdict import Report, Verdict
-from zdverify.reports.json_report import render_json
-from zdverify.reports.text import render_text
+from zdverify.reports.formats import render
 
 EXIT_PROVED = 0
 EXIT_COUNTEREXAMPLE = 1
@@ -41,6 +42,7 @@ Examples:
   kustomize build overlays/prod | zdverify -
   zdverify k8s/ -o json
   zdverify deploy.yaml --assume app-startup=0s..30s
+  zdverify k8s/ --report sarif=zdverify.sarif --report markdown=zdverify.md
 
 \b
 Exit codes:
@@ -62,30 +64,53 @@ def _parse_assume(_ctx: click.Context, _param: click.Parameter, values: Sequence
     return pairs
 
 
+def _parse_reports(_ctx: click.Context, _param: click.Parameter, values: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for item in values:
+        fmt, sep, path = item.partition("=")
+        if not sep or fmt not in config.FORMATS or not path:
+            raise click.BadParameter(
+                f"expected FORMAT=PATH with FORMAT one of {', '.join(config.FORMATS)}, got {item!r}")
+        out.append((fmt, path))
+    return tuple(out)
+
+
 @click.command(
     epilog=EPILOG,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path(allow_dash=True))
-@click.option("--nodes", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Number of nodes (each runs its own kube-proxy).")
+@click.option("--nodes", type=click.IntRange(min=1), default=None,
+              help="Number of nodes (each runs its own kube-proxy).  [default: 3]")
 @click.option("--k8s-version", metavar="X.Y", default=None,
               help=f"Kubernetes minor version whose behaviour is modelled.  [default: {DEFAULT_K8S_VERSION}]")
-@click.option("--format", "-o", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Report format written to stdout.")
+@click.option("--format", "-o", "output_format", type=click.Choice(config.FORMATS), default=None,
+              help="Report format written to stdout.  [default: text]")
+@click.option("--report", "reports", metavar="FORMAT=PATH", multiple=True, callback=_parse_reports,
+              help="Also write a report to a file (repeatable), e.g. sarif=zdverify.sarif.")
 @click.option("--assume", "assume", metavar="KEY=RANGE", multiple=True, callback=_parse_assume,
               help="Override a timing bound, e.g. app-startup=0s..30s (repeatable). KEY is one of: "
               + ", ".join(b.key for b in BOUNDS) + ".")
+@click.option("--soft-fail", is_flag=True, default=None,
+              help="Exit 0 instead of 1 on a counterexample (reports are still written).")
+@click.option("--allow-empty", is_flag=True, default=None,
+              help="Exit 0 when nothing is verified (by default that is an error, exit 2).")
+@click.option("--config", "config_path", metavar="PATH", default=None,
+              help="Config file.  [default: .zdverify.yaml or .zdverify.yml in the working directory]")
 @click.option("--stdin-filename", metavar="NAME", default="<stdin>", show_default=True,
               help="File name used for stdin in locations.")
 @click.option("--debug", is_flag=True, help="Show a traceback for internal errors.")
 @click.version_option(__version__, "--version", prog_name="zdverify", message="%(prog)s %(version)s")
 def main(
     paths: tuple[str, ...],
-    nodes: int,
+    nodes: int | None,
     k8s_version: str | None,
-    output_format: str,
+    output_format: str | None,
+    reports: tuple[tuple[str, str], ...],
     assume: dict[str, str],
+    soft_fail: bool | None,
+    allow_empty: bool | None,
+    config_path: str | None,
     stdin_filename: str,
     debug: bool,
 ) -> None:
@@ -98,7 +123,22 @@ def main(
     paths = _input_paths(paths)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        report, output = _run(paths, nodes, k8s_version, output_format, assume, stdin_filename, err)
+        cfg = config.load(config.find(config_path))
+        run = Run(
+            paths=paths,
+            nodes=nodes or cfg.nodes or 3,
+            k8s_version=k8s_version or cfg.k8s_version,
+            output_format=output_format or cfg.format or "text",
+            reports=cfg.reports + reports,
+            assume={**cfg.assume, **assume},
+            soft_fail=soft_fail if soft_fail is not None else cfg.soft_fail,
+            allow_empty=allow_empty if allow_empty is not None else cfg.allow_empty,
+            stdin_name=stdin_filename,
+            cfg=cfg,
+        )
+        report, output, files = _run(run, err)
+        for target, text in files:
+            _write_file(target, text)
     except InputError as e:
         _error(err, "error", e.message, e.loc)
         sys.exit(EXIT_ERROR)
@@ -112,32 +152,54 @@ def main(
         _error(err, "internal error", f"{type(e).__name__}: {e}{hint}")
         sys.exit(EXIT_ERROR)
     _write_stdout(output)
-    sys.exit(exit_code(report))
+    code = exit_code(report)
+    sys.exit(EXIT_PROVED if code == EXIT_COUNTEREXAMPLE and run.soft_fail else code)
 
 
-def _run(
-    paths: tuple[str, ...],
-    nodes: int,
-    k8s_version: str | None,
-    output_format: str,
-    assume: dict[str, str],
-    stdin_name: str,
-    err: Console,
-) -> tuple[Report, str]:
-    """Verify and render in memory; raises :class:`InputError` for bad input."""
-    settings(assume, k8s_version)  # bad flags fail before any input is read
-    stdin_text = _read_stdin(stdin_name) if STDIN in paths else None
+@dataclass(frozen=True)
+class Run:
+    """One invocation: flags merged over the config file."""
+
+    paths: tuple[str, ...]
+    nodes: int
+    k8s_version: str | None
+    output_format: str
+    reports: tuple[tuple[str, str], ...]
+    assume: dict[str, str]
+    soft_fail: bool
+    allow_empty: bool
+    stdin_name: str
+    cfg: config.Config
+
+
+def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
+    """Verify and render everything in memory; raises :class:`InputError` for bad input.
+    Nothing is written until the whole run succeeded."""
+    settings(run.assume, run.k8s_version)  # bad flags fail before any input is read
+    stdin_text = _read_stdin(run.stdin_name) if STDIN in run.paths else None
     with _progress(err):
-        report = verify(paths, nodes=nodes, k8s_version=k8s_version, assume=assume,
-                        stdin_text=stdin_text, stdin_name=stdin_name)
-    if not report.results:
+        report = verify(run.paths, nodes=run.nodes, k8s_version=run.k8s_version, assume=run.assume,
+                        stdin_text=stdin_text, stdin_name=run.stdin_name, suppressions=run.cfg.suppress)
+    if not report.results and not run.allow_empty:
         raise InputError(_nothing_to_verify(report))
-    output = render_json(report) if output_format == "json" else render_text(report, _stdout_color())
-    return report, output
+    color = run.output_format == "text" and _stdout_color()
+    output = render(run.output_format, report, color)
+    files = [(target, render(fmt, report)) for fmt, target in run.reports]
+    return report, output, files
+
+
+def _write_file(target: str, text: str) -> None:
+    try:
+        path = Path(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"--report: cannot write {target}: {e.strerror or e}") from None
 
 
 def exit_code(report: Report) -> int:
-    """0 proved, 1 counterexample, 3 inconclusive (a counterexample outranks inconclusive)."""
+    """0 proved, 1 counterexample, 3 inconclusive (a counterexample outranks inconclusive);
+    suppressed results do not count."""
     match report.verdict:
         case Verdict.PROVED:
             return EXIT_PROVED

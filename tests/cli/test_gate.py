@@ -1,0 +1,107 @@
+"""zdverify as a CI gate: soft-fail, empty input, reports to files, config, suppressions."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+NO_PRESTOP = (ROOT / "examples" / "no-prestop.yaml").read_text()
+SUPPRESSED = NO_PRESTOP.replace(
+    "metadata:\n  name: nginx\n  namespace: default\nspec:\n  replicas",
+    "metadata:\n  name: nginx\n  namespace: default\n  annotations:\n"
+    '    zdverify/ignore-termination: "accepted until the drain endpoint ships (JIRA-42)"\nspec:\n  replicas', 1)
+
+
+def run(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "zdverify", *args], cwd=cwd, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_soft_fail_turns_a_counterexample_into_exit_0_and_keeps_reports(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    p = run(str(ROOT / "examples/no-prestop.yaml"), "--soft-fail", "--report", f"json={out}")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(out.read_text())["verdict"] == "counterexample"
+    assert "COUNTEREXAMPLE" in p.stdout
+
+
+def test_nothing_verified_fails_unless_allowed(tmp_path: Path) -> None:
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    assert run(str(tmp_path)).returncode == 2
+    p = run(str(tmp_path), "--allow-empty", "-o", "json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["results"] == []
+
+
+def test_several_reports_in_one_run(tmp_path: Path) -> None:
+    p = run(str(ROOT / "examples/no-prestop.yaml"), "--report", f"json={tmp_path}/a/r.json",
+            "--report", f"text={tmp_path}/r.txt", "-o", "json")
+    assert p.returncode == 1
+    assert json.loads((tmp_path / "a" / "r.json").read_text()) == json.loads(p.stdout)
+    assert "COUNTEREXAMPLE  termination" in (tmp_path / "r.txt").read_text()
+
+
+def test_nothing_is_written_on_an_input_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: Deployment\napiVersion: apps/v1\nmetadata: {name: x\n")
+    p = run(str(bad), "--report", f"json={tmp_path}/r.json")
+    assert p.returncode == 2 and p.stdout == ""
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_suppression_annotation_is_skipped_not_dropped(tmp_path: Path) -> None:
+    f = tmp_path / "web.yaml"
+    f.write_text(SUPPRESSED)
+    p = run(str(f), "-o", "json")
+    assert p.returncode == 0, p.stdout
+    doc = json.loads(p.stdout)
+    term = next(r for r in doc["results"] if r["property"] == "termination")
+    assert term["verdict"] == "counterexample"
+    assert term["suppressed"] == "accepted until the drain endpoint ships (JIRA-42)"
+    assert term["suppressed_by"] == {"file": str(f), "line": 9}
+    assert doc["verdict"] == "proved"
+    text = run(str(f)).stdout
+    assert "SKIPPED  termination" in text and "JIRA-42" in text
+
+
+def test_suppression_needs_a_known_property_and_a_reason(tmp_path: Path) -> None:
+    f = tmp_path / "web.yaml"
+    f.write_text(SUPPRESSED.replace("ignore-termination", "ignore-terminaton"))
+    p = run(str(f))
+    assert p.returncode == 2 and f"{f}:9: error:" in p.stderr and "terminaton" in p.stderr
+    f.write_text(SUPPRESSED.replace('"accepted until the drain endpoint ships (JIRA-42)"', '""'))
+    p = run(str(f))
+    assert p.returncode == 2 and "reason" in p.stderr
+
+
+def test_config_file_is_discovered_and_flags_win(tmp_path: Path) -> None:
+    (tmp_path / "web.yaml").write_text(NO_PRESTOP)
+    (tmp_path / ".zdverify.yaml").write_text(
+        "nodes: 2\nformat: json\nreports:\n  text: out/report.txt\nsuppress:\n"
+        "  - workload: Deployment/default/nginx\n    property: termination\n    reason: known, JIRA-42\n")
+    p = run("web.yaml", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["nodes"] == 2
+    assert next(r for r in doc["results"] if r["property"] == "termination")["suppressed"] == "known, JIRA-42"
+    assert (tmp_path / "out" / "report.txt").exists()
+    assert json.loads(run("web.yaml", "--nodes", "4", cwd=tmp_path).stdout)["nodes"] == 4
+
+
+def test_config_errors_are_located(tmp_path: Path) -> None:
+    cfg = tmp_path / "z.yaml"
+    cfg.write_text("nodes: 3\nformatt: json\n")
+    p = run(str(ROOT / "examples/no-prestop.yaml"), "--config", str(cfg))
+    assert p.returncode == 2 and f"{cfg}:2: error: unknown key 'formatt'" in p.stderr
+    cfg.write_text("suppress:\n  - property: startup\n")
+    p = run(str(ROOT / "examples/no-prestop.yaml"), "--config", str(cfg))
+    assert p.returncode == 2 and f"{cfg}:2: error: suppress: reason is required" in p.stderr
+
+
+def test_helm_output_names_the_template_in_locations() -> None:
+    rendered = "---\n# Source: web/templates/all.yaml\n" + NO_PRESTOP
+    p = run("-", stdin=rendered)
+    assert p.returncode == 1
+    assert "web/templates/all.yaml:24" in p.stdout  # the container line, counted from the comment

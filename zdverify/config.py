@@ -1,0 +1,134 @@
+"""The config file: defaults a repository keeps next to its manifests.
+
+``--config PATH``, else ``.zdverify.yaml`` / ``.zdverify.yml`` in the working directory::
+
+    nodes: 3
+    k8s-version: "1.34"
+    format: text
+    reports:            # written on every run, like --report FMT=PATH
+      sarif: zdverify.sarif
+      markdown: zdverify.md
+    assume:             # like --assume KEY=RANGE
+      app-startup: 0s..30s
+    soft-fail: false
+    allow-empty: false
+    suppress:           # like zdverify/ignore-<property> annotations
+      - workload: Deployment/default/web   # optional; any workload when absent
+        service: Service/default/web       # optional
+        property: termination              # or "all"
+        reason: "accepted until the drain endpoint ships (JIRA-42)"
+
+Flags given on the command line win over the file. Errors are located in the file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zdverify.model.load import Document, decode_text, load_text
+from zdverify.model.source import InputError, Loc
+from zdverify.model.suppression import Suppression, parse_property
+
+FORMATS = ("text", "json", "markdown", "sarif", "junit", "github")
+DISCOVERED = (".zdverify.yaml", ".zdverify.yml")
+_KEYS = ("nodes", "k8s-version", "format", "reports", "assume", "soft-fail", "allow-empty", "suppress")
+
+
+@dataclass(frozen=True)
+class Config:
+    nodes: int | None = None
+    k8s_version: str | None = None
+    format: str | None = None
+    reports: tuple[tuple[str, str], ...] = ()
+    assume: dict[str, str] = field(default_factory=dict)
+    soft_fail: bool = False
+    allow_empty: bool = False
+    suppress: tuple[Suppression, ...] = ()
+    path: str | None = None
+
+
+def find(explicit: str | None, cwd: Path | None = None) -> str | None:
+    if explicit is not None:
+        return explicit
+    here = cwd or Path.cwd()
+    for name in DISCOVERED:
+        if (here / name).is_file():
+            return name
+    return None
+
+
+def load(path: str | None) -> Config:
+    """The config at ``path`` (None: no config file, all defaults)."""
+    if path is None:
+        return Config()
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as e:
+        raise InputError(f"--config: cannot read {path}: {e.strerror or e}") from None
+    docs = load_text(decode_text(raw, path), path)
+    if not docs:
+        return Config(path=path)
+    if len(docs) > 1:
+        raise InputError("a config file holds one YAML document", docs[1].loc)
+    return _parse(docs[0], path)
+
+
+def _parse(doc: Document, path: str) -> Config:
+    data: dict[str, Any] = doc.data
+
+    def loc(*keys: Any) -> Loc:
+        return doc.locs.get(tuple(keys), doc.loc)
+
+    for key in data:
+        if key not in _KEYS:
+            raise InputError(f"unknown key {key!r}; known keys: {', '.join(_KEYS)}", loc(key))
+
+    def typed(key: str, kind: type, what: str) -> Any:
+        value = data.get(key)
+        if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+            raise InputError(f"{key}: expected {what}, got {value!r}", loc(key))
+        return value
+
+    nodes = typed("nodes", int, "an integer")
+    if nodes is not None and nodes < 1:
+        raise InputError(f"nodes: expected at least 1, got {nodes}", loc("nodes"))
+    version = data.get("k8s-version")
+    if version is not None:
+        version = str(version)  # 1.34 unquoted is a float
+    fmt = typed("format", str, "a string")
+    if fmt is not None and fmt not in FORMATS:
+        raise InputError(f"format: expected one of {', '.join(FORMATS)}, got {fmt!r}", loc("format"))
+    reports = typed("reports", dict, "a mapping of format to file") or {}
+    for name, target in reports.items():
+        if name not in FORMATS:
+            raise InputError(f"reports: unknown format {name!r}; formats: {', '.join(FORMATS)}",
+                             loc("reports", name))
+        if not isinstance(target, str) or not target:
+            raise InputError(f"reports.{name}: expected a file name", loc("reports", name))
+    assume = typed("assume", dict, "a mapping of bound to range") or {}
+    suppress = typed("suppress", list, "a list") or []
+    return Config(
+        nodes=nodes, k8s_version=version, format=fmt, reports=tuple(reports.items()),
+        assume={str(k): str(v) for k, v in assume.items()},
+        soft_fail=bool(typed("soft-fail", bool, "true or false")),
+        allow_empty=bool(typed("allow-empty", bool, "true or false")),
+        suppress=tuple(_suppression(entry, i, loc) for i, entry in enumerate(suppress)),
+        path=path,
+    )
+
+
+def _suppression(entry: Any, i: int, loc: Any) -> Suppression:
+    where = loc("suppress", i)
+    if not isinstance(entry, dict):
+        raise InputError("suppress: each entry is a mapping with property and reason", where)
+    unknown = set(entry) - {"workload", "service", "property", "reason"}
+    if unknown:
+        raise InputError(f"suppress: unknown key {sorted(unknown)[0]!r}", where)
+    if not isinstance(entry.get("property"), str):
+        raise InputError("suppress: property is required (a property name or \"all\")", where)
+    reason = entry.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise InputError("suppress: reason is required", where)
+    prop = parse_property(entry["property"], loc("suppress", i, "property"), "suppress")
+    return Suppression(reason.strip(), where, prop, entry.get("workload"), entry.get("service"))
