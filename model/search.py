@@ -573,7 +573,7 @@ def _trace(sc: Scenario, run: Run, v: Violation) -> tuple[Step, ...]:
         pods = set(run.pod_nodes)
 
     def about(s: Step) -> bool:
-        return s.where in pods or any(p in s.text for p in pods)
+        return s.pod in pods
 
     keep = []
     for s in run.steps:
@@ -604,14 +604,14 @@ def _trace(sc: Scenario, run: Run, v: Violation) -> tuple[Step, ...]:
     src = blame[0].loc if blame else None
     if v.pod is not None:
         later = [s for s in run.steps if s.component is Component.KUBE_PROXY and s.where == node
-                 and v.pod in s.text and s.t > v.t]
+                 and s.pod == v.pod and s.t > v.t]
         if v.prop is Property.STARTUP:
             text = f"already routes to {v.pod}"
         else:
             until = f" (its removal applies at t={later[0].t:.2f}s)" if later else ""
             text = f"still routes to {v.pod}{until}"
-        keep.append(Step(v.t, Component.KUBE_PROXY, node, EventKind.REQUEST, text))
-    keep.append(Step(v.t, Component.CLIENT, node, EventKind.VIOLATION, v.text, src))
+        keep.append(Step(v.t, Component.KUBE_PROXY, node, EventKind.REQUEST, text, pod=v.pod))
+    keep.append(Step(v.t, Component.CLIENT, node, EventKind.VIOLATION, v.text, src, pod=v.pod or ""))
     keep.sort(key=lambda s: s.t)
     return tuple(keep)
 
@@ -802,7 +802,7 @@ def _why(sc: Scenario, prop: Property) -> str:
 
 
 def _result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None, ctx: z3.Context) -> Result:
-    base = dict(property=prop, workload=sc.workload, service=sc.service,
+    base = dict(property=prop, workload=sc.workload, service=sc.service, port=sc.pair.port.port,
                 assumptions=_assumptions(sc), source=sc.pair.workload.loc)
     port = f"port {sc.pair.port.port}"
     if o.verdict is Verdict.PROVED:

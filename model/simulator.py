@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from functools import partial
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -175,8 +176,9 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     tpl_loc = w.loc_of("spec.template.spec")
     name = w.name
 
-    def step(t: float, comp: Component, where: str, kind: EventKind, text: str, loc: Loc | None = None) -> None:
-        steps.append(Step(t, comp, where, kind, text, loc))
+    def step(t: float, comp: Component, where: str, kind: EventKind, text: str, loc: Loc | None = None,
+             pod: str = "") -> None:
+        steps.append(Step(t, comp, where, kind, text, loc, pod))
 
     def node_name(i: int) -> str:
         return f"node-{i + 1}"
@@ -264,19 +266,20 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         p.available = p.ready + sc.min_ready if p.ready < INF else INF
         news.append(p)
         where = node_name(p.node)
-        step(t, Component.REPLICASET, p.name, EventKind.POD_CREATED, f"creates {p.name}; scheduled on {where}")
-        step(p.start, Component.KUBELET, where, EventKind.CONTAINER_STARTED, f"starts {p.name}", pod.container_loc)
+        pstep = partial(step, pod=p.name)
+        pstep(t, Component.REPLICASET, p.name, EventKind.POD_CREATED, f"creates {p.name}; scheduled on {where}")
+        pstep(p.start, Component.KUBELET, where, EventKind.CONTAINER_STARTED, f"starts {p.name}", pod.container_loc)
         if p.listen < p.killed:
-            step(p.listen, Component.APP, p.name, EventKind.APP_LISTENING, f"{p.name} accepts connections")
+            pstep(p.listen, Component.APP, p.name, EventKind.APP_LISTENING, f"{p.name} accepts connections")
         if p.killed < INF:
             src = (pod.startup.loc if pod.startup and p.started == INF else pod.liveness.loc if pod.liveness else None)
-            step(p.killed, Component.KUBELET, where, EventKind.LIVENESS_KILL,
+            pstep(p.killed, Component.KUBELET, where, EventKind.LIVENESS_KILL,
                  f"kills {p.name}: probe failed before the app listened; it restarts just as slowly", src)
         if p.ready < INF:
             how = ("no readinessProbe: Ready as soon as the container runs" if pod.readiness is None else
                    "readinessProbe succeeded" + ("" if pod.readiness.checks_port else
                                                  " (it does not check the Service's port)"))
-            step(p.ready, Component.KUBELET, where, EventKind.READY, f"marks {p.name} Ready ({how})",
+            pstep(p.ready, Component.KUBELET, where, EventKind.READY, f"marks {p.name} Ready ({how})",
                  pod.readiness.loc if pod.readiness else pod.container_loc)
         if p.available < INF:
             react(p.available, f"{p.name} available")
@@ -313,21 +316,22 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         else:
             p.unready = p.exit
         where = node_name(p.node)
-        step(t, Component.REPLICASET, p.name, EventKind.POD_DELETED, f"deletes {p.name} (on {where})")
-        step(p.seen, Component.KUBELET, where, EventKind.KUBELET_SEES_DELETE,
+        pstep = partial(step, pod=p.name)
+        pstep(t, Component.REPLICASET, p.name, EventKind.POD_DELETED, f"deletes {p.name} (on {where})")
+        pstep(p.seen, Component.KUBELET, where, EventKind.KUBELET_SEES_DELETE,
              f"sees {p.name} deleted; runs {h.text}", h.loc or pod.container_loc)
-        step(p.sigterm, Component.KUBELET, where, EventKind.SIGTERM, f"sends SIGTERM to {p.name}",
+        pstep(p.sigterm, Component.KUBELET, where, EventKind.SIGTERM, f"sends SIGTERM to {p.name}",
              h.loc or pod.container_loc)
-        step(p.close, Component.APP, p.name, EventKind.LISTENER_CLOSED,
+        pstep(p.close, Component.APP, p.name, EventKind.LISTENER_CLOSED,
              f"{p.name} stops accepting connections", h.loc if h.may_stop_app else None)
         if p.unready < p.exit:
-            step(p.unready, Component.KUBELET, where, EventKind.NOT_READY,
+            pstep(p.unready, Component.KUBELET, where, EventKind.NOT_READY,
                  f"readinessProbe fails: {p.name} not Ready", rp.loc if rp else None)
         if p.sigkill <= p.exit:
-            step(p.sigkill, Component.KUBELET, where, EventKind.SIGKILL, f"sends SIGKILL to {p.name}",
+            pstep(p.sigkill, Component.KUBELET, where, EventKind.SIGKILL, f"sends SIGKILL to {p.name}",
                  tpl_loc)
         else:
-            step(p.exit, Component.APP, p.name, EventKind.CONTAINER_EXITED, f"{p.name} exits")
+            pstep(p.exit, Component.APP, p.name, EventKind.CONTAINER_EXITED, f"{p.name} exits")
         if recreate:
             react(p.exit, f"{p.name} gone")
 
@@ -424,7 +428,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         step(slice_t, Component.ENDPOINTSLICE, "", {
             _Change.ADD: EventKind.SLICE_ADD, _Change.DEL: EventKind.SLICE_TERMINATING,
             _Change.UNREADY: EventKind.SLICE_NOT_SERVING, _Change.GONE: EventKind.SLICE_NOT_SERVING}[ch],
-            f"EndpointSlice: {p.name} {ch.value}")
+            f"EndpointSlice: {p.name} {ch.value}", pod=p.name)
         for n in range(n_nodes):
             a = max(last_apply[n], slice_t + min(max(_cyc(proxy, n), bproxy.lo), bproxy.hi))
             last_apply[n] = a
@@ -432,7 +436,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             step(a, Component.KUBE_PROXY, node_name(n), {
                 _Change.ADD: EventKind.PROXY_ADD, _Change.DEL: EventKind.PROXY_TERMINATING,
                 _Change.UNREADY: EventKind.PROXY_NOT_SERVING, _Change.GONE: EventKind.PROXY_NOT_SERVING}[ch],
-                f"applies: {p.name} {ch.value}")
+                f"applies: {p.name} {ch.value}", pod=p.name)
 
     def local_ready_times(n: int) -> list[tuple[float, bool]]:
         """When node n's kube-proxy has a local ready, non-terminating endpoint."""

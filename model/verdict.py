@@ -110,6 +110,7 @@ class Step:
     kind: EventKind
     text: str
     source: Loc | None = None
+    pod: str = ""  # the pod the step concerns, if any
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ class Result:
     assumptions: tuple[Assumption, ...] = ()
     source: Loc | None = None  # where the result is reported (workload or Service line)
     stats: dict = field(default_factory=dict, compare=False, hash=False)
+    port: int | None = None  # the Service port this result is about
     suppressed: str | None = None  # the reason, when an annotation or the config suppresses it
     suppressed_by: Loc | None = None  # where that suppression is written
 

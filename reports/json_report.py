@@ -36,6 +36,7 @@ def _result(result: Result) -> dict[str, Any]:
         "property": result.property.value,
         "workload": result.workload,
         "service": result.service,
+        "port": result.port,
         "verdict": result.verdict.value,
         "cause": result.cause.value if result.cause else None,
         "summary": result.summary,
@@ -71,4 +72,5 @@ def _step(step: Step) -> dict[str, Any]:
         "event": step.kind.value,
         "text": step.text,
         "source": _location(step.source),
+        "pod": step.pod,
     }

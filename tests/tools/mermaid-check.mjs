@@ -3,9 +3,9 @@
 //
 //   node tests/tools/mermaid-check.mjs [file.md ...]   (no files: read stdin)
 //
-// Prints one line per diagram: "ok <source>#<n> <type>" or "FAIL <source>#<n> <type>: <error>",
+// Prints one line per diagram: "ok <source>:<line> <type>" or "FAIL <source>:<line> <type>: <error>",
 // then "diagrams: <count>, failed: <count>". Exit status: 0 all parsed, 1 a diagram failed to
-// parse, 2 usage/input error. A file without diagrams is not an error (the count says 0).
+// parse (or, for a gantt, has a task time that does not resolve), 2 usage/input error. A file without diagrams is not an error (the count says 0).
 import { readFileSync } from "node:fs";
 import { JSDOM } from "jsdom";
 
@@ -60,6 +60,21 @@ function diagramType(text) {
   return first ? first.split(/\s+/)[0] : "(empty)";
 }
 
+/**
+ * mermaid.parse() accepts any gantt task data ("t :x, y"); dates are only resolved when the
+ * chart is drawn. Resolve them here, as the renderer would, and reject invalid or reversed
+ * times — a gantt that parses but cannot be drawn is a failure too.
+ */
+async function checkGanttTimes(text) {
+  const diagram = await mermaid.mermaidAPI.getDiagramFromText(text);
+  for (const task of diagram.db.getTasks()) {
+    const start = task.startTime, end = task.endTime;
+    const valid = (d) => d instanceof Date && !Number.isNaN(d.getTime());
+    if (!valid(start) || !valid(end)) throw new Error(`gantt task "${task.task}": invalid time`);
+    if (end < start) throw new Error(`gantt task "${task.task}": ends before it starts`);
+  }
+}
+
 async function main(argv) {
   const inputs = [];
   try {
@@ -87,6 +102,7 @@ async function main(argv) {
       try {
         // suppressErrors: false -> a syntax error throws; an unknown diagram type throws too.
         const result = await mermaid.parse(block.text, { suppressErrors: false });
+        if (result.diagramType === "gantt") await checkGanttTimes(block.text);
         console.log(`ok ${where} ${result.diagramType}`);
       } catch (err) {
         failed += 1;

@@ -171,7 +171,7 @@ def test_json_top_level() -> None:
 def test_json_result_fields() -> None:
     proved, cx, unknown, _ = json.loads(render_json(FULL))["results"]
     assert list(cx) == [
-        "property", "workload", "service", "verdict", "cause", "summary", "why", "fix",
+        "property", "workload", "service", "port", "verdict", "cause", "summary", "why", "fix",
         "assumptions", "blame", "trace", "source", "suppressed", "suppressed_by",
     ]
     assert (cx["property"], cx["workload"], cx["service"], cx["cause"]) == ("termination", WEB, SVC, "termination")
@@ -182,7 +182,7 @@ def test_json_result_fields() -> None:
     }
     assert cx["trace"][1] == {
         "t": 0.25, "component": "kubelet", "where": "node-1", "event": "sigterm",
-        "text": "SIGTERM to web-old-1", "source": {"file": "deploy.yaml", "line": 19},
+        "text": "SIGTERM to web-old-1", "source": {"file": "deploy.yaml", "line": 19}, "pod": "",
     }
     assert cx["trace"][2]["source"] is None and cx["trace"][0]["where"] == ""
     assert cx["source"] is None
