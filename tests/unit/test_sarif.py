@@ -109,9 +109,15 @@ def validate(tool: Path, document: str, tmp_path: Path, name: str = "report") ->
     return json.loads(log.read_text(encoding="utf-8"))["runs"][0].get("results", [])
 
 
+# SARIF2005 asks for tool.driver.informationUri; zdverify has no published home page yet,
+# and an invented URL would be worse than this one warning. Every other finding counts.
+ACCEPTED = {"SARIF2005"}
+
+
 def problems(findings: list[dict[str, Any]]) -> list[str]:
     return [f"{f['ruleId']} {f.get('level', 'warning')}: {f['message'].get('id')} {f['message'].get('arguments')}"
-            for f in findings if f.get("level", "warning") in ("error", "warning")]
+            for f in findings if f.get("level", "warning") in ("error", "warning")
+            and not (f["ruleId"] in ACCEPTED and f.get("level", "warning") == "warning")]
 
 
 @pytest.mark.parametrize("example", [p.name for p in EXAMPLES])
