@@ -7,10 +7,10 @@ prints the bounds it used and where each came from.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Mapping
+from typing import Callable, Mapping
 
 from zdverify.grammar.durations import DurationError, parse_range
-from zdverify.model.source import InputError
+from zdverify.model.source import InputError, Loc
 from zdverify.model.verdict import Assumption
 
 DEFAULT_K8S_VERSION = "1.34"
@@ -64,11 +64,37 @@ class LBProfile:
 
 
 LB_PROFILES: Mapping[str, LBProfile] = {
-    "generic": LBProfile(
-        "generic", 10, 6, 3, 3,
-        "AWS Load Balancer Controller NLB defaults (HTTP 10 s / 6 s, 3/3), k8s-semantics.md §6.2",
-    ),
+    p.name: p for p in (
+        LBProfile("generic", 10, 6, 3, 3,
+                  "AWS Load Balancer Controller NLB defaults (HTTP 10 s / 6 s, 3/3), k8s-semantics.md §6.2"),
+        LBProfile("aws-nlb", 10, 6, 3, 3,
+                  "AWS Load Balancer Controller NLB, HTTP check on healthCheckNodePort: 10 s, timeout 6 s, "
+                  "3/3 (kubernetes-sigs/aws-load-balancer-controller docs/guide/service/annotations.md)"),
+        LBProfile("aws-nlb-in-tree", 30, 10, 3, 3,
+                  "in-tree AWS NLB (service.beta.kubernetes.io/aws-load-balancer-type: nlb): 30 s, 10 s, 3/3 "
+                  "(kubernetes/cloud-provider-aws aws_loadbalancer.go defaultNlbHealthCheck*)"),
+        LBProfile("aws-clb", 10, 5, 2, 6,
+                  "in-tree AWS Classic ELB: 10 s, timeout 5 s, healthy 2, unhealthy 6 "
+                  "(kubernetes/cloud-provider-aws aws_loadbalancer.go defaultElbHC*)"),
+        LBProfile("gcp", 8, 1, 1, 3,
+                  "GCP L4 (in-tree GCE / ingress-gce): 8 s, timeout 1 s, healthy 1, unhealthy 3 "
+                  "(gce.go gceHcCheckIntervalSeconds and friends)"),
+        LBProfile("azure", 5, 5, 2, 2,
+                  "Azure (cloud-provider-azure): probe every 5 s, 2 probes (HealthProbeDefaultProbeInterval, "
+                  "HealthProbeDefaultNumOfProbe); the fact sheet gives no timeout or healthy count: "
+                  "5 s and 2 assumed"),
+    )
 }
+"""Health checking per cloud (k8s-semantics.md §6.2). Alibaba SLB and IP-target load
+balancers (AWS ALB/NLB ip mode, GCP NEG) are not profiled yet."""
+
+
+def lb_profile(name: str, loc: Loc | None = None, what: str = "--lb") -> LBProfile:
+    try:
+        return LB_PROFILES[name]
+    except KeyError:
+        raise InputError(f"{what}: unknown load-balancer profile {name!r}; profiles: "
+                         f"{', '.join(LB_PROFILES)}", loc) from None
 
 
 @dataclass(frozen=True)
@@ -109,7 +135,8 @@ class Settings:
         lb = self.lb
         out.append(Assumption(
             "load-balancer", f"{lb.name}: every {lb.interval:g}s, timeout {lb.timeout:g}s, "
-            f"unhealthy after {lb.unhealthy}, healthy after {lb.healthy}", "default", lb.source))
+            f"unhealthy after {lb.unhealthy}, healthy after {lb.healthy}",
+            self.origins.get("load-balancer", "default"), lb.source))
         return tuple(out)
 
 
@@ -124,24 +151,67 @@ def parse_version(text: str) -> tuple[int, int]:
     return major, minor
 
 
-def settings(assume: Mapping[str, str] | None = None, k8s_version: str | None = None) -> Settings:
-    """Defaults, overridden by ``--assume KEY=RANGE`` and ``--k8s-version``."""
+def settings(assume: Mapping[str, str] | None = None, k8s_version: str | None = None,
+             lb: str | None = None) -> Settings:
+    """Defaults, overridden by ``--assume KEY=RANGE``, ``--k8s-version`` and ``--lb``."""
     bounds = {b.key: b.default for b in BOUNDS}
     origins = {b.key: "default" for b in BOUNDS}
     for key, text in (assume or {}).items():
-        if key not in bounds:
-            known = ", ".join(b.key for b in BOUNDS)
-            raise InputError(f"--assume: unknown bound {key!r}; known bounds: {known}")
-        try:
-            lo, hi = parse_range(text)
-        except DurationError as e:
-            raise InputError(f"--assume {key}: {e}") from None
-        bounds[key] = Interval(lo, hi)
+        bounds[key] = parse_bound(key, text, "--assume", None)
         origins[key] = "flag"
     version = parse_version(k8s_version or DEFAULT_K8S_VERSION)
     if k8s_version:
         origins["k8s-version"] = "flag"
-    return Settings(bounds, origins, version, LB_PROFILES["generic"])
+    profile = LB_PROFILES["generic"]
+    if lb:
+        profile = lb_profile(lb)
+        origins["load-balancer"] = "flag"
+    return Settings(bounds, origins, version, profile)
+
+
+def parse_bound(key: str, text: str, what: str, loc: Loc | None) -> Interval:
+    if key not in {b.key for b in BOUNDS}:
+        known = ", ".join(b.key for b in BOUNDS)
+        raise InputError(f"{what}: unknown bound {key!r}; known bounds: {known}", loc)
+    try:
+        lo, hi = parse_range(text)
+    except DurationError as e:
+        raise InputError(f"{what} {key}: {e}", loc) from None
+    return Interval(lo, hi)
+
+
+ANNOTATIONS = {
+    "zdverify/app-startup": "app-startup",
+    "zdverify/request-duration": "request",
+}
+ON_SIGTERM = "zdverify/on-sigterm"
+
+
+def for_workload(s: Settings, annotations: Mapping[str, str], loc_of: Callable[[str], Loc]) -> Settings:
+    """Bounds only the workload's owner knows, from its annotations (origin "annotation"):
+    ``zdverify/app-startup: 2s..20s``, ``zdverify/request-duration: 0s..30s``,
+    ``zdverify/on-sigterm: close`` (stops accepting at once) or ``drain 10s`` (keeps
+    accepting for 10 s after SIGTERM, then closes)."""
+    bounds, origins = dict(s.bounds), dict(s.origins)
+    for key, text in annotations.items():
+        loc = loc_of(f"metadata.annotations.{key}")
+        if key in ANNOTATIONS:
+            bound = ANNOTATIONS[key]
+            bounds[bound] = parse_bound(bound, text, f"annotation {key}:", loc)
+        elif key == ON_SIGTERM:
+            words = text.split(None, 1)
+            if words == ["close"]:
+                bounds["app-close"] = Interval(0, 0)
+            elif len(words) == 2 and words[0] == "drain":
+                bounds["app-close"] = parse_bound("app-close", words[1], f"annotation {key}:", loc)
+            else:
+                raise InputError(f'annotation {key}: expected "close" or "drain <duration>" such as '
+                                 f'"drain 10s", got {text!r}', loc)
+            bound = "app-close"
+        else:
+            continue
+        origins[bound] = f"annotation ({loc})"
+    return replace(s, bounds=bounds, origins=origins)
 
 
 def with_bound(s: Settings, key: str, value: Interval) -> Settings:

@@ -33,7 +33,7 @@ from zdverify.model import (
     scheduler,
     suppression,
 )
-from zdverify.model.assumptions import Settings
+from zdverify.model.assumptions import Settings, for_workload
 from zdverify.model.deployment import GraphFacts, StateBudgetExceeded, facts
 from zdverify.model.endpointslice import (
     RANK_NOT_SERVING,
@@ -535,7 +535,8 @@ def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nod
             notes.append(f"{p.service.ref}: headless (clusterIP: None), clients resolve pod IPs without "
                          f"kube-proxy; {p.workload.ref} left unverified for it")
             continue
-        sc = build_scenario(p, nodes, settings)
+        own_settings = for_workload(settings, p.workload.annotations, p.workload.loc_of)
+        sc = build_scenario(p, nodes, own_settings)
         own = (suppression.from_annotations(p.workload, dict(p.workload.annotations), p.workload.ref,
                                             is_service=False)
                + suppression.from_annotations(p.service, dict(p.service.annotations), p.service.ref,

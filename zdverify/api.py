@@ -21,6 +21,7 @@ def verify(
     stdin_text: str | None = None,
     stdin_name: str = "<stdin>",
     suppressions: Sequence[Suppression] = (),
+    lb: str | None = None,
 ) -> Report:
     """Load manifests, pair workloads with Services, and check every built-in property.
 
@@ -31,7 +32,7 @@ def verify(
 
     if nodes < 1:
         raise InputError(f"--nodes: expected at least 1 node, got {nodes}")
-    s = make_settings(assume, k8s_version)
+    s = make_settings(assume, k8s_version, lb)
     docs = load_paths(paths, stdin_text=stdin_text, stdin_name=stdin_name)
     objects = build_objects(docs)
     pairs, notes = pair(objects)

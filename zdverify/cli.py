@@ -21,7 +21,7 @@ from rich.text import Text
 
 from zdverify import __version__, config
 from zdverify.api import verify
-from zdverify.model.assumptions import BOUNDS, DEFAULT_K8S_VERSION, settings
+from zdverify.model.assumptions import BOUNDS, DEFAULT_K8S_VERSION, LB_PROFILES, settings
 from zdverify.model.load import decode_text
 from zdverify.model.source import InputError, Loc
 from zdverify.model.verdict import Report, Verdict
@@ -88,6 +88,8 @@ def _parse_reports(_ctx: click.Context, _param: click.Parameter, values: Sequenc
               help="Report format written to stdout.  [default: text]")
 @click.option("--report", "reports", metavar="FORMAT=PATH", multiple=True, callback=_parse_reports,
               help="Also write a report to a file (repeatable), e.g. sarif=zdverify.sarif.")
+@click.option("--lb", "lb", type=click.Choice(list(LB_PROFILES)), default=None,
+              help="Load-balancer health-check profile for externalTrafficPolicy: Local.  [default: generic]")
 @click.option("--assume", "assume", metavar="KEY=RANGE", multiple=True, callback=_parse_assume,
               help="Override a timing bound, e.g. app-startup=0s..30s (repeatable). KEY is one of: "
               + ", ".join(b.key for b in BOUNDS) + ".")
@@ -107,6 +109,7 @@ def main(
     k8s_version: str | None,
     output_format: str | None,
     reports: tuple[tuple[str, str], ...],
+    lb: str | None,
     assume: dict[str, str],
     soft_fail: bool | None,
     allow_empty: bool | None,
@@ -130,6 +133,7 @@ def main(
             k8s_version=k8s_version or cfg.k8s_version,
             output_format=output_format or cfg.format or "text",
             reports=cfg.reports + reports,
+            lb=lb or cfg.lb,
             assume={**cfg.assume, **assume},
             soft_fail=soft_fail if soft_fail is not None else cfg.soft_fail,
             allow_empty=allow_empty if allow_empty is not None else cfg.allow_empty,
@@ -165,6 +169,7 @@ class Run:
     k8s_version: str | None
     output_format: str
     reports: tuple[tuple[str, str], ...]
+    lb: str | None
     assume: dict[str, str]
     soft_fail: bool
     allow_empty: bool
@@ -175,10 +180,10 @@ class Run:
 def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
     """Verify and render everything in memory; raises :class:`InputError` for bad input.
     Nothing is written until the whole run succeeded."""
-    settings(run.assume, run.k8s_version)  # bad flags fail before any input is read
+    settings(run.assume, run.k8s_version, run.lb)  # bad flags fail before any input is read
     stdin_text = _read_stdin(run.stdin_name) if STDIN in run.paths else None
     with _progress(err):
-        report = verify(run.paths, nodes=run.nodes, k8s_version=run.k8s_version, assume=run.assume,
+        report = verify(run.paths, nodes=run.nodes, k8s_version=run.k8s_version, assume=run.assume, lb=run.lb,
                         stdin_text=stdin_text, stdin_name=run.stdin_name, suppressions=run.cfg.suppress)
     if not report.results and not run.allow_empty:
         raise InputError(_nothing_to_verify(report))

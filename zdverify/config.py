@@ -4,6 +4,7 @@
 
     nodes: 3
     k8s-version: "1.34"
+    lb: aws-nlb         # load-balancer profile, like --lb
     format: text
     reports:            # written on every run, like --report FMT=PATH
       sarif: zdverify.sarif
@@ -26,19 +27,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zdverify.model.assumptions import lb_profile
 from zdverify.model.load import Document, decode_text, load_text
 from zdverify.model.source import InputError, Loc
 from zdverify.model.suppression import Suppression, parse_property
 
 FORMATS = ("text", "json", "markdown", "sarif", "junit", "github")
 DISCOVERED = (".zdverify.yaml", ".zdverify.yml")
-_KEYS = ("nodes", "k8s-version", "format", "reports", "assume", "soft-fail", "allow-empty", "suppress")
+_KEYS = ("nodes", "k8s-version", "lb", "format", "reports", "assume", "soft-fail", "allow-empty", "suppress")
 
 
 @dataclass(frozen=True)
 class Config:
     nodes: int | None = None
     k8s_version: str | None = None
+    lb: str | None = None
     format: str | None = None
     reports: tuple[tuple[str, str], ...] = ()
     assume: dict[str, str] = field(default_factory=dict)
@@ -96,6 +99,9 @@ def _parse(doc: Document, path: str) -> Config:
     version = data.get("k8s-version")
     if version is not None:
         version = str(version)  # 1.34 unquoted is a float
+    lb = typed("lb", str, "a load-balancer profile name")
+    if lb is not None:
+        lb_profile(lb, loc("lb"), "lb")
     fmt = typed("format", str, "a string")
     if fmt is not None and fmt not in FORMATS:
         raise InputError(f"format: expected one of {', '.join(FORMATS)}, got {fmt!r}", loc("format"))
@@ -109,7 +115,7 @@ def _parse(doc: Document, path: str) -> Config:
     assume = typed("assume", dict, "a mapping of bound to range") or {}
     suppress = typed("suppress", list, "a list") or []
     return Config(
-        nodes=nodes, k8s_version=version, format=fmt, reports=tuple(reports.items()),
+        nodes=nodes, k8s_version=version, lb=lb, format=fmt, reports=tuple(reports.items()),
         assume={str(k): str(v) for k, v in assume.items()},
         soft_fail=bool(typed("soft-fail", bool, "true or false")),
         allow_empty=bool(typed("allow-empty", bool, "true or false")),
