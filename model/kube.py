@@ -14,11 +14,14 @@ from typing import Any, Sequence
 
 from zdverify.model.load import KEY, Document
 from zdverify.model.objects import (
+    TAINT_EFFECTS,
     Container,
     ContainerPort,
     HandlerKind,
     Hook,
     LabelSelector,
+    NodeSelectorRequirement,
+    NodeSelectorTerm,
     Objects,
     PodTemplate,
     Probe,
@@ -26,6 +29,7 @@ from zdverify.model.objects import (
     ServicePort,
     ServiceType,
     Strategy,
+    Toleration,
     TrafficPolicy,
     Unverified,
     Workload,
@@ -49,6 +53,9 @@ _PROTOCOLS = ("TCP", "UDP", "SCTP")
 _PROBE_HANDLERS = (HandlerKind.HTTP_GET, HandlerKind.TCP_SOCKET, HandlerKind.GRPC, HandlerKind.EXEC)
 _HOOK_HANDLERS = (HandlerKind.EXEC, HandlerKind.HTTP_GET, HandlerKind.TCP_SOCKET, HandlerKind.SLEEP)
 _SELECTOR_OPS = ("In", "NotIn", "Exists", "DoesNotExist")
+_NODE_SELECTOR_OPS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
+_TOLERATION_OPS = ("Equal", "Exists")
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")  # Go strconv.ParseInt(s, 10, 64)
 _TRAFFIC_POLICIES = {
     "Cluster": TrafficPolicy.CLUSTER,
     "Local": TrafficPolicy.LOCAL,
@@ -402,15 +409,94 @@ def _pod_template(spec: _Field, labels: dict[str, str]) -> PodTemplate:
     for gate in spec.get("readinessGates").items():
         gate.mapping()
         gates.append(gate.get("conditionType").string())
+    required, preferred = _node_affinity(spec.get("affinity"))
     return PodTemplate(
         labels=labels,
         containers=containers,
         grace_seconds=grace,
         node_selector=spec.get("nodeSelector").string_map(),
         readiness_gates=tuple(gates),
+        required_node_terms=required,
+        preferred_node_terms=preferred,
+        tolerations=tuple(_toleration(t) for t in spec.get("tolerations").items()),
         loc=spec.loc,
         locs=spec.locs(),
     )
+
+
+def _node_affinity(
+    affinity: _Field,
+) -> tuple[tuple[NodeSelectorTerm, ...], tuple[NodeSelectorTerm, ...]]:
+    """(required terms, preferred terms) of ``affinity.nodeAffinity``; pod (anti-)affinity is
+    not read here."""
+    affinity.mapping()
+    node = affinity.get("nodeAffinity")
+    node.mapping()
+    required: tuple[NodeSelectorTerm, ...] = ()
+    selector = node.get("requiredDuringSchedulingIgnoredDuringExecution")
+    if selector.value is not None:
+        selector.mapping()
+        terms = selector.get("nodeSelectorTerms")
+        required = tuple(_node_selector_term(t) for t in terms.items())
+        if not required:
+            raise terms.error("must have at least one node selector term")
+    preferred = []
+    for p in node.get("preferredDuringSchedulingIgnoredDuringExecution").items():
+        p.mapping()
+        p.get("weight").integer(minimum=1, maximum=100)
+        preference = p.get("preference")
+        preference.mapping(required=True)
+        preferred.append(_node_selector_term(preference))
+    return required, tuple(preferred)
+
+
+def _node_selector_term(f: _Field) -> NodeSelectorTerm:
+    """A node selector term; its matchFields are accepted but not read."""
+    f.mapping()
+    requirements = []
+    for e in f.get("matchExpressions").items():
+        e.mapping()
+        key = e.get("key").string()
+        op = e.get("operator").choice(None, _NODE_SELECTOR_OPS)
+        values_field = e.get("values")
+        values = tuple(v.string() for v in values_field.items())
+        if op in ("In", "NotIn") and not values:
+            raise values_field.error(f"must be non-empty for operator {op}")
+        if op in ("Exists", "DoesNotExist") and values:
+            raise values_field.error(f"must be empty for operator {op}")
+        if op in ("Gt", "Lt"):
+            if len(values) != 1:
+                raise values_field.error(f"must have exactly one value for operator {op}, got {len(values)}")
+            if not _INTEGER.match(values[0]):
+                raise values_field.items()[0].error(
+                    f'must be an integer for operator {op}, got "{values[0]}"'
+                )
+        requirements.append(NodeSelectorRequirement(key, op, values, loc=e.value_loc))
+    fields = f.get("matchFields").items()
+    return NodeSelectorTerm(tuple(requirements), ignored_fields=bool(fields), loc=f.value_loc)
+
+
+def _toleration(f: _Field) -> Toleration:
+    f.mapping()
+    key = f.get("key").string("")
+    op_field = f.get("operator")
+    op = "Equal" if op_field.value == "" else op_field.choice("Equal", _TOLERATION_OPS)
+    value_field = f.get("value")
+    value = value_field.string("")
+    if op == "Exists" and value:
+        raise value_field.error(f'must be empty when operator is Exists, got "{value}"')
+    if not key and op != "Exists":
+        raise op_field.error('must be Exists when key is empty (which means "match all keys and values")')
+    effect_field = f.get("effect")
+    effect = effect_field.string("")
+    if effect and effect not in TAINT_EFFECTS:
+        raise effect_field.error(f'"{effect}" is not one of {", ".join(TAINT_EFFECTS)} (or empty for all)')
+    seconds = f.get("tolerationSeconds")
+    if seconds.value is not None:
+        seconds.integer(minimum=-(2**63), maximum=2**63 - 1)
+        if effect != "NoExecute":
+            raise seconds.error("may only be set when effect is NoExecute")
+    return Toleration(key=key, operator=op, value=value, effect=effect, loc=f.value_loc)
 
 
 def _container(f: _Field, grace: int) -> Container:

@@ -9,6 +9,7 @@ Parsing (documents -> these objects) lives in :mod:`zdverify.model.kube`.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Mapping
@@ -113,6 +114,106 @@ class LabelSelector:
         return not self.match_labels and not self.match_expressions
 
 
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")  # what Go's strconv.ParseInt(s, 10, 64) accepts
+
+
+def _as_integer(value: str | None) -> int | None:
+    return int(value) if value is not None and _INTEGER.match(value) else None
+
+
+@dataclass(frozen=True)
+class NodeSelectorRequirement:
+    """One ``matchExpressions`` entry of a node selector term.
+
+    ``operator`` is In, NotIn, Exists, DoesNotExist, Gt or Lt (validated by the parser).
+    Semantics as the scheduler applies them (k8s.io/component-helpers nodeaffinity):
+    In needs the label present with one of ``values``; NotIn holds when the label is absent
+    or has none of them; Gt/Lt parse the label and the single value as integers, and an
+    absent or non-integer label never matches.
+    """
+
+    key: str
+    operator: str
+    values: tuple[str, ...] = ()
+    loc: Loc = field(default=Loc("<unknown>", 0), compare=False)
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        value = labels.get(self.key)
+        op = self.operator
+        if op == "In":
+            return value is not None and value in self.values
+        if op == "NotIn":
+            return value is None or value not in self.values
+        if op == "Exists":
+            return value is not None
+        if op == "DoesNotExist":
+            return value is None
+        if op in ("Gt", "Lt"):
+            have = _as_integer(value)
+            bound = _as_integer(self.values[0]) if len(self.values) == 1 else None
+            if have is None or bound is None:
+                return False
+            return have > bound if op == "Gt" else have < bound
+        return False
+
+
+@dataclass(frozen=True)
+class NodeSelectorTerm:
+    """A node selector term: its requirements are ANDed; a pod's terms are ORed.
+
+    A term with no requirements matches no node (Kubernetes API: "A null or empty node
+    selector term matches no objects"). ``matchFields`` are not modelled: a term that had
+    some (``ignored_fields``) treats them as satisfied, so one with only matchFields
+    matches every node rather than none.
+    """
+
+    requirements: tuple[NodeSelectorRequirement, ...] = ()
+    ignored_fields: bool = False
+    loc: Loc = field(default=Loc("<unknown>", 0), compare=False)
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        if not self.requirements and not self.ignored_fields:
+            return False
+        return all(r.matches(labels) for r in self.requirements)
+
+
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+@dataclass(frozen=True)
+class Taint:
+    """A node taint; ``effect`` is NoSchedule, PreferNoSchedule or NoExecute."""
+
+    key: str
+    value: str = ""
+    effect: str = "NoSchedule"
+
+
+@dataclass(frozen=True)
+class Toleration:
+    """A pod toleration (``operator`` Equal or Exists; ``effect`` "" means every effect).
+
+    ``tolerates`` is Kubernetes' ``Toleration.ToleratesTaint``: the effect must match unless
+    empty, the key must match unless empty (empty key with Exists tolerates every taint),
+    Exists ignores the value and Equal compares it.
+    """
+
+    key: str = ""
+    operator: str = "Equal"
+    value: str = ""
+    effect: str = ""
+    loc: Loc = field(default=Loc("<unknown>", 0), compare=False)
+
+    def tolerates(self, taint: Taint) -> bool:
+        if self.effect and self.effect != taint.effect:
+            return False
+        if self.key and self.key != taint.key:
+            return False
+        if self.operator == "Exists":
+            return True
+        return self.operator == "Equal" and self.value == taint.value
+
+
 @dataclass(frozen=True)
 class PodTemplate(Located):
     labels: Mapping[str, str]
@@ -120,6 +221,13 @@ class PodTemplate(Located):
     grace_seconds: int = 30  # terminationGracePeriodSeconds, default 30
     node_selector: Mapping[str, str] = field(default_factory=dict)
     readiness_gates: tuple[str, ...] = ()
+    # affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms
+    # (ORed; () = no constraint)
+    required_node_terms: tuple[NodeSelectorTerm, ...] = ()
+    # ...preferredDuringSchedulingIgnoredDuringExecution[*].preference: narrow nothing in a
+    # proof (the scheduler may still pick any feasible node), kept for reporting
+    preferred_node_terms: tuple[NodeSelectorTerm, ...] = ()
+    tolerations: tuple[Toleration, ...] = ()
     loc: Loc = field(default=Loc("<unknown>", 0), compare=False)
     locs: Mapping[str, Loc] = field(default_factory=dict, compare=False, hash=False)
 

@@ -5,10 +5,49 @@ Simplifications:
     workload asks for (nodeSelector, required node affinity) and has room: every node is
     feasible for every pod, and the scheduler may pick any of them (preferred rules narrow
     nothing in a proof). Issue D adds affinity, spread constraints, taints and capacity.
+ 2. ``feasible(template, node)`` is the filter for one known node (nodeSelector, required
+    node affinity, taints); it is not yet wired into ``feasible_nodes``. Pod (anti-)affinity,
+    spread constraints and capacity are not checked by it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from zdverify.model.objects import PodTemplate, Taint
 from zdverify.model.scenario import Scenario
+
+# Taint effects the scheduler's filter enforces; PreferNoSchedule only scores.
+_BLOCKING_EFFECTS = ("NoSchedule", "NoExecute")
+
+
+@dataclass(frozen=True)
+class Node:
+    """A cluster node as the scheduler's filters see it."""
+
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+    taints: tuple[Taint, ...] = ()
+
+
+def feasible(template: PodTemplate, node: Node) -> bool:
+    """May the scheduler place a pod of ``template`` on ``node``? (Its filter phase.)
+
+    Kubernetes "Assigning Pods to Nodes" and "Taints and Tolerations": every nodeSelector
+    label must be equal; if required node affinity is set, at least one of its terms must
+    match (terms ORed, requirements ANDed); every NoSchedule/NoExecute taint must be
+    tolerated. Preferred terms and PreferNoSchedule taints only score, never filter.
+    """
+    labels = node.labels
+    if any(labels.get(k) != v for k, v in template.node_selector.items()):
+        return False
+    if template.required_node_terms and not any(t.matches(labels) for t in template.required_node_terms):
+        return False
+    return all(
+        any(t.tolerates(taint) for t in template.tolerations)
+        for taint in node.taints
+        if taint.effect in _BLOCKING_EFFECTS
+    )
 
 
 def feasible_nodes(sc: Scenario) -> range:

@@ -75,7 +75,38 @@ def _parse_reports(_ctx: click.Context, _param: click.Parameter, values: Sequenc
     return tuple(out)
 
 
-@click.command(
+class _Cli(click.Group):
+    """``zdverify PATH...`` verifies; ``zdverify properties`` lists the properties. Any first
+    argument that is not a subcommand name is a PATH for the default command."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] != "--version"):
+            args = ["verify", *args]  # including --help: the verify command's help is the one users need
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             epilog=EPILOG)
+@click.version_option(__version__, "--version", prog_name="zdverify", message="%(prog)s %(version)s")
+def main() -> None:
+    """Prove that a rolling update of each Deployment drops no requests through the
+    Services that select it, or print the timed counterexample.
+
+    zdverify [OPTIONS] PATH...  (the verify command; see zdverify verify --help)
+    """
+
+
+@main.command("properties")
+@click.option("--format", "-o", "output_format", type=click.Choice(["text", "markdown"]), default="text",
+              show_default=True, help="Output format.")
+def properties_command(output_format: str) -> None:
+    """List the properties zdverify checks, with their ids and remediation."""
+    from zdverify.reports.catalogue import render_catalogue
+    _write_stdout(render_catalogue(output_format))
+
+
+@main.command(
+    "verify",
     epilog=EPILOG,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
@@ -102,8 +133,7 @@ def _parse_reports(_ctx: click.Context, _param: click.Parameter, values: Sequenc
 @click.option("--stdin-filename", metavar="NAME", default="<stdin>", show_default=True,
               help="File name used for stdin in locations.")
 @click.option("--debug", is_flag=True, help="Show a traceback for internal errors.")
-@click.version_option(__version__, "--version", prog_name="zdverify", message="%(prog)s %(version)s")
-def main(
+def verify_command(
     paths: tuple[str, ...],
     nodes: int | None,
     k8s_version: str | None,
@@ -121,7 +151,8 @@ def main(
     Services that select it, or print the timed counterexample.
 
     PATH is a manifest file, a directory (searched recursively for *.yaml and *.yml), or
-    '-' for stdin. With no PATH, a piped stdin is read.
+    '-' for stdin. With no PATH, a piped stdin is read. `zdverify properties` lists the
+    properties checked.
     """
     paths = _input_paths(paths)
     err = Console(stderr=True, highlight=False, soft_wrap=True)

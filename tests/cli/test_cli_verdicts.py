@@ -107,3 +107,13 @@ def test_json_output_is_deterministic() -> None:
     second = run("examples/recommended-local.yaml", "-o", "json")
     assert first.returncode == second.returncode == 1
     assert first.stdout == second.stdout
+
+
+def test_properties_command_and_the_readme_catalogue_agree() -> None:
+    p = run("properties", "-o", "markdown")
+    assert p.returncode == 0
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- properties:start -->\n")[1].split("<!-- properties:end -->")[0]
+    assert block == p.stdout, "README catalogue is stale: paste `zdverify properties -o markdown`"
+    text = run("properties").stdout
+    assert all(f"ZDV00{i}" in text for i in range(1, 6))
