@@ -7,7 +7,7 @@ prints the bounds it used and where each came from.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Protocol
 
 from zdverify.grammar.durations import DurationError, parse_range
 from zdverify.model.source import InputError, Loc
@@ -152,21 +152,39 @@ def parse_version(text: str) -> tuple[int, int]:
 
 
 def settings(assume: Mapping[str, str] | None = None, k8s_version: str | None = None,
-             lb: str | None = None) -> Settings:
-    """Defaults, overridden by ``--assume KEY=RANGE``, ``--k8s-version`` and ``--lb``."""
+             lb: str | None = None, cluster: "ClusterSettings | None" = None) -> Settings:
+    """Defaults, overridden by the cluster file, then by ``--assume KEY=RANGE``,
+    ``--k8s-version`` and ``--lb``."""
     bounds = {b.key: b.default for b in BOUNDS}
     origins = {b.key: "default" for b in BOUNDS}
+    version_text, profile = DEFAULT_K8S_VERSION, LB_PROFILES["generic"]
+    if cluster is not None:
+        where = f"cluster file {cluster.path}"
+        origins["nodes"] = where
+        for key, text in cluster.bounds.items():
+            bounds[key] = parse_bound(key, text, "bounds:", None)
+            origins[key] = where
+        if cluster.k8s_version:
+            version_text, origins["k8s-version"] = cluster.k8s_version, where
+        if cluster.lb:
+            profile, origins["load-balancer"] = lb_profile(cluster.lb), where
     for key, text in (assume or {}).items():
         bounds[key] = parse_bound(key, text, "--assume", None)
         origins[key] = "flag"
-    version = parse_version(k8s_version or DEFAULT_K8S_VERSION)
     if k8s_version:
-        origins["k8s-version"] = "flag"
-    profile = LB_PROFILES["generic"]
+        version_text, origins["k8s-version"] = k8s_version, "flag"
     if lb:
-        profile = lb_profile(lb)
-        origins["load-balancer"] = "flag"
-    return Settings(bounds, origins, version, profile)
+        profile, origins["load-balancer"] = lb_profile(lb), "flag"
+    return Settings(bounds, origins, parse_version(version_text), profile)
+
+
+class ClusterSettings(Protocol):
+    """What the cluster file contributes to the settings (see ``model/cluster.py``)."""
+
+    path: str
+    bounds: dict[str, str]
+    k8s_version: str | None
+    lb: str | None
 
 
 def parse_bound(key: str, text: str, what: str, loc: Loc | None) -> Interval:

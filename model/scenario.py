@@ -10,6 +10,7 @@ import re
 import shlex
 from dataclasses import dataclass
 from enum import Enum
+from typing import Sequence
 
 from zdverify.model.assumptions import Settings
 from zdverify.model.deployment import Rollout, resolve_fenceposts
@@ -24,6 +25,7 @@ from zdverify.model.objects import (
     WorkloadKind,
 )
 from zdverify.model.pairing import Pair
+from zdverify.model.scheduler import Node, feasible
 from zdverify.model.source import InputError, Loc
 
 
@@ -105,6 +107,11 @@ class Scenario:
     entries: tuple[EntrySpec, ...]
     publish_not_ready: bool
     settings: Settings
+    node_names: tuple[str, ...] = ()  # from the cluster file; node-1.. otherwise
+    feasible: tuple[int, ...] = ()  # nodes where the scheduler may place this workload's pods
+
+    def node_name(self, i: int) -> str:
+        return self.node_names[i] if i < len(self.node_names) else f"node-{i + 1}"
 
     @property
     def workload(self) -> str:
@@ -230,7 +237,8 @@ def entries_of(pair: Pair) -> tuple[EntrySpec, ...]:
     return (internal,)
 
 
-def build_scenario(pair: Pair, nodes: int, settings: Settings) -> Scenario:
+def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings) -> Scenario:
+    """``nodes``: a node count (every node feasible), or the cluster file's nodes."""
     w = pair.workload
     c = pair.container
     if w.kind is WorkloadKind.POD:
@@ -249,5 +257,15 @@ def build_scenario(pair: Pair, nodes: int, settings: Settings) -> Scenario:
         container=c.name,
         container_loc=c.loc,
     )
-    return Scenario(pair, rollout, float(w.min_ready_seconds), w.paused, nodes, pod, entries_of(pair),
-                    pair.service.publish_not_ready, settings)
+    if isinstance(nodes, int):
+        count, names, feasible_idx = nodes, tuple(f"node-{i + 1}" for i in range(nodes)), tuple(range(nodes))
+    else:
+        count, names = len(nodes), tuple(n.name for n in nodes)
+        feasible_idx = tuple(i for i, n in enumerate(nodes) if feasible(w.template, n))
+        if not feasible_idx:
+            where = next((w.loc_of(f"spec.template.spec.{f}") for f in ("affinity", "nodeSelector", "tolerations")
+                          if f"spec.template.spec.{f}" in w.locs), w.loc_of("spec.template.spec"))
+            raise InputError(f"no node of the cluster file can run pods of {w.ref} "
+                             "(nodeSelector, required node affinity and taints rule out all of them)", where)
+    return Scenario(pair, rollout, float(w.min_ready_seconds), w.paused, count, pod, entries_of(pair),
+                    pair.service.publish_not_ready, settings, names, feasible_idx)

@@ -3,19 +3,24 @@
 Simplifications:
  1. Without a cluster file every one of the ``--nodes`` nodes carries the labels the
     workload asks for (nodeSelector, required node affinity) and has room: every node is
-    feasible for every pod, and the scheduler may pick any of them (preferred rules narrow
-    nothing in a proof). Issue D adds affinity, spread constraints, taints and capacity.
- 2. ``feasible(template, node)`` is the filter for one known node (nodeSelector, required
-    node affinity, taints); it is not yet wired into ``feasible_nodes``. Pod (anti-)affinity,
-    spread constraints and capacity are not checked by it.
+    feasible for every pod.
+ 2. With a cluster file, a node is feasible when ``feasible(template, node)`` holds
+    (nodeSelector, required node affinity, NoSchedule/NoExecute taints). The scheduler may
+    pick any feasible node: preferred rules narrow nothing in a proof.
+ 3. Pod (anti-)affinity, topology spread constraints and node capacity are not modelled
+    (issue D); they could only narrow the choices, so proofs stay sound.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from typing import TYPE_CHECKING
+
 from zdverify.model.objects import PodTemplate, Taint
-from zdverify.model.scenario import Scenario
+
+if TYPE_CHECKING:
+    from zdverify.model.scenario import Scenario
 
 # Taint effects the scheduler's filter enforces; PreferNoSchedule only scores.
 _BLOCKING_EFFECTS = ("NoSchedule", "NoExecute")
@@ -50,8 +55,8 @@ def feasible(template: PodTemplate, node: Node) -> bool:
     )
 
 
-def feasible_nodes(sc: Scenario) -> range:
-    return range(sc.nodes)
+def feasible_nodes(sc: Scenario) -> tuple[int, ...]:
+    return sc.feasible
 
 
 def can_place_elsewhere(sc: Scenario) -> bool:

@@ -54,6 +54,7 @@ from zdverify.model.simulator import (
     Violation,
     simulate,
 )
+from zdverify.model.scheduler import Node
 from zdverify.model.suppression import Suppression
 from zdverify.model.timing import Encoding
 from zdverify.model.verdict import (
@@ -100,7 +101,7 @@ def _startup_query(sc: Scenario) -> Query:
         enc.add(t >= ap["new.ready"], t < q.listen)
 
     def witness(enc: Encoding) -> list[tuple[Choices, Timing]]:
-        nt = _new_timing(enc, "new", "new.ready", sc.nodes, entry=0)
+        nt = _new_timing(enc, "new", "new.ready", sc.nodes, entry=sc.feasible[0])
         choices = Choices(initial=tuple(i % sc.nodes for i in range(sc.rollout.replicas)), placement=(0,))
         return [(choices, Timing(new=(nt,), default_new=nt)), (choices, Timing(new=(nt,)))]
 
@@ -192,7 +193,7 @@ def _no_endpoint_cluster_query(sc: Scenario, fallback: bool) -> Query:
             enc.add(t >= ap["old.unready"])
 
     def witness(enc: Encoding) -> list[tuple[Choices, Timing]]:
-        entry = 1 if sc.nodes >= 2 else 0
+        entry = _other_node(sc)
         ot = _old_timing(enc, "old", sc.nodes, entry)
         nt = _new_timing(enc, "new", "new.ready", sc.nodes, entry)
         choices = Choices(initial=tuple(i % sc.nodes for i in range(sc.rollout.replicas)), placement=(0,))
@@ -315,6 +316,12 @@ def _old_timing(enc: Encoding, p: str, n_nodes: int, entry: int) -> OldTiming:
         proxy_unready=_per_node(n_nodes, entry, _val(enc, "n.old.unready.delay")))
 
 
+def _other_node(sc: Scenario) -> int:
+    """A node other than the first feasible one (where witnesses put the pod they follow):
+    its kube-proxy is the slow one. With a single node, that node."""
+    return next((i for i in range(sc.nodes) if i != sc.feasible[0]), sc.feasible[0])
+
+
 def _old_witnesses(enc: Encoding, sc: Scenario, local: bool, lb: bool) -> list[tuple[Choices, Timing]]:
     """Runs in which old pod 0 (on node 1) is deleted first with the model's timing.
 
@@ -324,7 +331,7 @@ def _old_witnesses(enc: Encoding, sc: Scenario, local: bool, lb: bool) -> list[t
     n, r = sc.nodes, sc.rollout.replicas
     out = []
     if not local:
-        entry = 1 if n >= 2 else 0
+        entry = _other_node(sc)
         ot = _old_timing(enc, "old", n, entry)
         ch = Choices(initial=tuple(i % n for i in range(r)), placement=(0,), deletion=(0,))
         if "new.start" in enc.vars:  # the fallback case: new pods as slow as the model's
@@ -334,13 +341,13 @@ def _old_witnesses(enc: Encoding, sc: Scenario, local: bool, lb: bool) -> list[t
         out.append((ch, Timing(old=(ot,))))
         out.append((ch, Timing(default_old=ot)))
         return out
-    ot = _old_timing(enc, "old", n, 0)
+    ot = _old_timing(enc, "old", n, sc.feasible[0])
     if "new.start" in enc.vars:  # one node only: new pods as slow as the model's
-        nt = _new_timing(enc, "new", "new.ready", n, 0)
+        nt = _new_timing(enc, "new", "new.ready", n, sc.feasible[0])
         ch = Choices(initial=(0,) * r, placement=(0,), deletion=(0,))
         out.append((ch, Timing(ctrl=_ctrl(enc), react=_react(enc), old=(ot,), default_new=nt)))
         out.append((ch, Timing(ctrl=_ctrl(enc), react=_react(enc), default_old=ot, default_new=nt)))
-    others = tuple(range(1, n)) or (0,)
+    others = tuple(range(1, len(sc.feasible))) or (0,)  # indices into the feasible nodes
     lone = Choices(initial=(0,) + tuple(others[i % len(others)] for i in range(r - 1)), placement=others,
                    deletion=(0,))
     out.append((lone, Timing(old=(ot,))))
@@ -521,8 +528,9 @@ def check_scenario(sc: Scenario) -> list[Result]:
                               "total_s": round(elapsed, 4)}) for r in results]
 
 
-def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nodes: int,
+def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nodes: int | Sequence[Node],
               settings: Settings, suppressions: Sequence[Suppression] = ()) -> Report:
+    """``nodes``: a node count, or the cluster file's nodes."""
     results: list[Result] = []
     notes = list(notes)
     for u in objects.unverified:
@@ -542,7 +550,8 @@ def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nod
                + suppression.from_annotations(p.service, dict(p.service.annotations), p.service.ref,
                                               is_service=True))
         results.extend(suppression.apply(check_scenario(sc), [*own, *suppressions]))
-    return Report(tuple(results), tuple(notes), nodes, settings.version_text)
+    count = nodes if isinstance(nodes, int) else len(nodes)
+    return Report(tuple(results), tuple(notes), count, settings.version_text)
 
 
 # ---------------------------------------------------------------------------------------
@@ -551,9 +560,12 @@ def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nod
 
 
 def _assumptions(sc: Scenario) -> tuple[Assumption, ...]:
+    from_file = sc.settings.origins.get("nodes")
     extra = (
-        Assumption("nodes", str(sc.nodes), "flag" if sc.nodes != 3 else "default",
-                   "every node is feasible for every pod (no cluster file)"),
+        Assumption("nodes", ", ".join(sc.node_names) if from_file else str(sc.nodes),
+                   from_file or ("flag" if sc.nodes != 3 else "default"),
+                   f"pods of this workload may run on {len(sc.feasible)} of them"
+                   if from_file else "every node is feasible for every pod (no cluster file)"),
         Assumption("deletion-order", "any old pod", "model",
                    "over-approximates the ReplicaSet ranking rules"),
         Assumption("entries", ", ".join(e.text for e in sc.entries), "manifest",
@@ -565,7 +577,7 @@ def _assumptions(sc: Scenario) -> tuple[Assumption, ...]:
 def _trace(sc: Scenario, run: Run, v: Violation) -> tuple[Step, ...]:
     """The steps a reader needs: controller actions, the pods involved (the violating pod,
     or for a Local entry the pods on the node), that node's kube-proxy and load balancer."""
-    node = f"node-{v.node + 1}"
+    node = sc.node_name(v.node)
     if v.pod is not None:
         pods = {v.pod}
     elif v.entry is not None and v.entry.local:

@@ -91,7 +91,8 @@ class Timing:
 
 @dataclass(frozen=True)
 class Choices:
-    """Discrete choices: node of each old pod, node of each new pod (cycled), deletion order."""
+    """Discrete choices: node of each old pod, node of each new pod (cycled), deletion order.
+    Node choices index the workload's feasible nodes (``Scenario.feasible``)."""
 
     initial: tuple[int, ...] = ()
     placement: tuple[int, ...] = (0,)
@@ -180,13 +181,17 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
              pod: str = "") -> None:
         steps.append(Step(t, comp, where, kind, text, loc, pod))
 
-    def node_name(i: int) -> str:
-        return f"node-{i + 1}"
+    node_name = sc.node_name
+    feasible = sc.feasible or tuple(range(n_nodes))
+
+    def place(choice: int) -> int:
+        """Choices index the nodes where the scheduler may put this workload's pods."""
+        return feasible[int(choice) % len(feasible)]
 
     # ---- old pods, steady state ------------------------------------------------------
     r = sc.rollout.replicas
     olds = [
-        _Pod(f"{name}-old-{i + 1}", True, i, (choices.initial[i] if i < len(choices.initial) else i) % n_nodes)
+        _Pod(f"{name}-old-{i + 1}", True, i, place(choices.initial[i] if i < len(choices.initial) else i))
         for i in range(r)
     ]
     news: list[_Pod] = []
@@ -230,8 +235,8 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     def create_new(t: float) -> None:
         i = len(news)
         nt = timing.new_at(i)
-        node = _cyc(choices.placement, i) if choices.placement else 0
-        p = _Pod(f"{name}-new-{i + 1}", False, i, int(node) % n_nodes, created=t)
+        node = place(_cyc(choices.placement, i) if choices.placement else 0)
+        p = _Pod(f"{name}-new-{i + 1}", False, i, node, created=t)
         p.start = t + min(max(nt.start, bpod.lo), bpod.hi)
         p.listen = p.start + min(max(nt.app, bapp.lo), bapp.hi)
         # startup probe gates readiness and liveness

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from zdverify.model.assumptions import settings as make_settings
+from zdverify.model.cluster import load_cluster
 from zdverify.model.kube import build_objects
 from zdverify.model.load import load_paths
 from zdverify.model.pairing import pair
@@ -15,13 +16,14 @@ from zdverify.model.verdict import Report
 def verify(
     paths: Sequence[str],
     *,
-    nodes: int = 3,
+    nodes: int | None = None,
     k8s_version: str | None = None,
     assume: Mapping[str, str] | None = None,
     stdin_text: str | None = None,
     stdin_name: str = "<stdin>",
     suppressions: Sequence[Suppression] = (),
     lb: str | None = None,
+    cluster: str | None = None,
 ) -> Report:
     """Load manifests, pair workloads with Services, and check every built-in property.
 
@@ -30,10 +32,14 @@ def verify(
     """
     from zdverify.model.search import check_all  # the search is the only heavy import
 
-    if nodes < 1:
+    if nodes is not None and nodes < 1:
         raise InputError(f"--nodes: expected at least 1 node, got {nodes}")
-    s = make_settings(assume, k8s_version, lb)
+    topology = load_cluster(cluster) if cluster else None
+    if topology is not None and nodes is not None and nodes != len(topology.nodes):
+        raise InputError(f"--nodes {nodes} conflicts with the {len(topology.nodes)} nodes of {cluster}")
+    s = make_settings(assume, k8s_version, lb, topology)
     docs = load_paths(paths, stdin_text=stdin_text, stdin_name=stdin_name)
     objects = build_objects(docs)
     pairs, notes = pair(objects)
-    return check_all(pairs, notes, objects, nodes, s, suppressions)
+    node_spec = topology.nodes if topology is not None else (nodes or 3)
+    return check_all(pairs, notes, objects, node_spec, s, suppressions)

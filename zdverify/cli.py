@@ -119,6 +119,8 @@ def properties_command(output_format: str) -> None:
               help="Report format written to stdout.  [default: text]")
 @click.option("--report", "reports", metavar="FORMAT=PATH", multiple=True, callback=_parse_reports,
               help="Also write a report to a file (repeatable), e.g. sarif=zdverify.sarif.")
+@click.option("--cluster", "cluster", metavar="FILE", default=None,
+              help="Cluster file: named nodes (labels, zones, taints), version, load balancer, bounds.")
 @click.option("--lb", "lb", type=click.Choice(list(LB_PROFILES)), default=None,
               help="Load-balancer health-check profile for externalTrafficPolicy: Local.  [default: generic]")
 @click.option("--assume", "assume", metavar="KEY=RANGE", multiple=True, callback=_parse_assume,
@@ -139,6 +141,7 @@ def verify_command(
     k8s_version: str | None,
     output_format: str | None,
     reports: tuple[tuple[str, str], ...],
+    cluster: str | None,
     lb: str | None,
     assume: dict[str, str],
     soft_fail: bool | None,
@@ -160,7 +163,8 @@ def verify_command(
         cfg = config.load(config.find(config_path))
         run = Run(
             paths=paths,
-            nodes=nodes or cfg.nodes or 3,
+            nodes=nodes or cfg.nodes,
+            cluster=cluster or cfg.cluster,
             k8s_version=k8s_version or cfg.k8s_version,
             output_format=output_format or cfg.format or "text",
             reports=cfg.reports + reports,
@@ -196,7 +200,8 @@ class Run:
     """One invocation: flags merged over the config file."""
 
     paths: tuple[str, ...]
-    nodes: int
+    nodes: int | None
+    cluster: str | None
     k8s_version: str | None
     output_format: str
     reports: tuple[tuple[str, str], ...]
@@ -214,7 +219,8 @@ def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
     settings(run.assume, run.k8s_version, run.lb)  # bad flags fail before any input is read
     stdin_text = _read_stdin(run.stdin_name) if STDIN in run.paths else None
     with _progress(err):
-        report = verify(run.paths, nodes=run.nodes, k8s_version=run.k8s_version, assume=run.assume, lb=run.lb,
+        report = verify(run.paths, nodes=run.nodes, cluster=run.cluster, k8s_version=run.k8s_version,
+                        assume=run.assume, lb=run.lb,
                         stdin_text=stdin_text, stdin_name=run.stdin_name, suppressions=run.cfg.suppress)
     if not report.results and not run.allow_empty:
         raise InputError(_nothing_to_verify(report))

@@ -2,7 +2,7 @@
 
 ``--config PATH``, else ``.zdverify.yaml`` / ``.zdverify.yml`` in the working directory::
 
-    nodes: 3
+    nodes: 3            # or: cluster: cluster.yaml (named nodes, see model/cluster.py)
     k8s-version: "1.34"
     lb: aws-nlb         # load-balancer profile, like --lb
     format: text
@@ -34,12 +34,13 @@ from zdverify.model.suppression import Suppression, parse_property
 
 FORMATS = ("text", "json", "markdown", "sarif", "junit", "github")
 DISCOVERED = (".zdverify.yaml", ".zdverify.yml")
-_KEYS = ("nodes", "k8s-version", "lb", "format", "reports", "assume", "soft-fail", "allow-empty", "suppress")
+_KEYS = ("nodes", "cluster", "k8s-version", "lb", "format", "reports", "assume", "soft-fail", "allow-empty", "suppress")
 
 
 @dataclass(frozen=True)
 class Config:
     nodes: int | None = None
+    cluster: str | None = None
     k8s_version: str | None = None
     lb: str | None = None
     format: str | None = None
@@ -99,6 +100,7 @@ def _parse(doc: Document, path: str) -> Config:
     version = data.get("k8s-version")
     if version is not None:
         version = str(version)  # 1.34 unquoted is a float
+    cluster = typed("cluster", str, "a cluster file name")
     lb = typed("lb", str, "a load-balancer profile name")
     if lb is not None:
         lb_profile(lb, loc("lb"), "lb")
@@ -115,7 +117,7 @@ def _parse(doc: Document, path: str) -> Config:
     assume = typed("assume", dict, "a mapping of bound to range") or {}
     suppress = typed("suppress", list, "a list") or []
     return Config(
-        nodes=nodes, k8s_version=version, lb=lb, format=fmt, reports=tuple(reports.items()),
+        nodes=nodes, cluster=cluster, k8s_version=version, lb=lb, format=fmt, reports=tuple(reports.items()),
         assume={str(k): str(v) for k, v in assume.items()},
         soft_fail=bool(typed("soft-fail", bool, "true or false")),
         allow_empty=bool(typed("allow-empty", bool, "true or false")),
