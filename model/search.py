@@ -230,6 +230,21 @@ def _no_endpoint_local_query(sc: Scenario, fallback: bool, lb: bool) -> Query:
                  build, witness, True)
 
 
+def _never_local_query(sc: Scenario) -> Query:
+    """A node where the workload's pods can never run still gets NodePort or ClusterIP
+    requests routed with policy Local: they are dropped at any time, rollout or not. No
+    timing is involved (the query is trivially satisfiable); any run shows it."""
+
+    def build(enc: Encoding) -> None:
+        enc.add(enc.real("t") >= 0)
+
+    def witness(enc: Encoding) -> list[tuple[Choices, Timing]]:
+        return [(Choices(initial=tuple(range(sc.rollout.replicas))), Timing())]
+
+    return Query(Property.NO_ENDPOINT, "a node that can never run the pods receives Local traffic",
+                 build, witness, True)
+
+
 def _killed_query(sc: Scenario, fallback: bool) -> Query:
     def build(enc: Encoding) -> None:
         p = kubelet.old_pod(enc, "old", enc.const(0))
@@ -495,6 +510,8 @@ def _queries(sc: Scenario, gf: GraphFacts) -> dict[Property, list[Query]]:
         for e in local:
             out[Property.NO_ENDPOINT].append(
                 _no_endpoint_local_query(sc, fb, e.kind is Entry.LOAD_BALANCER))
+    if any(e.kind is not Entry.LOAD_BALANCER for e in local) and len(sc.feasible) < sc.nodes:
+        out[Property.NO_ENDPOINT].append(_never_local_query(sc))
     if creates:
         out[Property.STALLED].append(_stalled_query(sc))
     return out

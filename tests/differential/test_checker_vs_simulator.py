@@ -17,6 +17,7 @@ from zdverify.model.kube import build_objects
 from zdverify.model.load import load_text
 from zdverify.model.pairing import pair
 from zdverify.model.scenario import Scenario, build_scenario
+from zdverify.model.scheduler import Node
 from zdverify.model.search import check_scenario
 from zdverify.model.simulator import Choices, NewTiming, OldTiming, Timing, simulate
 from zdverify.model.verdict import EventKind, Verdict
@@ -38,6 +39,7 @@ class Manifest:
     svc_type: str
     local: bool
     pnr: bool
+    pinned: bool = False  # nodeSelector: only some nodes of a cluster file are feasible
 
     def yaml(self) -> str:
         strategy = ("  strategy:\n    type: Recreate\n" if self.recreate else
@@ -67,7 +69,8 @@ class Manifest:
             f"  replicas: {self.replicas}\n  minReadySeconds: {self.min_ready}\n"
             "  selector: {matchLabels: {app: web}}\n" + strategy +
             "  template:\n    metadata: {labels: {app: web}}\n    spec:\n"
-            f"      terminationGracePeriodSeconds: {self.grace}\n      containers:\n"
+            f"      terminationGracePeriodSeconds: {self.grace}\n"
+            + ("      nodeSelector: {pool: web}\n" if self.pinned else "") + "      containers:\n"
             "      - name: web\n        image: nginx\n        ports: [{containerPort: 80}]\n" + probe + hook +
             "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n"
             f"  type: {self.svc_type}\n" + etp + itp + pnr +
@@ -95,6 +98,7 @@ manifests = st.builds(
     svc_type=st.sampled_from(["ClusterIP", "NodePort", "LoadBalancer"]),
     local=st.booleans(),
     pnr=st.sampled_from([False] * 5 + [True]),
+    pinned=st.sampled_from([False, False, True]),
 ).filter(_valid).filter(lambda m: not (m.prestop == "sleep" and m.prestop_s > m.grace))
 
 
@@ -102,7 +106,10 @@ def scenario(m: Manifest, nodes: int, version: str) -> Scenario:
     assume(not (m.prestop == "sleep" and version == "1.24"))  # no native sleep before 1.30
     objects = build_objects(load_text(m.yaml(), "gen.yaml"))
     pairs, _ = pair(objects)
-    return build_scenario(pairs[0], nodes, make_settings(k8s_version=version))
+    topology: int | list[Node] = nodes
+    if m.pinned:  # a cluster file in which the last node (of two or more) cannot run the pods
+        topology = [Node(f"n{i}", {"pool": "web"} if i < max(1, nodes - 1) else {}) for i in range(nodes)]
+    return build_scenario(pairs[0], topology, make_settings(k8s_version=version))
 
 
 def edge(draw, lo: float, hi: float) -> float:  # type: ignore[no-untyped-def]
