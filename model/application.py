@@ -28,7 +28,7 @@ def listen(enc: Encoding, pod: str, start: z3.ArithRef) -> z3.ArithRef:
 
 def close(enc: Encoding, pod: str, seen: z3.ArithRef, sigterm: z3.ArithRef) -> z3.ArithRef:
     """When an old pod's application stops accepting connections."""
-    h = enc.sc.pod.hook
+    h = enc.sc.old.hook
     b = enc.bound("app-close")
     t = enc.real(f"{pod}.close")
     if h.may_stop_app:

@@ -106,7 +106,7 @@ class OldPod:
 
 def old_pod(enc: Encoding, name: str, deleted: z3.ArithRef) -> OldPod:
     """An old pod's termination from its deletion on."""
-    pod = enc.sc.pod
+    pod = enc.sc.old  # old pods run the old template
     h = pod.hook
     seen = enc.real(f"{name}.seen")
     enc.add(seen == deleted + enc.within(f"{name}.kubelet", enc.bound("kubelet")))

@@ -16,6 +16,8 @@ from zdverify.model.assumptions import Settings
 from zdverify.model.deployment import Rollout, resolve_fenceposts
 from zdverify.model.objects import (
     Container,
+    PodTemplate,
+    Workload,
     HandlerKind,
     Hook,
     Probe,
@@ -76,6 +78,7 @@ class PodSpec:
     readiness_exec: bool  # exec readiness probe (skipped while terminating on 1.35)
     container: str
     container_loc: Loc
+    grace_loc: Loc | None = None  # terminationGracePeriodSeconds, or the pod spec when absent
 
 
 class Entry(Enum):
@@ -109,6 +112,13 @@ class Scenario:
     settings: Settings
     node_names: tuple[str, ...] = ()  # from the cluster file; node-1.. otherwise
     feasible: tuple[int, ...] = ()  # nodes where the scheduler may place this workload's pods
+    old_pod: PodSpec | None = None  # the template old pods run (``--from``); None: the same as ``pod``
+    old_source: str = ""  # where the old template came from, for messages
+
+    @property
+    def old(self) -> PodSpec:
+        """What the old pods run: their termination follows this spec, not the new one."""
+        return self.old_pod or self.pod
 
     def node_name(self, i: int) -> str:
         return self.node_names[i] if i < len(self.node_names) else f"node-{i + 1}"
@@ -237,8 +247,39 @@ def entries_of(pair: Pair) -> tuple[EntrySpec, ...]:
     return (internal,)
 
 
-def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings) -> Scenario:
-    """``nodes``: a node count (every node feasible), or the cluster file's nodes."""
+def pod_spec(template: PodTemplate, c: Container, port: int, settings: Settings) -> PodSpec:
+    grace = float(template.grace_seconds)
+    return PodSpec(
+        readiness=probe_spec(c.readiness, c, port),
+        liveness=probe_spec(c.liveness, c, port),
+        startup=probe_spec(c.startup, c, port),
+        hook=hook_spec(c.pre_stop, grace, settings),
+        grace=grace,
+        readiness_exec=c.readiness is not None and c.readiness.kind is HandlerKind.EXEC,
+        container=c.name,
+        container_loc=c.loc,
+        grace_loc=template.loc_of("terminationGracePeriodSeconds"),
+    )
+
+
+def _serving_container(old: Workload, name: str, pair: Pair) -> tuple[Container, int]:
+    """The old template's container serving the Service port: same name, else the first;
+    a named targetPort is resolved in the old container."""
+    c = next((x for x in old.template.containers if x.name == name), old.template.containers[0])
+    target = pair.port.target_port
+    if isinstance(target, str):
+        port = next((p.port for p in c.ports if p.name == target), None)
+        if port is None:
+            raise InputError(f'targetPort "{target}" names no port of container "{c.name}" in the old '
+                             f"template of {old.ref} (--from)", c.loc)
+        return c, port
+    return c, target
+
+
+def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
+                   old: Workload | None = None) -> Scenario:
+    """``nodes``: a node count (every node feasible), or the cluster file's nodes.
+    ``old``: the workload's previous version (``--from``): old pods run its template."""
     w = pair.workload
     c = pair.container
     if w.kind is WorkloadKind.POD:
@@ -246,17 +287,10 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings) 
     else:
         surge, unavailable = resolve_fenceposts(w.max_surge, w.max_unavailable, w.replicas)
         rollout = Rollout(w.replicas, w.strategy, surge, unavailable)
-    grace = float(w.template.grace_seconds)
-    pod = PodSpec(
-        readiness=probe_spec(c.readiness, c, pair.container_port),
-        liveness=probe_spec(c.liveness, c, pair.container_port),
-        startup=probe_spec(c.startup, c, pair.container_port),
-        hook=hook_spec(c.pre_stop, grace, settings),
-        grace=grace,
-        readiness_exec=c.readiness is not None and c.readiness.kind is HandlerKind.EXEC,
-        container=c.name,
-        container_loc=c.loc,
-    )
+    pod = pod_spec(w.template, c, pair.container_port, settings)
+    old_pod = pod
+    if old is not None:
+        old_pod = pod_spec(old.template, *_serving_container(old, c.name, pair), settings)
     if isinstance(nodes, int):
         count, names, feasible_idx = nodes, tuple(f"node-{i + 1}" for i in range(nodes)), tuple(range(nodes))
     else:
@@ -268,4 +302,5 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings) 
             raise InputError(f"no node of the cluster file can run pods of {w.ref} "
                              "(nodeSelector, required node affinity and taints rule out all of them)", where)
     return Scenario(pair, rollout, float(w.min_ready_seconds), w.paused, count, pod, entries_of(pair),
-                    pair.service.publish_not_ready, settings, names, feasible_idx)
+                    pair.service.publish_not_ready, settings, names, feasible_idx, old_pod,
+                    f"{old.ref} at {old.loc}" if old is not None else "")

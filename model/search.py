@@ -317,7 +317,7 @@ def _new_timing(enc: Encoding, p: str, change: str, n_nodes: int, entry: int) ->
 
 def _old_timing(enc: Encoding, p: str, n_nodes: int, entry: int) -> OldTiming:
     sc = enc.sc
-    h = sc.pod.hook
+    h = sc.old.hook
     if h.may_stop_app:
         close = _val(enc, f"{p}.close") - (_val(enc, f"{p}.seen") + h.serve_min)
     else:
@@ -389,7 +389,7 @@ def _random_timings(sc: Scenario, rng: random.Random, count: int) -> list[tuple[
 
     out = []
     for _ in range(count):
-        h = sc.pod.hook
+        h = sc.old.hook
         olds = tuple(OldTiming(
             kubelet=pick(*_lohi(b["kubelet"])), hook=pick(h.lo, h.hi),
             close=pick(0, h.hi + b["app-close"].hi) if h.may_stop_app else pick(*_lohi(b["app-close"])),
@@ -546,8 +546,11 @@ def check_scenario(sc: Scenario) -> list[Result]:
 
 
 def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nodes: int | Sequence[Node],
-              settings: Settings, suppressions: Sequence[Suppression] = ()) -> Report:
-    """``nodes``: a node count, or the cluster file's nodes."""
+              settings: Settings, suppressions: Sequence[Suppression] = (),
+              previous: Objects | None = None) -> Report:
+    """``nodes``: a node count, or the cluster file's nodes. ``previous``: the objects the
+    cluster runs now (``--from``): old pods run their templates."""
+    old_by_ref = {w.ref: w for w in previous.workloads} if previous is not None else {}
     results: list[Result] = []
     notes = list(notes)
     for u in objects.unverified:
@@ -561,7 +564,10 @@ def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nod
                          f"kube-proxy; {p.workload.ref} left unverified for it")
             continue
         own_settings = for_workload(settings, p.workload.annotations, p.workload.loc_of)
-        sc = build_scenario(p, nodes, own_settings)
+        old = old_by_ref.get(p.workload.ref)
+        if previous is not None and old is None:
+            notes.append(f"{p.workload.ref}: not in --from; its old pods are taken to run the new template")
+        sc = build_scenario(p, nodes, own_settings, old)
         own = (suppression.from_annotations(p.workload, dict(p.workload.annotations), p.workload.ref,
                                             is_service=False)
                + suppression.from_annotations(p.service, dict(p.service.annotations), p.service.ref,
@@ -662,9 +668,10 @@ def _blame(sc: Scenario, prop: Property) -> list[Blame]:
                           f"does not check the Service's target port {sc.pair.container_port}")]
         return [Blame(pod.readiness.loc, f"containers[{pod.container}].readinessProbe", "")]
     if prop in (Property.TERMINATION, Property.KILLED_IN_FLIGHT):
+        pod = sc.old  # the deleted pods run the old template
         h = pod.hook
         out = [Blame(h.loc or pod.container_loc, f"containers[{pod.container}].lifecycle.preStop", h.text)]
-        out.append(Blame(w.loc_of("spec.template.spec.terminationGracePeriodSeconds"),
+        out.append(Blame(pod.grace_loc or w.loc_of("spec.template.spec.terminationGracePeriodSeconds"),
                          "terminationGracePeriodSeconds", f"{pod.grace:g}s"))
         if sc.publish_not_ready:
             out.insert(0, Blame(svc.loc_of("spec.publishNotReadyAddresses"), "spec.publishNotReadyAddresses",
@@ -679,8 +686,8 @@ def _blame(sc: Scenario, prop: Property) -> list[Blame]:
                                                          for e in sc.entries) else "spec.internalTrafficPolicy")
             out.append(Blame(svc.loc_of(field), field,
                              "Local: a node without a local ready pod drops the traffic it receives"))
-            h = pod.hook
-            out.append(Blame(h.loc or pod.container_loc, f"containers[{pod.container}].lifecycle.preStop",
+            h = sc.old.hook
+            out.append(Blame(h.loc or sc.old.container_loc, f"containers[{sc.old.container}].lifecycle.preStop",
                              f"{h.text}: how long the node keeps a serving endpoint"))
             return out
         if w.kind is WorkloadKind.POD:
@@ -706,9 +713,9 @@ def _minimal_prestop(sc: Scenario, make: Callable[[Scenario], list[Query]], ctx:
     b = sc.settings
 
     def safe(n: int) -> bool:
-        grace = max(sc.pod.grace, n + math.ceil(b["app-close"].hi + b["request"].hi) + 2)
-        pod = replace(sc.pod, hook=HookSpec(n, n, n, False, f"preStop sleep {n}s", None), grace=grace)
-        variant = replace(sc, pod=pod)
+        grace = max(sc.old.grace, n + math.ceil(b["app-close"].hi + b["request"].hi) + 2)
+        old = replace(sc.old, hook=HookSpec(n, n, n, False, f"preStop sleep {n}s", None), grace=grace)
+        variant = replace(sc, old_pod=old)
         for q in make(variant):
             enc = Encoding(variant, ctx)
             enc.solver.set("timeout", SOLVER_TIMEOUT_MS)
@@ -780,6 +787,7 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None, ctx: z3.Context) -
                            if sc.pair.workload.kind is WorkloadKind.POD else
                            "strategy.rollingUpdate: {maxSurge: 1, maxUnavailable: 0}"))
             return "set externalTrafficPolicy: Cluster (no preStop delay up to 600s closes this window)"
+        pod = sc.old
         grace = max(int(pod.grace), n + math.ceil(b["app-close"].hi + b["request"].hi) + 2)
         hook = (f"lifecycle:\n  preStop:\n    sleep:\n      seconds: {n}" if b.native_sleep else
                 f"lifecycle:\n  preStop:\n    exec:\n      command: [\"sleep\", \"{n}\"]")
@@ -789,10 +797,15 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None, ctx: z3.Context) -
         if several:
             text += ("\n(this covers a node whose last local pod is deleted; while a node has several pods "
                      "no preStop delay is provably enough — externalTrafficPolicy: Cluster is)")
+        if sc.old_pod is not None and sc.old_pod != sc.pod:
+            text = (f"the pods this rollout deletes run the old template ({sc.old_source}, --from): a change "
+                    f"to the new template protects only the next rollout. The old template would need:\n"
+                    + text)
         return text
     if prop is Property.KILLED_IN_FLIGHT:
-        need = math.ceil(pod.hook.hi + b["app-close"].hi + b["request"].hi) + 1
-        return f"terminationGracePeriodSeconds: {max(need, int(pod.grace) + 1)} (preStop + close + longest request)"
+        old = sc.old
+        need = math.ceil(old.hook.hi + b["app-close"].hi + b["request"].hi) + 1
+        return f"terminationGracePeriodSeconds: {max(need, int(old.grace) + 1)} (preStop + close + longest request)"
     if sc.paused:
         return "resume the rollout (kubectl rollout resume) or remove spec.paused"
     return (f"add a startupProbe on port {port} (failureThreshold x periodSeconds longer than the "
@@ -813,7 +826,7 @@ def _why(sc: Scenario, prop: Property) -> str:
                 f"to listen on port {sc.pair.container_port} (start-up takes up to {b['app-startup'].hi:g}s)")
     if prop is Property.TERMINATION:
         return ("the kubelet and the EndpointSlice controller react to the deletion concurrently: "
-                f"SIGTERM can come {sc.pod.hook.serve_min:g}s after deletion, while removing the endpoint "
+                f"SIGTERM can come {sc.old.hook.serve_min:g}s after deletion, while removing the endpoint "
                 f"from every node's rules can take up to {lag:g}s"
                 + (f", and a Local load balancer keeps sending for up to {lb.unhealthy * lb.interval + lb.timeout:g}s"
                    if any(e.local for e in sc.entries) else ""))

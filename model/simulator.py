@@ -290,6 +290,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             react(p.available, f"{p.name} available")
 
     def delete_old(t: float) -> None:
+        pod = sc.old  # old pods run the old template (--from)
         for i in deletion_order:
             p = olds[i]
             if p.deleted == INF:

@@ -24,6 +24,7 @@ def verify(
     suppressions: Sequence[Suppression] = (),
     lb: str | None = None,
     cluster: str | None = None,
+    previous: Sequence[str] = (),
 ) -> Report:
     """Load manifests, pair workloads with Services, and check every built-in property.
 
@@ -42,4 +43,5 @@ def verify(
     objects = build_objects(docs)
     pairs, notes = pair(objects)
     node_spec = topology.nodes if topology is not None else (nodes or 3)
-    return check_all(pairs, notes, objects, node_spec, s, suppressions)
+    old = build_objects(load_paths(previous)) if previous else None
+    return check_all(pairs, notes, objects, node_spec, s, suppressions, old)

@@ -119,6 +119,8 @@ def properties_command(output_format: str) -> None:
               help="Report format written to stdout.  [default: text]")
 @click.option("--report", "reports", metavar="FORMAT=PATH", multiple=True, callback=_parse_reports,
               help="Also write a report to a file (repeatable), e.g. sarif=zdverify.sarif.")
+@click.option("--from", "previous", metavar="OLD", multiple=True,
+              help="The manifests running now (file or directory, repeatable): old pods run their templates.")
 @click.option("--cluster", "cluster", metavar="FILE", default=None,
               help="Cluster file: named nodes (labels, zones, taints), version, load balancer, bounds.")
 @click.option("--lb", "lb", type=click.Choice(list(LB_PROFILES)), default=None,
@@ -141,6 +143,7 @@ def verify_command(
     k8s_version: str | None,
     output_format: str | None,
     reports: tuple[tuple[str, str], ...],
+    previous: tuple[str, ...],
     cluster: str | None,
     lb: str | None,
     assume: dict[str, str],
@@ -165,6 +168,7 @@ def verify_command(
             paths=paths,
             nodes=nodes or cfg.nodes,
             cluster=cluster or cfg.cluster,
+            previous=previous,
             k8s_version=k8s_version or cfg.k8s_version,
             output_format=output_format or cfg.format or "text",
             reports=cfg.reports + reports,
@@ -202,6 +206,7 @@ class Run:
     paths: tuple[str, ...]
     nodes: int | None
     cluster: str | None
+    previous: tuple[str, ...]
     k8s_version: str | None
     output_format: str
     reports: tuple[tuple[str, str], ...]
@@ -219,7 +224,8 @@ def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
     settings(run.assume, run.k8s_version, run.lb)  # bad flags fail before any input is read
     stdin_text = _read_stdin(run.stdin_name) if STDIN in run.paths else None
     with _progress(err):
-        report = verify(run.paths, nodes=run.nodes, cluster=run.cluster, k8s_version=run.k8s_version,
+        report = verify(run.paths, nodes=run.nodes, cluster=run.cluster, previous=run.previous,
+                        k8s_version=run.k8s_version,
                         assume=run.assume, lb=run.lb,
                         stdin_text=stdin_text, stdin_name=run.stdin_name, suppressions=run.cfg.suppress)
     if not report.results and not run.allow_empty:

@@ -63,3 +63,17 @@ def test_example(name: str, version: str | None) -> None:
 def test_every_example_is_pinned() -> None:
     names = {p.name for p in EXAMPLES.glob("*.yaml")}
     assert names == {n for n, _ in EXPECTED}
+
+
+def test_adding_a_prestop_protects_only_the_next_rollout() -> None:
+    """--from: the rollout that introduces the preStop hook still deletes pods that run the
+    old template without it; the rollout after that is proved."""
+    first = verify([str(EXAMPLES / "recommended-cluster.yaml")], previous=[str(EXAMPLES / "no-prestop.yaml")])
+    verdicts = {r.property.value: r for r in first.results}
+    term = verdicts["termination"]
+    assert term.verdict.value == C
+    assert {Path(b.loc.file).name for b in term.blame} == {"no-prestop.yaml"}  # the old template is to blame
+    assert "protects only the next rollout" in term.fix
+    assert verdicts["startup"].verdict.value == P  # new pods have the readiness probe
+    second = verify([str(EXAMPLES / "recommended-cluster.yaml")], previous=[str(EXAMPLES / "recommended-cluster.yaml")])
+    assert all(r.verdict.value == P for r in second.results)

@@ -8,7 +8,7 @@ Replay: every counterexample the checker prints is a simulator run that violates
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
@@ -40,6 +40,7 @@ class Manifest:
     local: bool
     pnr: bool
     pinned: bool = False  # nodeSelector: only some nodes of a cluster file are feasible
+    from_bare: bool = False  # --from: the old pods run this template without probe and preStop
 
     def yaml(self) -> str:
         strategy = ("  strategy:\n    type: Recreate\n" if self.recreate else
@@ -99,6 +100,7 @@ manifests = st.builds(
     local=st.booleans(),
     pnr=st.sampled_from([False] * 5 + [True]),
     pinned=st.sampled_from([False, False, True]),
+    from_bare=st.sampled_from([False, False, True]),
 ).filter(_valid).filter(lambda m: not (m.prestop == "sleep" and m.prestop_s > m.grace))
 
 
@@ -109,7 +111,11 @@ def scenario(m: Manifest, nodes: int, version: str) -> Scenario:
     topology: int | list[Node] = nodes
     if m.pinned:  # a cluster file in which the last node (of two or more) cannot run the pods
         topology = [Node(f"n{i}", {"pool": "web"} if i < max(1, nodes - 1) else {}) for i in range(nodes)]
-    return build_scenario(pairs[0], topology, make_settings(k8s_version=version))
+    old = None
+    if m.from_bare:
+        bare = replace(m, readiness="none", prestop="none", from_bare=False)
+        old = build_objects(load_text(bare.yaml(), "old.yaml")).workloads[0]
+    return build_scenario(pairs[0], topology, make_settings(k8s_version=version), old)
 
 
 def edge(draw, lo: float, hi: float) -> float:  # type: ignore[no-untyped-def]
