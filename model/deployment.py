@@ -12,9 +12,9 @@ Simplifications:
     old pod is deleted when the old ReplicaSet's spec drops. The reaction delay is the
     ``controller`` bound.
  3. ``cleanupUnhealthyReplicas`` never fires: old pods are healthy (simplification 1).
- 4. Which old pod is deleted is a free choice (over-approximates the ranking rules of
-    ``ActivePodsWithRanks``; issue D applies them exactly). Proofs stay sound; a
-    counterexample may rely on a tie-break the real ranking would not make.
+ 4. Which old pod is deleted is a free choice here (over-approximates the ranking rules of
+    ``ActivePodsWithRanks``), so proofs stay sound. Counterexamples are replayed by the
+    simulator, which applies the ranking (rule 5, doubled-up nodes first; ties free).
  5. New pods, once available, stay available (the application does not fail later).
  6. ``progressDeadlineSeconds`` only sets a condition upstream; it does not change the
     rollout and is not modelled.

@@ -590,7 +590,8 @@ def _assumptions(sc: Scenario) -> tuple[Assumption, ...]:
                    f"pods of this workload may run on {len(sc.feasible)} of them"
                    if from_file else "every node is feasible for every pod (no cluster file)"),
         Assumption("deletion-order", "any old pod", "model",
-                   "over-approximates the ReplicaSet ranking rules"),
+                   "proofs over-approximate the ReplicaSet ranking; replayed traces follow it "
+                   "(doubled-up nodes first, ties free)"),
         Assumption("entries", ", ".join(e.text for e in sc.entries), "manifest",
                    "clients may send a request at any instant"),
     )

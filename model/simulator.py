@@ -91,7 +91,8 @@ class Timing:
 
 @dataclass(frozen=True)
 class Choices:
-    """Discrete choices: node of each old pod, node of each new pod (cycled), deletion order.
+    """Discrete choices: node of each old pod, node of each new pod (cycled), and the
+    tie-break order among old pods the ReplicaSet ranks equally (``deletion``).
     Node choices index the workload's feasible nodes (``Scenario.feasible``)."""
 
     initial: tuple[int, ...] = ()
@@ -289,14 +290,23 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         if p.available < INF:
             react(p.available, f"{p.name} available")
 
-    def delete_old(t: float) -> None:
+    preference = {i: rank for rank, i in enumerate(deletion_order)}
+
+    def victims(t: float, k: int) -> list[_Pod]:
+        """The k old pods the ReplicaSet controller deletes at ``t``: ``ActivePodsWithRanks``
+        (controller_utils.go). For old pods that are all scheduled, Running and Ready for a
+        long time, rules 1-3 and 6-7 tie and rule 4 (pod-deletion-cost) is the same for every
+        pod of the template; rule 5 decides — pods on nodes with more active pods of the
+        Deployment (old and new ReplicaSets) go first. Remaining ties (rule 8 in log2
+        buckets, then UID) follow ``choices.deletion``."""
+        active = [p.node for p in olds if p.deleted > t] + [p.node for p in news if p.created <= t]
+        alive = [p for p in olds if p.deleted == INF]
+        alive.sort(key=lambda p: (-active.count(p.node), preference[p.index]))
+        return alive[:k]
+
+    def delete_old(t: float, p: _Pod) -> None:
         pod = sc.old  # old pods run the old template (--from)
-        for i in deletion_order:
-            p = olds[i]
-            if p.deleted == INF:
-                break
-        else:
-            return
+        i = p.index
         ot = timing.old_at(i)
         h = pod.hook
         grace = pod.grace
@@ -350,8 +360,8 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                 old_spec = 0
                 step(t, Component.DEPLOYMENT, "", EventKind.SCALE_DOWN, "Recreate: scales old ReplicaSet to 0",
                      w.loc_of("spec.strategy.type"))
-                for _ in range(k):
-                    delete_old(t)
+                for p in victims(t, k):
+                    delete_old(t, p)
                 trigger(t, "scaled down")
             elif any(p.exit > t for p in olds):
                 pass
@@ -385,8 +395,8 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                 step(t, Component.DEPLOYMENT, "", EventKind.SCALE_DOWN,
                      f"scales old ReplicaSet to {old_spec} ({n_avail} new available, maxUnavailable {unavailable})",
                      w.loc_of("spec.strategy.rollingUpdate.maxUnavailable"))
-                for _ in range(k):
-                    delete_old(t)
+                for p in victims(t, k):
+                    delete_old(t, p)
                 trigger(t, "scaled down")
 
     all_pods = olds + news

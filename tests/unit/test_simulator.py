@@ -233,3 +233,20 @@ def test_paused_stalls_and_creates_nothing() -> None:
     assert not run.completed
     assert Property.STALLED in props(run)
     assert not steps_of(run, EventKind.POD_CREATED) and not steps_of(run, EventKind.POD_DELETED)
+
+
+def test_replicaset_deletes_from_the_node_with_most_pods_of_the_deployment_first() -> None:
+    """k8s-semantics.md §1.4 rule 5 (doubled-up): among equally ranked old pods, those on a
+    node with more active pods of the Deployment (old and new) go first; the tie-break
+    preference only orders pods the ranking cannot tell apart."""
+    sc = build(manifest(replicas=3), nodes=3)
+    # old pods: one per node; the first new pod lands on node-3 -> node-3 holds 2 pods
+    run = simulate(sc, Choices(initial=(0, 1, 2), placement=(2,), deletion=(0, 1, 2)), Timing())
+    deleted = [s.pod for s in steps_of(run, EventKind.POD_DELETED)]
+    assert deleted[0] == "web-old-3"
+    # maxSurge 0: the first deletion comes before any new pod, every node holds one pod, so
+    # the ranking ties and the preference decides
+    surge0 = build(manifest(replicas=3, strategy="  strategy:\n    rollingUpdate: {maxSurge: 0, maxUnavailable: 1}\n"),
+                   nodes=3)
+    run = simulate(surge0, Choices(initial=(0, 1, 2), placement=(0,), deletion=(1, 0, 2)), Timing())
+    assert [s.pod for s in steps_of(run, EventKind.POD_DELETED)][0] == "web-old-2"
