@@ -18,11 +18,10 @@ allow. Errors are located in the file.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from zdverify.model.assumptions import lb_profile, parse_bound, parse_version
-from zdverify.model.load import Document, decode_text, load_text
+from zdverify.model.load import Document, load_settings_file
 from zdverify.model.objects import TAINT_EFFECTS, Taint
 from zdverify.model.scheduler import Node
 from zdverify.model.source import InputError, Loc
@@ -44,25 +43,16 @@ class Cluster:
 
 
 def load_cluster(path: str) -> Cluster:
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        raise InputError(f"--cluster: cannot read {path}: {e.strerror or e}") from None
-    docs = load_text(decode_text(raw, path), path)
-    if len(docs) != 1:
-        raise InputError("a cluster file holds exactly one YAML document", docs[1].loc if docs else Loc(path, 1))
-    return _parse(docs[0], path)
+    doc = load_settings_file(path, "cluster")
+    if doc is None:
+        raise InputError("the cluster file is empty: it needs at least nodes", Loc(path, 1))
+    return _parse(doc, path)
 
 
 def _parse(doc: Document, path: str) -> Cluster:
     data: dict[str, Any] = doc.data
-
-    def loc(*keys: Any) -> Loc:
-        return doc.locs.get(tuple(keys), doc.loc)
-
-    for key in data:
-        if key not in _KEYS:
-            raise InputError(f"unknown key {key!r}; known keys: {', '.join(_KEYS[2:])}", loc(key))
+    loc = doc.at
+    doc.check_keys(_KEYS)
     version = data.get("kubernetesVersion")
     if version is not None:
         version = str(version)

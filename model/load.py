@@ -88,6 +88,33 @@ class Document:
     loc: Loc
     source_file: str
 
+    def at(self, *path: Any) -> Loc:
+        """Position of the value at ``path``, else of the document."""
+        return self.locs.get(tuple(path), self.loc)
+
+    def check_keys(self, allowed: Sequence[str], *path: Any) -> None:
+        """Unknown keys of the mapping at ``path`` are located errors (typos change nothing silently)."""
+        mapping = self.data
+        for key in path:
+            mapping = mapping[key]
+        prefix = "".join(f"[{k}]" if isinstance(k, int) else f"{k}." for k in path)
+        for key in mapping:
+            if key not in allowed:
+                raise InputError(f"{prefix}unknown key {key!r}; known keys: {', '.join(allowed)}",
+                                 self.at(*path, key))
+
+
+def load_settings_file(path: str, what: str) -> Document | None:
+    """A settings file (config, cluster): one YAML mapping or nothing; errors located."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as e:
+        raise InputError(f"--{what}: cannot read {path}: {e.strerror or e}") from None
+    docs = load_text(decode_text(raw, path), path)
+    if len(docs) > 1:
+        raise InputError(f"a {what} file holds one YAML document", docs[1].loc)
+    return docs[0] if docs else None
+
 
 def load_paths(
     paths: Sequence[str], stdin_text: str | None = None, stdin_name: str = "<stdin>"

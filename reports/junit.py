@@ -29,7 +29,8 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Iterable, Sequence
 
-from zdverify.model.verdict import Report, Result, Step, Verdict
+from zdverify.model.verdict import Report, Result, Verdict
+from zdverify.reports.text import result_block
 
 # Characters XML 1.0 cannot carry, even escaped.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -136,65 +137,17 @@ def _notes_suite(notes: Sequence[str]) -> tuple[ET.Element, list[int]]:
 # ---------------------------------------------------------------- bodies
 
 
-def _heading(result: Result) -> list[str]:
-    where = f"  ({result.source})" if result.source else ""
-    return [
-        f"{result.verdict.value}: {result.property.value} — {result.property.title}",
-        f"{result.workload} → {result.service}{where}",
-    ]
-
-
-def _labelled(label: str, text: str) -> list[str]:
-    body = text.strip("\n").splitlines()
-    if len(body) == 1:
-        return [f"{label}: {body[0]}"]
-    return [f"{label}:", *(f"  {line}".rstrip() for line in body)]
-
-
-def _actor(step: Step) -> str:
-    return f"{step.component.value}/{step.where}" if step.where else step.component.value
-
-
-def trace_lines(steps: Sequence[Step]) -> list[str]:
-    """The numbered text trace, one line per step, with the step's manifest line."""
-    width = len(str(len(steps)))
-    lines = []
-    for i, step in enumerate(steps, 1):
-        line = f"{i:>{width}}. t={step.t:.2f}s  {_actor(step)}  {step.text}"
-        lines.append(f"{line}  ({step.source})" if step.source else line)
-    return lines
-
-
 def _counterexample_body(result: Result) -> str:
-    lines = _heading(result)
-    if result.why:
-        lines += _labelled("why", result.why)
-    if result.trace:
-        lines += ["trace:", *(f"  {line}" for line in trace_lines(result.trace))]
-    if result.blame:
-        lines += ["blame:", *(f"  {b.loc}  {b.field}: {b.why}" for b in result.blame)]
-    if result.fix:
-        lines += _labelled("fix", result.fix)
-    return "\n".join(lines) + "\n"
+    return result_block(result)
 
 
 def _inconclusive_body(result: Result) -> str:
-    lines = _heading(result)
-    lines += _labelled("summary", result.summary)
-    if result.why:
-        lines += _labelled("why", result.why)
-    lines.append("neither proved nor refuted: the gate does not pass it")
-    return "\n".join(lines) + "\n"
+    return result_block(result) + "neither proved nor refuted: the gate does not pass it\n"
 
 
 def _suppressed_body(result: Result) -> str:
-    lines = _heading(result)
     where = f" ({result.suppressed_by})" if result.suppressed_by else ""
-    lines.append(f"suppressed{where}: {result.suppressed}")
-    lines += _labelled("summary", result.summary)
-    if result.verdict is Verdict.COUNTEREXAMPLE and result.trace:
-        lines += ["trace:", *(f"  {line}" for line in trace_lines(result.trace))]
-    return "\n".join(lines) + "\n"
+    return f"suppressed{where}: {result.suppressed}\n" + result_block(result)
 
 
 def _assumption_lines(result: Result) -> Iterable[str]:

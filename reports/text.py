@@ -120,6 +120,18 @@ def _counterexample(result: Result, color: bool) -> list[str]:
     return lines
 
 
+def result_block(result: Result) -> str:
+    """One result's plain-text block (heading, why, trace, blame, fix) — what the text
+    report prints for it; the JUnit renderer puts the same text in its failure bodies."""
+    if result.verdict is Verdict.COUNTEREXAMPLE:
+        lines = _counterexample(result, False)
+    elif result.verdict is Verdict.INCONCLUSIVE:
+        lines = _inconclusive(result, False)
+    else:
+        lines = _heading("Proved", result, False)
+    return "\n".join(lines) + "\n"
+
+
 def _inconclusive(result: Result, color: bool) -> list[str]:
     lines = _heading("Inconclusive", result, color)
     lines += _labelled("summary", result.summary)

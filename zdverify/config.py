@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from zdverify.model.assumptions import lb_profile
-from zdverify.model.load import Document, decode_text, load_text
-from zdverify.model.source import InputError, Loc
+from zdverify.model.load import Document, load_settings_file
+from zdverify.model.source import InputError
 from zdverify.model.suppression import Suppression, parse_property
 
 FORMATS = ("text", "json", "markdown", "sarif", "junit", "github")
@@ -66,27 +66,16 @@ def load(path: str | None) -> Config:
     """The config at ``path`` (None: no config file, all defaults)."""
     if path is None:
         return Config()
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        raise InputError(f"--config: cannot read {path}: {e.strerror or e}") from None
-    docs = load_text(decode_text(raw, path), path)
-    if not docs:
+    doc = load_settings_file(path, "config")
+    if doc is None:
         return Config(path=path)
-    if len(docs) > 1:
-        raise InputError("a config file holds one YAML document", docs[1].loc)
-    return _parse(docs[0], path)
+    return _parse(doc, path)
 
 
 def _parse(doc: Document, path: str) -> Config:
     data: dict[str, Any] = doc.data
-
-    def loc(*keys: Any) -> Loc:
-        return doc.locs.get(tuple(keys), doc.loc)
-
-    for key in data:
-        if key not in _KEYS:
-            raise InputError(f"unknown key {key!r}; known keys: {', '.join(_KEYS)}", loc(key))
+    loc = doc.at
+    doc.check_keys(_KEYS)
 
     def typed(key: str, kind: type, what: str) -> Any:
         value = data.get(key)

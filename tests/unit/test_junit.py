@@ -1,6 +1,8 @@
 """JUnit renderer, read back with junitparser (what CI plugins resemble) and the stdlib."""
 from __future__ import annotations
 
+import re
+
 import os
 import xml.etree.ElementTree as ET
 from dataclasses import replace
@@ -12,6 +14,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 from zdverify import verify
 from zdverify.model.source import Loc
 from zdverify.model.verdict import Property, Report, Verdict
+from zdverify.reports.text import render_text
 from zdverify.reports.junit import render_junit
 from test_sarif import COUNTEREXAMPLE, HAND, INCONCLUSIVE, PROVED, SVC, WEB
 
@@ -72,11 +75,12 @@ def test_failure_carries_summary_and_the_numbered_trace() -> None:
     assert failure.get("message") == COUNTEREXAMPLE.summary
     assert failure.get("type") == "counterexample"
     body = failure.text or ""
-    assert "  1. t=0.00s  deployment-controller  rollout starts" in body
-    assert "  2. t=0.25s  kubelet/node-1  sends SIGTERM to web-old-1  (deploy/web.yaml:19)" in body
-    assert "  3. t=0.40s  kube-proxy/node-2  still routes to web-old-1" in body
+    # the same block the text report prints for this result
+    assert body == render_text(replace(HAND, results=(COUNTEREXAMPLE,))).split("\n\n")[1] + "\n"
+    assert re.search(r"1\. t=0\.00s +deployment-controller +rollout starts", body)
+    assert re.search(r"2\. t=0\.25s +kubelet/node-1 +sends SIGTERM to web-old-1 +\(deploy/web\.yaml:19\)", body)
     assert "deploy/web.yaml:21  containers[web].lifecycle.preStop: no preStop hook" in body
-    assert "fix:\n  lifecycle:\n    preStop:" in body
+    assert "fix:\n    lifecycle:\n      preStop:" in body
 
 
 def test_error_and_skipped() -> None:
