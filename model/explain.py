@@ -1,0 +1,319 @@
+"""From a decided property to what a user reads: the trace steps that matter, the
+manifest lines to blame, why it fails, and the smallest fix the checker verifies."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import z3
+
+from zdverify.model.deployment import GraphFacts, facts
+from zdverify.model.objects import Strategy, WorkloadKind
+from zdverify.model.queries import SOLVER_TIMEOUT_MS, Query, hazard_queries, termination_query
+from zdverify.model.scenario import Entry, HookSpec, Scenario
+from zdverify.model.simulator import Run, Violation
+from zdverify.model.timing import Encoding
+from zdverify.model.verdict import (
+    Assumption,
+    Blame,
+    Cause,
+    Component,
+    EventKind,
+    Property,
+    Result,
+    Step,
+    Verdict,
+)
+
+TRACE_CAP = 40  # steps kept in a printed trace (the first and the last half)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What deciding one property produced; ``result`` turns it into what users read."""
+
+    verdict: Verdict
+    run: Run | None = None
+    violation: Violation | None = None
+    reason: str = ""
+
+
+
+def _assumptions(sc: Scenario) -> tuple[Assumption, ...]:
+    from_file = sc.settings.origins.get("nodes")
+    extra = (
+        Assumption("nodes", ", ".join(sc.node_names) if from_file else str(sc.nodes),
+                   from_file or ("flag" if sc.nodes != 3 else "default"),
+                   f"pods of this workload may run on {len(sc.feasible)} of them"
+                   if from_file else "every node is feasible for every pod (no cluster file)"),
+        Assumption("deletion-order", "any old pod", "model",
+                   "proofs over-approximate the ReplicaSet ranking; replayed traces follow it "
+                   "(doubled-up nodes first, ties free)"),
+        Assumption("entries", ", ".join(e.text for e in sc.entries), "manifest",
+                   "clients may send a request at any instant"),
+    )
+    return sc.settings.assumptions() + extra
+
+
+def _trace(sc: Scenario, run: Run, v: Violation) -> tuple[Step, ...]:
+    """The steps a reader needs: controller actions, the pods involved (the violating pod,
+    or for a Local entry the pods on the node), that node's kube-proxy and load balancer."""
+    node = sc.node_name(v.node)
+    if v.pod is not None:
+        pods = {v.pod}
+    elif v.entry is not None and v.entry.local:
+        pods = {name for name, n in run.pod_nodes.items() if n == v.node}
+    else:
+        pods = set(run.pod_nodes)
+
+    def about(s: Step) -> bool:
+        return s.pod in pods
+
+    keep = []
+    for s in run.steps:
+        if s.t > v.t_end + 1e-9:
+            break
+        if s.component is Component.DEPLOYMENT:
+            keep.append(s)
+        elif s.component in (Component.KUBE_PROXY, Component.LOAD_BALANCER):
+            if s.where == node and (s.component is Component.LOAD_BALANCER or about(s)):
+                keep.append(s)
+        elif about(s) and (v.pod is not None or s.kind in (
+                EventKind.POD_DELETED, EventKind.POD_CREATED, EventKind.READY, EventKind.SIGTERM,
+                EventKind.SLICE_ADD, EventKind.SLICE_TERMINATING, EventKind.SLICE_NOT_SERVING)):
+            keep.append(s)
+    if v.entry is not None and v.entry.kind is Entry.LOAD_BALANCER and v.entry.local:
+        flip = run.local_empty_at.get(v.node)
+        removed = [s.t for s in run.steps if s.component is Component.LOAD_BALANCER and s.where == node
+                   and s.kind is EventKind.LB_REMOVES_NODE and s.t > v.t]
+        if flip is not None:
+            until = f"; it removes the node at t={removed[0]:.2f}s" if removed else ""
+            keep.append(Step(v.t, Component.LOAD_BALANCER, node, EventKind.REQUEST,
+                             f"still sends new connections to {node}: its health check fails since "
+                             f"t={flip:.2f}s (no local ready endpoint){until}",
+                             sc.pair.service.loc_of("spec.externalTrafficPolicy")))
+    if len(keep) > TRACE_CAP:
+        keep = keep[:TRACE_CAP // 2] + keep[-TRACE_CAP // 2:]
+    blame = _blame(sc, v.prop)
+    src = blame[0].loc if blame else None
+    if v.pod is not None:
+        later = [s for s in run.steps if s.component is Component.KUBE_PROXY and s.where == node
+                 and s.pod == v.pod and s.t > v.t]
+        if v.prop is Property.STARTUP:
+            text = f"already routes to {v.pod}"
+        else:
+            until = f" (its removal applies at t={later[0].t:.2f}s)" if later else ""
+            text = f"still routes to {v.pod}{until}"
+        keep.append(Step(v.t, Component.KUBE_PROXY, node, EventKind.REQUEST, text, pod=v.pod))
+    keep.append(Step(v.t, Component.CLIENT, node, EventKind.VIOLATION, v.text, src, pod=v.pod or ""))
+    keep.sort(key=lambda s: s.t)
+    return tuple(keep)
+
+
+def _blame(sc: Scenario, prop: Property) -> list[Blame]:
+    w = sc.pair.workload
+    svc = sc.pair.service
+    pod = sc.pod
+    if prop is Property.STARTUP:
+        if sc.publish_not_ready:
+            return [Blame(svc.loc_of("spec.publishNotReadyAddresses"), "spec.publishNotReadyAddresses",
+                          "not-ready pods are published as ready endpoints")]
+        if pod.readiness is None:
+            return [Blame(pod.container_loc, f"containers[{pod.container}].readinessProbe",
+                          "absent: the pod is Ready as soon as the container starts")]
+        if not pod.readiness.checks_port:
+            return [Blame(pod.readiness.loc, f"containers[{pod.container}].readinessProbe",
+                          f"does not check the Service's target port {sc.pair.container_port}")]
+        return [Blame(pod.readiness.loc, f"containers[{pod.container}].readinessProbe", "")]
+    if prop in (Property.TERMINATION, Property.KILLED_IN_FLIGHT):
+        pod = sc.old  # the deleted pods run the old template
+        h = pod.hook
+        out = [Blame(h.loc or pod.container_loc, f"containers[{pod.container}].lifecycle.preStop", h.text)]
+        out.append(Blame(pod.grace_loc or w.loc_of("spec.template.spec.terminationGracePeriodSeconds"),
+                         "terminationGracePeriodSeconds", f"{pod.grace:g}s"))
+        if sc.publish_not_ready:
+            out.insert(0, Blame(svc.loc_of("spec.publishNotReadyAddresses"), "spec.publishNotReadyAddresses",
+                                "terminating pods stay published as ready endpoints"))
+        if prop is Property.KILLED_IN_FLIGHT:
+            out.reverse()
+        return out
+    if prop is Property.NO_ENDPOINT:
+        out = []
+        if any(e.local for e in sc.entries):
+            field = ("spec.externalTrafficPolicy" if any(e.local and e.kind is not Entry.CLUSTER_IP
+                                                         for e in sc.entries) else "spec.internalTrafficPolicy")
+            out.append(Blame(svc.loc_of(field), field,
+                             "Local: a node without a local ready pod drops the traffic it receives"))
+            h = sc.old.hook
+            out.append(Blame(h.loc or sc.old.container_loc, f"containers[{sc.old.container}].lifecycle.preStop",
+                             f"{h.text}: how long the node keeps a serving endpoint"))
+            return out
+        if w.kind is WorkloadKind.POD:
+            out.append(Blame(w.loc, "kind: Pod", "a bare Pod is replaced by delete + create"))
+        elif sc.rollout.strategy is Strategy.RECREATE:
+            out.append(Blame(w.loc_of("spec.strategy.type"), "spec.strategy.type",
+                             "Recreate deletes every old pod before creating new ones"))
+        else:
+            out.append(Blame(w.loc_of("spec.strategy.rollingUpdate.maxUnavailable"),
+                             "spec.strategy.rollingUpdate.maxUnavailable",
+                             f"resolves to {sc.rollout.unavailable} of {sc.rollout.replicas} replicas"))
+        return out
+    probe = pod.startup if pod.startup and pod.startup.checks_port else pod.liveness
+    if sc.paused:
+        return [Blame(w.loc_of("spec.paused"), "spec.paused", "true: the rollout does not start")]
+    return [Blame(probe.loc if probe else pod.container_loc, f"containers[{pod.container}] probes",
+                  "can fail before the application listens")]
+
+
+def _minimal_prestop(sc: Scenario, make: Callable[[Scenario], list[Query]], ctx: z3.Context) -> int | None:
+    """Smallest preStop sleep (whole seconds, up to 600) under which ``make``'s queries are
+    all unsat, with the grace period raised to keep SIGKILL after the requests drain."""
+    b = sc.settings
+
+    def safe(n: int) -> bool:
+        grace = max(sc.old.grace, n + math.ceil(b["app-close"].hi + b["request"].hi) + 2)
+        old = replace(sc.old, hook=HookSpec(n, n, n, False, f"preStop sleep {n}s", None), grace=grace)
+        variant = replace(sc, old_pod=old)
+        for q in make(variant):
+            enc = Encoding(variant, ctx)
+            enc.solver.set("timeout", SOLVER_TIMEOUT_MS)
+            q.build(enc)
+            if enc.solver.check() != z3.unsat:
+                return False
+        return True
+
+    lb = b.lb
+    guess = math.ceil(b["kubelet"].hi + b["endpointslice"].hi + b["kube-proxy"].hi
+                      + lb.unhealthy * lb.interval + lb.timeout + b["controller"].hi) + 1
+    lo, hi = 0, guess
+    if not safe(hi):
+        lo, hi = guess + 1, 600
+        if not safe(hi):
+            return None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if safe(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None, ctx: z3.Context) -> str:
+    pod = sc.pod
+    b = sc.settings
+    port = sc.pair.container_port
+    if prop is Property.STARTUP:
+        if sc.publish_not_ready:
+            return "remove publishNotReadyAddresses: true from the Service"
+        return (f"give container {pod.container!r} a readinessProbe on the Service's target port:\n"
+                f"readinessProbe:\n  tcpSocket:\n    port: {port}\n  periodSeconds: 2")
+    if prop in (Property.TERMINATION, Property.NO_ENDPOINT) and any(e.local for e in sc.entries) \
+            and not sc.fallback and prop is Property.NO_ENDPOINT:
+        return ("use Kubernetes 1.26 or later (terminating-endpoint fallback) and a preStop sleep, "
+                "or set externalTrafficPolicy: Cluster")
+    if prop is Property.NO_ENDPOINT and not any(e.local for e in sc.entries):
+        if sc.pair.workload.kind is WorkloadKind.POD:
+            return "run the pod from a Deployment with replicas >= 2 and maxUnavailable: 0"
+        if sc.rollout.strategy is Strategy.RECREATE:
+            return "strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}"
+        return "strategy.rollingUpdate: {maxSurge: 1, maxUnavailable: 0} (or more replicas)"
+    if prop in (Property.TERMINATION, Property.NO_ENDPOINT):
+        if sc.publish_not_ready:
+            return "remove publishNotReadyAddresses: true from the Service"
+        gfx = gf if gf is not None else facts(sc.rollout)
+        local_lb = any(e.local and e.kind is Entry.LOAD_BALANCER for e in sc.entries)
+        several = False
+
+        def make(v: Scenario) -> list[Query]:
+            qs = hazard_queries(v, gfx)[prop]
+            if prop is Property.TERMINATION and local_lb:
+                # the over-approximation (another local pod may keep the node in the load
+                # balancer indefinitely) admits no fix; size the delay for the last pod
+                qs = [q for q in qs if not q.local] + [
+                    termination_query(v, True, v.fallback, True, last_pod=True)]
+            return qs
+
+        if prop is Property.TERMINATION and local_lb:
+            several = sc.rollout.replicas > 1
+        n = _minimal_prestop(sc, make, ctx)
+        if n is None:
+            if gfx.zero_ready and sc.fallback:
+                return ("keep a ready pod during the rollout: with no ready endpoint left, kube-proxy "
+                        "falls back to terminating pods until they are removed. "
+                        + ("Run it from a Deployment with replicas >= 2 and maxUnavailable: 0"
+                           if sc.pair.workload.kind is WorkloadKind.POD else
+                           "strategy.rollingUpdate: {maxSurge: 1, maxUnavailable: 0}"))
+            return "set externalTrafficPolicy: Cluster (no preStop delay up to 600s closes this window)"
+        pod = sc.old
+        grace = max(int(pod.grace), n + math.ceil(b["app-close"].hi + b["request"].hi) + 2)
+        hook = (f"lifecycle:\n  preStop:\n    sleep:\n      seconds: {n}" if b.native_sleep else
+                f"lifecycle:\n  preStop:\n    exec:\n      command: [\"sleep\", \"{n}\"]")
+        text = f"in container {pod.container!r}:\n{hook}"
+        if grace > pod.grace:
+            text += f"\nand terminationGracePeriodSeconds: {grace}"
+        if several:
+            text += ("\n(this covers a node whose last local pod is deleted; while a node has several pods "
+                     "no preStop delay is provably enough — externalTrafficPolicy: Cluster is)")
+        if sc.old_pod is not None and sc.old_pod != sc.pod:
+            text = (f"the pods this rollout deletes run the old template ({sc.old_source}, --from): a change "
+                    f"to the new template protects only the next rollout. The old template would need:\n"
+                    + text)
+        return text
+    if prop is Property.KILLED_IN_FLIGHT:
+        old = sc.old
+        need = math.ceil(old.hook.hi + b["app-close"].hi + b["request"].hi) + 1
+        return f"terminationGracePeriodSeconds: {max(need, int(old.grace) + 1)} (preStop + close + longest request)"
+    if sc.paused:
+        return "resume the rollout (kubectl rollout resume) or remove spec.paused"
+    return (f"add a startupProbe on port {port} (failureThreshold x periodSeconds longer than the "
+            f"application's start-up, {b['app-startup'].hi:g}s), or raise the liveness initialDelaySeconds")
+
+
+_CAUSE = {Property.STARTUP: Cause.STARTUP, Property.TERMINATION: Cause.TERMINATION,
+          Property.NO_ENDPOINT: Cause.NO_ENDPOINT, Property.KILLED_IN_FLIGHT: Cause.KILLED_IN_FLIGHT,
+          Property.STALLED: Cause.STALLED}
+
+
+def _why(sc: Scenario, prop: Property) -> str:
+    b = sc.settings
+    lag = b["endpointslice"].hi + b["kube-proxy"].hi
+    lb = b.lb
+    if prop is Property.STARTUP:
+        return ("kube-proxy routes to a pod once it is Ready; Ready does not wait for the application "
+                f"to listen on port {sc.pair.container_port} (start-up takes up to {b['app-startup'].hi:g}s)")
+    if prop is Property.TERMINATION:
+        return ("the kubelet and the EndpointSlice controller react to the deletion concurrently: "
+                f"SIGTERM can come {sc.old.hook.serve_min:g}s after deletion, while removing the endpoint "
+                f"from every node's rules can take up to {lag:g}s"
+                + (f", and a Local load balancer keeps sending for up to {lb.unhealthy * lb.interval + lb.timeout:g}s"
+                   if any(e.local for e in sc.entries) else ""))
+    if prop is Property.NO_ENDPOINT:
+        if any(e.local for e in sc.entries):
+            return ("with externalTrafficPolicy: Local a node whose last local pod is terminating has no "
+                    "ready endpoint, but the load balancer only stops sending after its health checks fail "
+                    f"(up to {lb.unhealthy * lb.interval + lb.timeout:g}s)")
+        return "the controller may delete the last ready pod before any new pod is ready"
+    if prop is Property.KILLED_IN_FLIGHT:
+        return ("SIGKILL comes max(grace - preStop, 2s) after SIGTERM; a request accepted just before the "
+                f"listener closed may still be running (requests last up to {b['request'].hi:g}s)")
+    if sc.paused:
+        return "a paused Deployment does not roll out its new template"
+    return "a probe that checks the served port can kill the container before the application listens"
+
+
+def result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None, ctx: z3.Context) -> Result:
+    base = dict(property=prop, workload=sc.workload, service=sc.service, port=sc.pair.port.port,
+                assumptions=_assumptions(sc), source=sc.pair.workload.loc)
+    port = f"port {sc.pair.port.port}"
+    if o.verdict is Verdict.PROVED:
+        return Result(verdict=Verdict.PROVED, summary=f"{prop.title} ({port})", **base)
+    if o.verdict is Verdict.INCONCLUSIVE:
+        return Result(verdict=Verdict.INCONCLUSIVE, summary=f"not decided: {o.reason}", why=o.reason, **base)
+    assert o.run is not None and o.violation is not None
+    v = o.violation
+    return Result(verdict=Verdict.COUNTEREXAMPLE, cause=_CAUSE[prop],
+                  summary=f"{v.text} at t={v.t:.2f}s ({port})", trace=_trace(sc, o.run, v),
+                  blame=tuple(_blame(sc, prop)), why=_why(sc, prop), fix=_fix(sc, prop, gf, ctx), **base)
+
