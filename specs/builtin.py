@@ -1,7 +1,7 @@
 """The built-in properties' catalogue: stable ids, descriptions, remediation.
 
 Issue C rewrites the properties themselves in the spec language; until then the checker
-is in ``zdverify.model.search`` and this catalogue is what reports (SARIF rules, Markdown,
+is in ``zdverify.model.queries`` and this catalogue is what reports (SARIF rules, Markdown,
 JUnit) say about each one.
 """
 from __future__ import annotations
