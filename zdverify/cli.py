@@ -229,7 +229,8 @@ def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
                         assume=run.assume, lb=run.lb,
                         stdin_text=stdin_text, stdin_name=run.stdin_name, suppressions=run.cfg.suppress)
     if not report.results and not run.allow_empty:
-        raise InputError(_nothing_to_verify(report))
+        first = run.stdin_name if run.paths[0] == STDIN else run.paths[0]
+        raise InputError(_nothing_to_verify(report), Loc(first, 1))
     color = run.output_format == "text" and _stdout_color()
     output = render(run.output_format, report, color)
     files = [(target, render(fmt, report)) for fmt, target in run.reports]

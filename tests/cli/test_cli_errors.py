@@ -158,14 +158,14 @@ def test_piped_stdin_without_a_path_is_read(tmp_path: Path) -> None:
 
 def test_nothing_to_verify(tmp_path: Path) -> None:
     write(tmp_path, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n")
-    assert_input_error(run("cm.yaml", cwd=tmp_path), "error: nothing to verify: ")
+    assert_input_error(run("cm.yaml", cwd=tmp_path), "cm.yaml:1: error: nothing to verify: ")
 
 
 def test_nothing_to_verify_lists_the_notes(tmp_path: Path) -> None:
     lone = WEB.split("---\n")[0]
     write(tmp_path, "lone.yaml", lone)
     result = run("lone.yaml", cwd=tmp_path)
-    assert_input_error(result, "error: nothing to verify: ")
+    assert_input_error(result, "lone.yaml:1: error: nothing to verify: ")
     assert "Deployment/default/web: no Service selects its pods" in result.stderr
 
 
@@ -281,7 +281,7 @@ def test_exit_codes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, verdicts: t
 def test_empty_report_is_nothing_to_verify(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     outcome = invoke_with(monkeypatch, tmp_path, Report((), ("Service/default/db: selects no workload in the input",)))
     assert outcome.exit_code == 2 and outcome.stdout == ""
-    assert outcome.stderr.startswith("error: nothing to verify: ")
+    assert ": error: nothing to verify: " in outcome.stderr.splitlines()[0]
     assert "Service/default/db: selects no workload in the input" in outcome.stderr
 
 
