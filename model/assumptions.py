@@ -6,7 +6,7 @@ prints the bounds it used and where each came from.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Protocol
 
 from zdverify.grammar.durations import DurationError, parse_range
@@ -105,6 +105,8 @@ class Settings:
     origins: Mapping[str, str]
     k8s_version: tuple[int, int]
     lb: LBProfile
+    fail_readiness_on_sigterm: bool = False  # the app fails its readiness probe from SIGTERM on
+    sources: Mapping[str, Loc] = field(default_factory=dict)  # key -> where an annotation set it
 
     def __getitem__(self, key: str) -> Interval:
         return self.bounds[key]
@@ -129,7 +131,12 @@ class Settings:
         return f"{self.k8s_version[0]}.{self.k8s_version[1]}"
 
     def assumptions(self) -> tuple[Assumption, ...]:
-        out = [Assumption(b.key, str(self.bounds[b.key]), self.origins[b.key], b.doc) for b in BOUNDS]
+        out = [Assumption(b.key, str(self.bounds[b.key]), self.origins[b.key], b.doc, self.sources.get(b.key))
+               for b in BOUNDS]
+        if self.fail_readiness_on_sigterm:
+            out.append(Assumption("on-sigterm", "fails readiness, keeps serving until app-close",
+                                  self.origins.get("fail-readiness", "annotation"),
+                                  "the readiness probe fails from SIGTERM on", self.sources.get("fail-readiness")))
         out.append(Assumption("k8s-version", self.version_text, self.origins.get("k8s-version", "default"),
                               "terminating-endpoint fallback " + ("on" if self.terminating_fallback else "off")))
         lb = self.lb
@@ -208,28 +215,36 @@ ON_SIGTERM = "zdverify/on-sigterm"
 def for_workload(s: Settings, annotations: Mapping[str, str], loc_of: Callable[[str], Loc]) -> Settings:
     """Bounds only the workload's owner knows, from its annotations (origin "annotation"):
     ``zdverify/app-startup: 2s..20s``, ``zdverify/request-duration: 0s..30s``,
-    ``zdverify/on-sigterm: close`` (stops accepting at once) or ``drain 10s`` (keeps
-    accepting for 10 s after SIGTERM, then closes)."""
-    bounds, origins = dict(s.bounds), dict(s.origins)
+    ``zdverify/on-sigterm: close`` (stops accepting at once), ``drain 10s`` (keeps
+    accepting for 10 s after SIGTERM, then closes) or ``fail-readiness, drain 10s`` (also
+    fails its readiness probe from SIGTERM on — the recipe of kubernetes/kubernetes#20473)."""
+    bounds, origins, sources = dict(s.bounds), dict(s.origins), dict(s.sources)
     for key, text in annotations.items():
         loc = loc_of(f"metadata.annotations.{key}")
         if key in ANNOTATIONS:
             bound = ANNOTATIONS[key]
             bounds[bound] = parse_bound(bound, text, f"annotation {key}:", loc)
         elif key == ON_SIGTERM:
-            words = text.split(None, 1)
-            if words == ["close"]:
-                bounds["app-close"] = Interval(0, 0)
-            elif len(words) == 2 and words[0] == "drain":
-                bounds["app-close"] = parse_bound("app-close", words[1], f"annotation {key}:", loc)
-            else:
-                raise InputError(f'annotation {key}: expected "close" or "drain <duration>" such as '
-                                 f'"drain 10s", got {text!r}', loc)
+            fail_readiness = False
+            for part in (p.strip() for p in text.split(",")):
+                words = part.split(None, 1)
+                if words == ["close"]:
+                    bounds["app-close"] = Interval(0, 0)
+                elif len(words) == 2 and words[0] == "drain":
+                    bounds["app-close"] = parse_bound("app-close", words[1], f"annotation {key}:", loc)
+                elif words == ["fail-readiness"]:
+                    fail_readiness = True
+                else:
+                    raise InputError(f'annotation {key}: expected "close", "drain <duration>" or '
+                                     f'"fail-readiness, drain <duration>", got {text!r}', loc)
             bound = "app-close"
+            if fail_readiness:
+                origins["fail-readiness"], sources["fail-readiness"] = "annotation", loc
+                s = replace(s, fail_readiness_on_sigterm=True)
         else:
             continue
-        origins[bound] = f"annotation ({loc})"
-    return replace(s, bounds=bounds, origins=origins)
+        origins[bound], sources[bound] = "annotation", loc
+    return replace(s, bounds=bounds, origins=origins, sources=sources)
 
 
 def with_bound(s: Settings, key: str, value: Interval) -> Settings:

@@ -121,11 +121,17 @@ def old_pod(enc: Encoding, name: str, deleted: z3.ArithRef) -> OldPod:
     unready = enc.real(f"{name}.unready")
     rp = pod.readiness
     settings = enc.sc.settings
-    if rp is not None and rp.checks_port and not (
-            pod.readiness_exec and settings.exec_readiness_skipped_when_terminating):
+    probe_runs = rp is not None and not (pod.readiness_exec and settings.exec_readiness_skipped_when_terminating)
+    # failing starts when the listener closes (a probe of the served port), or at SIGTERM
+    # when the application fails its readiness on purpose (zdverify/on-sigterm)
+    starts = [x for x, on in ((close, rp is not None and rp.checks_port),
+                              (sigterm, settings.fail_readiness_on_sigterm)) if on]
+    if probe_runs and starts:
+        assert rp is not None
+        fails_from = starts[0] if len(starts) == 1 else zmin(starts[0], starts[1])
         phase = enc.fraction(f"{name}.unready.phase")
         resp = enc.within(f"{name}.unready.resp", Interval(0, rp.timeout))
-        enc.add(unready == zmin(close + phase * rp.period + (rp.failure - 1) * rp.period + resp, exit_t))
+        enc.add(unready == zmin(fails_from + phase * rp.period + (rp.failure - 1) * rp.period + resp, exit_t))
     else:
         enc.add(unready == exit_t)
     return OldPod(name, deleted, seen, sigterm, close, exit_t, kill, unready)

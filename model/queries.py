@@ -20,7 +20,7 @@ from zdverify.model.endpointslice import RANK_NOT_SERVING, RANK_READY, RANK_TERM
 from zdverify.model.objects import Strategy
 from zdverify.model.scenario import Entry, Scenario
 from zdverify.model.simulator import Choices, NewTiming, OldTiming, Timing
-from zdverify.model.timing import Encoding
+from zdverify.model.timing import Encoding, zmin
 from zdverify.model.verdict import Property
 
 SOLVER_TIMEOUT_MS = 20_000  # per query; a timeout is "unknown", i.e. inconclusive
@@ -111,7 +111,7 @@ def termination_query(sc: Scenario, local: bool, fallback: bool, lb: bool, last_
         t = enc.real("t")
         # with a single feasible node, new pods land on this node too: Local = Cluster here
         _, routed = _fallback_routes(enc, sc, p, t, fallback, local and scheduler.can_place_elsewhere(sc))
-        enc.add(t >= p.close, routed)
+        enc.add(t >= zmin(p.close, p.exit), routed)  # SIGKILL may come before the listener closes
         if last_pod and lb:
             enc.add(t < load_balancer.stops_sending(enc, "n", enc.vars["n.old.del"]))
 

@@ -323,11 +323,14 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         p.sigkill = p.sigterm + max(grace - hook, 2.0)
         p.exit = min(p.close + min(max(ot.drain, 0.0), b["request"].hi), p.sigkill)
         rp = pod.readiness
-        probe_runs = rp is not None and rp.checks_port and not (
-            pod.readiness_exec and b.exec_readiness_skipped_when_terminating)
-        if probe_runs:
+        probe_runs = rp is not None and not (pod.readiness_exec and b.exec_readiness_skipped_when_terminating)
+        # the probe starts failing when the listener closes (if it checks the served port),
+        # or at SIGTERM when the application fails its readiness on purpose
+        fails_from = [x for x, on in ((p.close, rp is not None and rp.checks_port),
+                                      (p.sigterm, b.fail_readiness_on_sigterm)) if on]
+        if probe_runs and fails_from:
             assert rp is not None
-            p.unready = min(p.close + ot.unready_phase * rp.period + (rp.failure - 1) * rp.period
+            p.unready = min(min(fails_from) + ot.unready_phase * rp.period + (rp.failure - 1) * rp.period
                             + min(max(ot.unready_resp, 0.0), rp.timeout), p.exit)
         else:
             p.unready = p.exit

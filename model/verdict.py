@@ -119,8 +119,9 @@ class Assumption:
 
     key: str
     value: str
-    origin: str  # "default", "flag", "manifest", "model"
+    origin: str  # "default", "flag", "cluster file", "annotation", "manifest", "model"
     note: str = ""
+    source: Loc | None = None  # the annotation or file entry it came from, when there is one
 
 
 @dataclass(frozen=True)

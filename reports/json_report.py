@@ -57,6 +57,7 @@ def _assumption(assumption: Assumption) -> dict[str, Any]:
         "value": assumption.value,
         "origin": assumption.origin,
         "note": assumption.note,
+        "source": _location(assumption.source),
     }
 
 

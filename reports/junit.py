@@ -153,4 +153,5 @@ def _suppressed_body(result: Result) -> str:
 def _assumption_lines(result: Result) -> Iterable[str]:
     for a in result.assumptions:
         note = f"  {a.note}" if a.note else ""
-        yield f"  {a.key} = {a.value}  [{a.origin}]{note}"
+        origin = f"{a.origin} {a.source}" if a.source else a.origin
+        yield f"  {a.key} = {a.value}  [{origin}]{note}"

@@ -67,7 +67,7 @@ def render_markdown(report: Report, *, link_base: str = "", root: str | None = N
         *(r.counterexample(i, x) for i, x in enumerate(counterexamples, 1)),
         *(r.inconclusive(i, x) for i, x in enumerate(inconclusive, 1)),
         r.skipped(skipped),
-        _assumptions(proved),
+        _assumptions(proved, r),
         _notes(report.notes),
     ]
     return "\n\n".join(s.strip("\n") for s in sections if s) + "\n"
@@ -489,7 +489,7 @@ def _unique(assumptions: Iterable[Assumption]) -> list[Assumption]:
     return list(dict.fromkeys(assumptions))
 
 
-def _assumptions(proved: Sequence[Result]) -> str:
+def _assumptions(proved: Sequence[Result], r: _Renderer) -> str:
     if not proved:
         return ""
     out = ["## Assumptions", "",
@@ -498,7 +498,8 @@ def _assumptions(proved: Sequence[Result]) -> str:
     if not assumptions:
         return "\n".join([*out, "(none recorded)"])
     out += ["| key | value | origin | note |", "|---|---|---|---|"]
-    out += [f"| {code(a.key)} | {code(a.value)} | {md(a.origin)} | {md(a.note)} |" for a in assumptions]
+    out += [f"| {code(a.key)} | {code(a.value)} | {md(a.origin)}{' ' + r.link(a.source) if a.source else ''} "
+            f"| {md(a.note)} |" for a in assumptions]
     return "\n".join(out)
 
 

@@ -184,10 +184,11 @@ def _assumptions(proved: Sequence[Result], color: bool) -> list[str]:
         return [heading, "  (none recorded)"]
     key_width = max(len(a.key) for a in assumptions)
     value_width = max((len(a.value) for a in assumptions if len(a.value) <= _ALIGN_VALUES_UP_TO), default=0)
-    origin_width = max(len(a.origin) for a in assumptions) + 2
+    origins = [f"[{a.origin} {a.source}]" if a.source else f"[{a.origin}]" for a in assumptions]
+    origin_width = max(len(o) for o in origins)
     lines = [heading]
-    for a in assumptions:
-        origin = f"[{a.origin}]".ljust(origin_width)
+    for a, origin in zip(assumptions, origins):
+        origin = origin.ljust(origin_width)
         line = f"  {a.key.ljust(key_width)} = {a.value.ljust(value_width)}  {origin}"
         lines.append(f"{line}  {_paint(a.note, _DIM, color)}" if a.note else line.rstrip())
     return lines

@@ -28,6 +28,7 @@ EXPECTED: dict[tuple[str, str | None], tuple[str, str, str, str, str]] = {
     ("local-without-in-place.yaml", "1.24"): (P, P, C, P, P),
     ("recommended-cluster.yaml", None): (P, P, P, P, P),
     ("recommended-local.yaml", None): (P, C, C, P, P),
+    ("local-fail-readiness.yaml", None): (P, P, P, P, P),
     ("article-pod.yaml", None): (P, C, C, P, P),
 }
 

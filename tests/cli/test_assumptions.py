@@ -48,7 +48,8 @@ def test_workload_annotations_set_the_applications_bounds(tmp_path: Path) -> Non
         "spec:\n  replicas", 1))
     p = run(str(f), "-o", "json")
     close = assumption(p, "app-close")
-    assert close["value"] == "10s" and close["origin"] == f"annotation ({f}:10)"
+    assert close["value"] == "10s" and close["origin"] == "annotation"
+    assert close["source"] == {"file": str(f), "line": 10}
     assert assumption(p, "request")["value"] == "0s..2s"
     # 30 s preStop + 10 s of draining outlasts the generic load balancer's 36 s removal
     assert verdicts(p)["no-endpoint"] == "proved"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from zdverify.model.assumptions import settings as make_settings
+from zdverify.model.assumptions import for_workload, settings as make_settings
 from zdverify.model.kube import build_objects
 from zdverify.model.load import load_text
 from zdverify.model.pairing import pair
@@ -41,6 +41,7 @@ class Manifest:
     pnr: bool
     pinned: bool = False  # nodeSelector: only some nodes of a cluster file are feasible
     from_bare: bool = False  # --from: the old pods run this template without probe and preStop
+    on_sigterm: str = ""  # zdverify/on-sigterm annotation
 
     def yaml(self) -> str:
         strategy = ("  strategy:\n    type: Recreate\n" if self.recreate else
@@ -66,7 +67,9 @@ class Manifest:
         itp = "  internalTrafficPolicy: Local\n" if self.local and self.svc_type == "ClusterIP" else ""
         pnr = "  publishNotReadyAddresses: true\n" if self.pnr else ""
         return (
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n"
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
+            + (f"  annotations: {{zdverify/on-sigterm: '{self.on_sigterm}'}}\n" if self.on_sigterm else "")
+            + "spec:\n"
             f"  replicas: {self.replicas}\n  minReadySeconds: {self.min_ready}\n"
             "  selector: {matchLabels: {app: web}}\n" + strategy +
             "  template:\n    metadata: {labels: {app: web}}\n    spec:\n"
@@ -101,6 +104,7 @@ manifests = st.builds(
     pnr=st.sampled_from([False] * 5 + [True]),
     pinned=st.sampled_from([False, False, True]),
     from_bare=st.sampled_from([False, False, True]),
+    on_sigterm=st.sampled_from(["", "", "close", "drain 5s", "fail-readiness, drain 20s", "fail-readiness"]),
 ).filter(_valid).filter(lambda m: not (m.prestop == "sleep" and m.prestop_s > m.grace))
 
 
@@ -115,7 +119,9 @@ def scenario(m: Manifest, nodes: int, version: str) -> Scenario:
     if m.from_bare:
         bare = replace(m, readiness="none", prestop="none", from_bare=False)
         old = build_objects(load_text(bare.yaml(), "old.yaml")).workloads[0]
-    return build_scenario(pairs[0], topology, make_settings(k8s_version=version), old)
+    w = pairs[0].workload
+    own = for_workload(make_settings(k8s_version=version), w.annotations, w.loc_of)
+    return build_scenario(pairs[0], topology, own, old)
 
 
 def edge(draw, lo: float, hi: float) -> float:  # type: ignore[no-untyped-def]

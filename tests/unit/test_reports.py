@@ -190,7 +190,7 @@ def test_json_result_fields() -> None:
     assert proved["source"] == {"file": "deploy.yaml", "line": 2}
     assert proved["assumptions"][0] == {
         "key": "app-startup", "value": "0s..30s", "origin": "flag",
-        "note": "container started -> application accepts connections",
+        "note": "container started -> application accepts connections", "source": None,
     }
     assert unknown["why"].startswith("more than 100000 states")
 
