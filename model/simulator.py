@@ -584,7 +584,7 @@ def _scan_node(sc: Scenario, n: int, olds: list[_Pod], news: list[_Pod],
     lb_on = lb_changes[0][1] if lb_changes else True
     reported: set[tuple] = set()
     i = 0
-    t = -INF
+    t = 0.0  # the rollout starts at 0: the scan covers [0, horizon), including before n's first event
     while True:
         while i < len(events) and events[i][0] <= t:
             _, _, kind, payload = events[i]
@@ -609,7 +609,7 @@ def _scan_node(sc: Scenario, n: int, olds: list[_Pod], news: list[_Pod],
             else:
                 lb_on = bool(payload)
         nxt = events[i][0] if i < len(events) else horizon
-        if t > -INF and nxt > t:
+        if nxt > t:
             _check_interval(sc, n, t, nxt, view, nonserving, fallback, lb_on, run, reported,
                             last_accept, where)
         if i >= len(events) or nxt >= horizon:

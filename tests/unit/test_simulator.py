@@ -250,3 +250,13 @@ def test_replicaset_deletes_from_the_node_with_most_pods_of_the_deployment_first
                    nodes=3)
     run = simulate(surge0, Choices(initial=(0, 1, 2), placement=(0,), deletion=(1, 0, 2)), Timing())
     assert [s.pod for s in steps_of(run, EventKind.POD_DELETED)][0] == "web-old-2"
+
+
+def test_requests_accepted_before_a_nodes_first_event_count() -> None:
+    """Regression (found by the differential tests): the node's timeline is scanned from the
+    rollout's start, not from its first event — a request accepted at t=1 by a pod SIGKILLed
+    at t=2 (grace 2 s, the app would drain for 5 s) is cut off."""
+    recreate = "  strategy: {type: Recreate}\n"
+    sc = build(manifest(replicas=1, strategy=recreate, grace=2), nodes=1, assume={"app-close": "5s"})
+    run = simulate(sc, Choices(), Timing(old=(OldTiming(proxy_del=(1.5,)),), request=1.0))
+    assert Property.KILLED_IN_FLIGHT in props(run)
