@@ -192,19 +192,21 @@ def _never_local_query(sc: Scenario) -> Query:
                  build, witness, True)
 
 
-def _killed_query(sc: Scenario, fallback: bool) -> Query:
+def _killed_query(sc: Scenario, local: bool, fallback: bool) -> Query:
     def build(enc: Encoding) -> None:
         p = kubelet.old_pod(enc, "old", enc.const(0))
         t = enc.real("t")
-        _, routed = _fallback_routes(enc, sc, p, t, fallback, local=False)
+        _, routed = _fallback_routes(enc, sc, p, t, fallback, local and scheduler.can_place_elsewhere(sc))
         r = application.request(enc, "req")
         enc.add(t < p.close, routed, t + r > p.kill, p.exit == p.kill)
 
     def witness(enc: Encoding) -> list[tuple[Choices, Timing]]:
         req = enc.value("req.duration")
-        return [(c, replace(tm, request=req)) for c, tm in _old_witnesses(enc, sc, False, False)]
+        return [(c, replace(tm, request=req)) for c, tm in _old_witnesses(enc, sc, local, False)]
 
-    return Query(Property.KILLED_IN_FLIGHT, "SIGKILL arrives while an accepted request runs", build, witness)
+    scope = "Local" if local else "Cluster"
+    return Query(Property.KILLED_IN_FLIGHT, f"SIGKILL arrives while an accepted request runs ({scope})",
+                 build, witness, local)
 
 
 def _stalled_query(sc: Scenario) -> Query:
@@ -378,8 +380,10 @@ def hazard_queries(sc: Scenario, gf: GraphFacts) -> dict[Property, list[Query]]:
         if local:
             lb = any(e.kind is Entry.LOAD_BALANCER for e in local)
             out[Property.TERMINATION].append(termination_query(sc, True, fb and node_can_empty, lb))
-        out[Property.KILLED_IN_FLIGHT].append(
-            _killed_query(sc, fb and (gf.zero_ready or (bool(local) and node_can_empty))))
+        if cluster:
+            out[Property.KILLED_IN_FLIGHT].append(_killed_query(sc, False, fb and gf.zero_ready))
+        if local:
+            out[Property.KILLED_IN_FLIGHT].append(_killed_query(sc, True, fb and node_can_empty))
     if cluster and gf.zero_ready and creates:
         out[Property.NO_ENDPOINT].append(_no_endpoint_cluster_query(sc, fb))
     if local and node_can_empty:
