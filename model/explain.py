@@ -255,7 +255,9 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None, ctx: z3.Context) -
             text += f"\nand terminationGracePeriodSeconds: {grace}"
         if several:
             text += ("\n(this covers a node whose last local pod is deleted; while a node has several pods "
-                     "no preStop delay is provably enough — externalTrafficPolicy: Cluster is)")
+                     "no preStop delay alone is provably enough. What is: an application that fails its "
+                     "readiness at SIGTERM and keeps serving — declare it with the annotation, e.g. "
+                     "zdverify/on-sigterm: \"fail-readiness, drain 45s\" — or externalTrafficPolicy: Cluster)")
         if sc.old_pod is not None and sc.old_pod != sc.pod:
             text = (f"the pods this rollout deletes run the old template ({sc.old_source}, --from): a change "
                     f"to the new template protects only the next rollout. The old template would need:\n"
