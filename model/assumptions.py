@@ -246,6 +246,3 @@ def for_workload(s: Settings, annotations: Mapping[str, str], loc_of: Callable[[
         origins[bound], sources[bound] = "annotation", loc
     return replace(s, bounds=bounds, origins=origins, sources=sources)
 
-
-def with_bound(s: Settings, key: str, value: Interval) -> Settings:
-    return replace(s, bounds={**s.bounds, key: value}, origins={**s.origins, key: "flag"})

@@ -144,7 +144,6 @@ class Run:
     steps: list[Step] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     completed: bool = False
-    end: float = 0.0
     local_empty_at: dict[int, float] = field(default_factory=dict)  # node -> first time it has no local ready pod
     pod_nodes: dict[str, int] = field(default_factory=dict)  # pod name -> node index
 
@@ -491,7 +490,6 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         times.update(a for (a, _, _) in applied[n] if a < INF)
     lb = b.lb
     horizon = max(times) + lb.interval * (max(lb.unhealthy, lb.healthy) + 2) + lb.timeout + 1.0
-    run.end = horizon
 
     # ---- load balancer health checks (Local) ------------------------------------------
     lb_changes: list[list[tuple[float, bool]]] = [[] for _ in range(n_nodes)]
@@ -518,7 +516,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                         lb_changes[n].append((done, healthy))
                         times.add(done)
                         step(done, Component.LOAD_BALANCER, node_name(n),
-                             EventKind.LB_REMOVES_NODE if not ok else EventKind.HC_FAILING,
+                             EventKind.LB_REMOVES_NODE if not ok else EventKind.LB_ADDS_NODE,
                              f"{'removes' if not ok else 'adds back'} {node_name(n)} after "
                              f"{lb.unhealthy if not ok else lb.healthy} health checks")
                 else:

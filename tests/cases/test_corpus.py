@@ -7,7 +7,7 @@ import pytest
 
 from zdverify import verify
 from zdverify.model.source import InputError
-from zdverify.model.verdict import Report
+from zdverify.model.verdict import EventKind, Report, Verdict
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 FILES = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".yaml", ".yml")) if CORPUS.is_dir() else []
@@ -25,4 +25,9 @@ def test_verdict_or_located_error(path: Path) -> None:
         return
     assert isinstance(report, Report)
     for r in report.results:
-        assert r.verdict.value in ("proved", "counterexample", "inconclusive")
+        if r.verdict is Verdict.COUNTEREXAMPLE:  # a replayed trace ending in the failing request
+            assert [s.kind for s in r.trace].count(EventKind.VIOLATION) == 1 and r.blame, r.summary
+        elif r.verdict is Verdict.PROVED:  # a proof states what it rests on
+            assert r.assumptions and not r.trace, r.summary
+        else:
+            assert r.why, r.summary  # an inconclusive result says why
