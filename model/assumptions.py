@@ -7,7 +7,7 @@ prints the bounds it used and where each came from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from zdverify.grammar.durations import DurationError, parse_range
 from zdverify.model.source import InputError, Loc
@@ -61,6 +61,7 @@ class LBProfile:
     healthy: int
     unhealthy: int
     source: str
+    stated_at: Loc | None = None  # where a custom profile was written; None for built-in profiles
 
 
 LB_PROFILES: Mapping[str, LBProfile] = {
@@ -83,10 +84,25 @@ LB_PROFILES: Mapping[str, LBProfile] = {
                   "Azure (cloud-provider-azure): probe every 5 s, 2 probes (HealthProbeDefaultProbeInterval, "
                   "HealthProbeDefaultNumOfProbe); the fact sheet gives no timeout or healthy count: "
                   "5 s and 2 assumed"),
+        LBProfile("alibaba-slb", 2, 5, 3, 3,
+                  "Alibaba Cloud CLB (formerly SLB) TCP listener from the ACK cloud-controller-manager, which "
+                  "sets no health-check field unless annotated (kubernetes/cloud-provider-alibaba-cloud "
+                  "pkg/controller/service/clbv1/listeners.go), so CLB defaults apply: every 2 s, timeout 5 s, "
+                  "3/3 (https://www.alibabacloud.com/help/doc-detail/55205.htm; timeout default 5 s: "
+                  "https://www.alibabacloud.com/help/en/server-load-balancer/latest/createloadbalancertcplistener). "
+                  "Approximate: the check is TCP on the NodePort and under Local the CCM registers only "
+                  "nodes with pods"),
     )
 }
-"""Health checking per cloud (k8s-semantics.md §6.2). Alibaba SLB and IP-target load
-balancers (AWS ALB/NLB ip mode, GCP NEG) are not profiled yet."""
+"""Health checking per cloud (k8s-semantics.md §6.2, Alibaba from its CLB documentation).
+IP-target load balancers (AWS ALB/NLB ip mode, GCP NEG) are not profiled. Any other load
+balancer is stated in the cluster file as a mapping (:func:`custom_lb_profile`), on its own
+or starting from one of these (``base:``)."""
+
+LB_FIELDS = ("name", "base", "interval", "timeout", "healthyThreshold", "unhealthyThreshold")
+"""The keys of a custom load-balancer profile (``loadBalancer:`` as a mapping)."""
+_LB_NUMBERS = {"interval": "interval", "timeout": "timeout",
+               "healthyThreshold": "healthy", "unhealthyThreshold": "unhealthy"}
 
 
 def lb_profile(name: str, loc: Loc | None = None, what: str = "--lb") -> LBProfile:
@@ -95,6 +111,75 @@ def lb_profile(name: str, loc: Loc | None = None, what: str = "--lb") -> LBProfi
     except KeyError:
         raise InputError(f"{what}: unknown load-balancer profile {name!r}; profiles: "
                          f"{', '.join(LB_PROFILES)}", loc) from None
+
+
+def custom_lb_profile(spec: Mapping[str, Any], loc_of: Callable[..., Loc], what: str = "loadBalancer") -> LBProfile:
+    """A load balancer the user describes, e.g. ``{name: my-haproxy, base: aws-nlb,
+    interval: 5s, timeout: 2s, healthyThreshold: 2, unhealthyThreshold: 3}``.
+
+    ``name`` defaults to ``custom``; ``base`` starts from a built-in profile whose fields
+    the others override; without ``base`` all four numbers are required. Durations use the
+    duration grammar (one duration, not a range): the interval is above 0, the timeout 0 or
+    more. The timeout may exceed the interval: clouds disagree (AWS CLB requires it to be
+    below, Alibaba CLB's default is 5 s against a 2 s interval) and the model judges each
+    check on its own. Thresholds are integers from 1. ``loc_of(key)`` locates a key's value,
+    ``loc_of()`` the mapping; every error names the key, what it expects and what it got.
+    """
+    for key in spec:
+        if key not in LB_FIELDS:
+            raise InputError(f"{what}: unknown key {key!r}; known keys: {', '.join(LB_FIELDS)}", loc_of(key))
+    name = spec.get("name", "custom")
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"{what}.name: expected a profile name, got {name!r}", loc_of("name"))
+    name = name.strip()
+    if name in LB_PROFILES:
+        raise InputError(f"{what}.name: {name!r} is a built-in profile; give yours another name "
+                         f"(base: {name} starts from it)", loc_of("name"))
+    base = None
+    if "base" in spec:
+        if not isinstance(spec["base"], str):
+            raise InputError(f"{what}.base: expected a profile name ({', '.join(LB_PROFILES)}), "
+                             f"got {spec['base']!r}", loc_of("base"))
+        base = lb_profile(spec["base"], loc_of("base"), f"{what}.base")
+    missing = [key for key in _LB_NUMBERS if key not in spec]
+    if base is None and missing:
+        raise InputError(f"{what}: missing {', '.join(missing)}; without base: PROFILE, interval, timeout, "
+                         f"healthyThreshold and unhealthyThreshold are all required", loc_of())
+    values: dict[str, Any] = {}
+    for key, field_name in _LB_NUMBERS.items():
+        if key not in spec:
+            values[field_name] = getattr(base, field_name)
+        elif key in ("interval", "timeout"):
+            values[field_name] = _lb_duration(spec[key], f"{what}.{key}", loc_of(key), positive=key == "interval")
+        else:
+            count = spec[key]
+            if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+                raise InputError(f"{what}.{key}: expected a whole number of checks, 1 or more, got {count!r}",
+                                 loc_of(key))
+            values[field_name] = count
+    if base is None:
+        source = "custom profile"
+    else:
+        changed = [key for key in _LB_NUMBERS if key in spec]
+        source = (f"custom profile starting from {base.name}"
+                  + (f", with {', '.join(changed)} changed" if changed else "") + f"; {base.name}: {base.source}")
+    return LBProfile(name, source=source, stated_at=loc_of(), **values)
+
+
+def _lb_duration(value: Any, what: str, loc: Loc, positive: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise InputError(f"{what}: expected a duration such as 5s or 500ms, got {value!r}", loc)
+    if not isinstance(value, str):
+        raise InputError(f"{what}: expected a duration with its unit, such as {value:g}s, got {value!r}", loc)
+    try:
+        lo, hi = parse_range(value)
+    except DurationError:
+        raise InputError(f"{what}: expected a duration such as 5s or 500ms, got {value!r}", loc) from None
+    if lo != hi:
+        raise InputError(f"{what}: expected one duration such as 5s, not a range, got {value!r}", loc)
+    if positive and lo <= 0:
+        raise InputError(f"{what}: expected a duration above 0s, got {value!r}", loc)
+    return lo
 
 
 @dataclass(frozen=True)
@@ -143,7 +228,7 @@ class Settings:
         out.append(Assumption(
             "load-balancer", f"{lb.name}: every {lb.interval:g}s, timeout {lb.timeout:g}s, "
             f"unhealthy after {lb.unhealthy}, healthy after {lb.healthy}",
-            self.origins.get("load-balancer", "default"), lb.source))
+            self.origins.get("load-balancer", "default"), lb.source, self.sources.get("load-balancer")))
         return tuple(out)
 
 
@@ -164,6 +249,7 @@ def settings(assume: Mapping[str, str] | None = None, k8s_version: str | None = 
     ``--k8s-version`` and ``--lb``."""
     bounds = {b.key: b.default for b in BOUNDS}
     origins = {b.key: "default" for b in BOUNDS}
+    sources: dict[str, Loc] = {}
     version_text, profile = DEFAULT_K8S_VERSION, LB_PROFILES["generic"]
     if cluster is not None:
         where = f"cluster file {cluster.path}"
@@ -173,8 +259,10 @@ def settings(assume: Mapping[str, str] | None = None, k8s_version: str | None = 
             origins[key] = where
         if cluster.k8s_version:
             version_text, origins["k8s-version"] = cluster.k8s_version, where
-        if cluster.lb:
-            profile, origins["load-balancer"] = lb_profile(cluster.lb), where
+        if cluster.lb is not None:
+            profile, origins["load-balancer"] = cluster.lb, where
+            if cluster.lb.stated_at is not None:  # a custom profile: "cluster file FILE:LINE"
+                origins["load-balancer"], sources["load-balancer"] = "cluster file", cluster.lb.stated_at
     for key, text in (assume or {}).items():
         bounds[key] = parse_bound(key, text, "--assume", None)
         origins[key] = "flag"
@@ -182,7 +270,8 @@ def settings(assume: Mapping[str, str] | None = None, k8s_version: str | None = 
         version_text, origins["k8s-version"] = k8s_version, "flag"
     if lb:
         profile, origins["load-balancer"] = lb_profile(lb), "flag"
-    return Settings(bounds, origins, parse_version(version_text), profile)
+        sources.pop("load-balancer", None)
+    return Settings(bounds, origins, parse_version(version_text), profile, sources=sources)
 
 
 class ClusterSettings(Protocol):
@@ -191,7 +280,7 @@ class ClusterSettings(Protocol):
     path: str
     bounds: dict[str, str]
     k8s_version: str | None
-    lb: str | None
+    lb: LBProfile | None
 
 
 def parse_bound(key: str, text: str, what: str, loc: Loc | None) -> Interval:

@@ -11,6 +11,17 @@
         labels: {deploy: nginx}
         taints: [{key: dedicated, value: db, effect: NoSchedule}]
 
+``loadBalancer`` may instead describe the load balancer (``custom_lb_profile``); ``base``
+and ``name`` are optional, and ``base`` lets the other fields override a profile:
+
+    loadBalancer:
+      name: my-haproxy
+      base: aws-nlb
+      interval: 5s
+      timeout: 2s
+      healthyThreshold: 2
+      unhealthyThreshold: 3
+
 Every node named here is one kube-proxy and one load-balancer backend; a workload's pods
 may be scheduled on the nodes its nodeSelector, required node affinity and tolerations
 allow. Errors are located in the file.
@@ -20,8 +31,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from zdverify.model.assumptions import lb_profile, parse_bound, parse_version
-from zdverify.model.load import Document, load_settings_file
+from zdverify.model.assumptions import (
+    LB_FIELDS,
+    LBProfile,
+    custom_lb_profile,
+    lb_profile,
+    parse_bound,
+    parse_version,
+)
+from zdverify.model.load import KEY, Document, load_settings_file
 from zdverify.model.objects import TAINT_EFFECTS, Taint
 from zdverify.model.scheduler import Node
 from zdverify.model.source import InputError, Loc
@@ -38,7 +56,7 @@ class Cluster:
     nodes: tuple[Node, ...]
     k8s_version: str | None = None
     proxy_mode: str = "iptables"
-    lb: str | None = None
+    lb: LBProfile | None = None  # a built-in profile by name, or a custom one (stated_at set)
     bounds: dict[str, str] = field(default_factory=dict)
 
 
@@ -64,11 +82,7 @@ def _parse(doc: Document, path: str) -> Cluster:
     if mode not in PROXY_MODES:
         raise InputError(f"kubeProxyMode: expected one of {', '.join(PROXY_MODES)}, got {mode!r}",
                          loc("kubeProxyMode"))
-    lb = data.get("loadBalancer")
-    if lb is not None:
-        if not isinstance(lb, str):
-            raise InputError("loadBalancer: expected a profile name", loc("loadBalancer"))
-        lb_profile(lb, loc("loadBalancer"), "loadBalancer")
+    lb = _load_balancer(data.get("loadBalancer"), doc)
     bounds = data.get("bounds") or {}
     if not isinstance(bounds, dict):
         raise InputError("bounds: expected a mapping of bound to range", loc("bounds"))
@@ -84,6 +98,20 @@ def _parse(doc: Document, path: str) -> Cluster:
             raise InputError(f"nodes: duplicate node name {n.name!r}", loc("nodes", i, "name"))
         seen[n.name] = i
     return Cluster(path, nodes, version, mode, lb, {str(k): str(v) for k, v in bounds.items()})
+
+
+def _load_balancer(value: Any, doc: Document) -> LBProfile | None:
+    """``loadBalancer:`` is a profile name or a mapping describing the load balancer."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return lb_profile(value, doc.at("loadBalancer"), "loadBalancer")
+    if isinstance(value, dict):
+        def loc_of(*key: str) -> Loc:  # a field's value, or the ``loadBalancer:`` key itself
+            return doc.at("loadBalancer", *key) if key else doc.locs.get(("loadBalancer", KEY), doc.at("loadBalancer"))
+        return custom_lb_profile(value, loc_of, "loadBalancer")
+    raise InputError(f"loadBalancer: expected a profile name or a mapping with {', '.join(LB_FIELDS)}, "
+                     f"got {value!r}", doc.at("loadBalancer"))
 
 
 def _node(entry: Any, i: int, loc: Any) -> Node:

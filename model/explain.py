@@ -10,7 +10,7 @@ import z3
 
 from zdverify.model.deployment import GraphFacts, facts
 from zdverify.model.objects import Strategy, WorkloadKind
-from zdverify.model.queries import SOLVER_TIMEOUT_MS, Query, hazard_queries, termination_query
+from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries
 from zdverify.model.scenario import Entry, HookSpec, Scenario
 from zdverify.model.simulator import Run, Violation
 from zdverify.model.timing import Encoding
@@ -95,12 +95,12 @@ def _trace(sc: Scenario, run: Run, v: Violation) -> tuple[Step, ...]:
                              sc.pair.service.loc_of("spec.externalTrafficPolicy")))
     if len(keep) > TRACE_CAP:
         keep = keep[:TRACE_CAP // 2] + keep[-TRACE_CAP // 2:]
-    blame = _blame(sc, v.prop)
+    blame = _blame(sc, v.prop.cause)
     src = blame[0].loc if blame else None
     if v.pod is not None:
         later = [s for s in run.steps if s.component is Component.KUBE_PROXY and s.where == node
                  and s.pod == v.pod and s.t > v.t]
-        if v.prop is Property.STARTUP:
+        if v.prop.cause is Cause.STARTUP:
             text = f"already routes to {v.pod}"
         else:
             until = f" (its removal applies at t={later[0].t:.2f}s)" if later else ""
@@ -111,11 +111,11 @@ def _trace(sc: Scenario, run: Run, v: Violation) -> tuple[Step, ...]:
     return tuple(keep)
 
 
-def _blame(sc: Scenario, prop: Property) -> list[Blame]:
+def _blame(sc: Scenario, cause: Cause) -> list[Blame]:
     w = sc.pair.workload
     svc = sc.pair.service
     pod = sc.pod
-    if prop is Property.STARTUP:
+    if cause is Cause.STARTUP:
         if sc.publish_not_ready:
             return [Blame(svc.loc_of("spec.publishNotReadyAddresses"), "spec.publishNotReadyAddresses",
                           "not-ready pods are published as ready endpoints")]
@@ -126,7 +126,7 @@ def _blame(sc: Scenario, prop: Property) -> list[Blame]:
             return [Blame(pod.readiness.loc, f"containers[{pod.container}].readinessProbe",
                           f"does not check the Service's target port {sc.pair.container_port}")]
         return [Blame(pod.readiness.loc, f"containers[{pod.container}].readinessProbe", "")]
-    if prop in (Property.TERMINATION, Property.KILLED_IN_FLIGHT):
+    if cause in (Cause.TERMINATION, Cause.KILLED_IN_FLIGHT):
         pod = sc.old  # the deleted pods run the old template
         h = pod.hook
         out = [Blame(h.loc or pod.container_loc, f"containers[{pod.container}].lifecycle.preStop", h.text)]
@@ -135,10 +135,10 @@ def _blame(sc: Scenario, prop: Property) -> list[Blame]:
         if sc.publish_not_ready:
             out.insert(0, Blame(svc.loc_of("spec.publishNotReadyAddresses"), "spec.publishNotReadyAddresses",
                                 "terminating pods stay published as ready endpoints"))
-        if prop is Property.KILLED_IN_FLIGHT:
+        if cause is Cause.KILLED_IN_FLIGHT:
             out.reverse()
         return out
-    if prop is Property.NO_ENDPOINT:
+    if cause is Cause.NO_ENDPOINT:
         out = []
         if any(e.local for e in sc.entries):
             field = ("spec.externalTrafficPolicy" if any(e.local and e.kind is not Entry.CLUSTER_IP
@@ -155,6 +155,13 @@ def _blame(sc: Scenario, prop: Property) -> list[Blame]:
             out.append(Blame(w.loc_of("spec.strategy.type"), "spec.strategy.type",
                              "Recreate deletes every old pod before creating new ones"))
         else:
+            out.append(Blame(w.loc_of("spec.strategy.rollingUpdate.maxUnavailable"),
+                             "spec.strategy.rollingUpdate.maxUnavailable",
+                             f"resolves to {sc.rollout.unavailable} of {sc.rollout.replicas} replicas"))
+        return out
+    if cause is Cause.CAPACITY:
+        out = [Blame(w.loc_of("spec.replicas"), "spec.replicas", f"{sc.rollout.replicas} replicas")]
+        if w.kind is WorkloadKind.DEPLOYMENT and sc.rollout.strategy is Strategy.ROLLING_UPDATE:
             out.append(Blame(w.loc_of("spec.strategy.rollingUpdate.maxUnavailable"),
                              "spec.strategy.rollingUpdate.maxUnavailable",
                              f"resolves to {sc.rollout.unavailable} of {sc.rollout.replicas} replicas"))
@@ -176,7 +183,7 @@ def _minimal_prestop(sc: Scenario, make: Callable[[Scenario], list[Query]], ctx:
         old = replace(sc.old, hook=HookSpec(n, n, n, False, f"preStop sleep {n}s", None), grace=grace)
         variant = replace(sc, old_pod=old)
         for q in make(variant):
-            enc = Encoding(variant, ctx)
+            enc = Encoding(variant, z3.Context())
             enc.solver.set("timeout", SOLVER_TIMEOUT_MS)
             q.build(enc)
             if enc.solver.check() != z3.unsat:
@@ -204,22 +211,23 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None, ctx: z3.Context) -
     pod = sc.pod
     b = sc.settings
     port = sc.pair.container_port
-    if prop is Property.STARTUP:
+    cause = prop.cause
+    if cause is Cause.STARTUP:
         if sc.publish_not_ready:
             return "remove publishNotReadyAddresses: true from the Service"
         return (f"give container {pod.container!r} a readinessProbe on the Service's target port:\n"
                 f"readinessProbe:\n  tcpSocket:\n    port: {port}\n  periodSeconds: 2")
-    if prop in (Property.TERMINATION, Property.NO_ENDPOINT) and any(e.local for e in sc.entries) \
-            and not sc.fallback and prop is Property.NO_ENDPOINT:
+    if cause in (Cause.TERMINATION, Cause.NO_ENDPOINT) and any(e.local for e in sc.entries) \
+            and not sc.fallback and cause is Cause.NO_ENDPOINT:
         return ("use Kubernetes 1.26 or later (terminating-endpoint fallback) and a preStop sleep, "
                 "or set externalTrafficPolicy: Cluster")
-    if prop is Property.NO_ENDPOINT and not any(e.local for e in sc.entries):
+    if cause is Cause.NO_ENDPOINT and not any(e.local for e in sc.entries):
         if sc.pair.workload.kind is WorkloadKind.POD:
             return "run the pod from a Deployment with replicas >= 2 and maxUnavailable: 0"
         if sc.rollout.strategy is Strategy.RECREATE:
             return "strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}"
         return "strategy.rollingUpdate: {maxSurge: 1, maxUnavailable: 0} (or more replicas)"
-    if prop in (Property.TERMINATION, Property.NO_ENDPOINT):
+    if cause in (Cause.TERMINATION, Cause.NO_ENDPOINT):
         if sc.publish_not_ready:
             return "remove publishNotReadyAddresses: true from the Service"
         gfx = gf if gf is not None else facts(sc.rollout)
@@ -227,15 +235,9 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None, ctx: z3.Context) -
         several = False
 
         def make(v: Scenario) -> list[Query]:
-            qs = hazard_queries(v, gfx)[prop]
-            if prop is Property.TERMINATION and local_lb:
-                # the over-approximation (another local pod may keep the node in the load
-                # balancer indefinitely) admits no fix; size the delay for the last pod
-                qs = [q for q in qs if not q.local] + [
-                    termination_query(v, True, v.fallback, True, last_pod=True)]
-            return qs
+            return queries(prop, v, gfx)
 
-        if prop is Property.TERMINATION and local_lb:
+        if cause is Cause.TERMINATION and local_lb:
             several = sc.rollout.replicas > 1
         n = _minimal_prestop(sc, make, ctx)
         if n is None:
@@ -263,7 +265,9 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None, ctx: z3.Context) -
                     f"to the new template protects only the next rollout. The old template would need:\n"
                     + text)
         return text
-    if prop is Property.KILLED_IN_FLIGHT:
+    if cause is Cause.CAPACITY or not prop.builtin and cause is Cause.STALLED:
+        return prop.remediation
+    if cause is Cause.KILLED_IN_FLIGHT:
         old = sc.old
         need = math.ceil(old.hook.hi + b["app-close"].hi + b["request"].hi) + 1
         return f"terminationGracePeriodSeconds: {max(need, int(old.grace) + 1)} (preStop + close + longest request)"
@@ -273,31 +277,29 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None, ctx: z3.Context) -
             f"application's start-up, {b['app-startup'].hi:g}s), or raise the liveness initialDelaySeconds")
 
 
-_CAUSE = {Property.STARTUP: Cause.STARTUP, Property.TERMINATION: Cause.TERMINATION,
-          Property.NO_ENDPOINT: Cause.NO_ENDPOINT, Property.KILLED_IN_FLIGHT: Cause.KILLED_IN_FLIGHT,
-          Property.STALLED: Cause.STALLED}
-
-
-def _why(sc: Scenario, prop: Property) -> str:
+def _why(sc: Scenario, cause: Cause) -> str:
     b = sc.settings
     lag = b["endpointslice"].hi + b["kube-proxy"].hi
     lb = b.lb
-    if prop is Property.STARTUP:
+    if cause is Cause.STARTUP:
         return ("kube-proxy routes to a pod once it is Ready; Ready does not wait for the application "
                 f"to listen on port {sc.pair.container_port} (start-up takes up to {b['app-startup'].hi:g}s)")
-    if prop is Property.TERMINATION:
+    if cause is Cause.TERMINATION:
         return ("the kubelet and the EndpointSlice controller react to the deletion concurrently: "
                 f"SIGTERM can come {sc.old.hook.serve_min:g}s after deletion, while removing the endpoint "
                 f"from every node's rules can take up to {lag:g}s"
                 + (f", and a Local load balancer keeps sending for up to {lb.unhealthy * lb.interval + lb.timeout:g}s"
                    if any(e.local for e in sc.entries) else ""))
-    if prop is Property.NO_ENDPOINT:
+    if cause is Cause.NO_ENDPOINT:
         if any(e.local for e in sc.entries):
             return ("with externalTrafficPolicy: Local a node whose last local pod is terminating has no "
                     "ready endpoint, but the load balancer only stops sending after its health checks fail "
                     f"(up to {lb.unhealthy * lb.interval + lb.timeout:g}s)")
         return "the controller may delete the last ready pod before any new pod is ready"
-    if prop is Property.KILLED_IN_FLIGHT:
+    if cause is Cause.CAPACITY:
+        return ("the scheduler may put the pods on any feasible node (no spread constraint is modelled yet) "
+                "and the rollout deletes and restarts them: a count of pods can drop below the floor")
+    if cause is Cause.KILLED_IN_FLIGHT:
         return ("SIGKILL comes max(grace - preStop, 2s) after SIGTERM; a request accepted just before the "
                 f"listener closed may still be running (requests last up to {b['request'].hi:g}s)")
     if sc.paused:
@@ -315,7 +317,8 @@ def result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None, ctx:
         return Result(verdict=Verdict.INCONCLUSIVE, summary=f"not decided: {o.reason}", why=o.reason, **base)
     assert o.run is not None and o.violation is not None
     v = o.violation
-    return Result(verdict=Verdict.COUNTEREXAMPLE, cause=_CAUSE[prop],
+    return Result(verdict=Verdict.COUNTEREXAMPLE, cause=prop.cause,
                   summary=f"{v.text} at t={v.t:.2f}s ({port})", trace=_trace(sc, o.run, v),
-                  blame=tuple(_blame(sc, prop)), why=_why(sc, prop), fix=_fix(sc, prop, gf, ctx), **base)
+                  blame=tuple(_blame(sc, prop.cause)), why=_why(sc, prop.cause), fix=_fix(sc, prop, gf, ctx),
+                  **base)
 

@@ -27,7 +27,7 @@ from zdverify.model.objects import (
     WorkloadKind,
 )
 from zdverify.model.pairing import Pair
-from zdverify.model.scheduler import Node, feasible
+from zdverify.model.scheduler import ZONE_LABEL, Node, feasible
 from zdverify.model.source import InputError, Loc
 
 
@@ -114,6 +114,10 @@ class Scenario:
     feasible: tuple[int, ...] = ()  # nodes where the scheduler may place this workload's pods
     old_pod: PodSpec | None = None  # the template old pods run (``--from``); None: the same as ``pod``
     old_source: str = ""  # where the old template came from, for messages
+    node_zones: tuple[str, ...] = ()  # topology.kubernetes.io/zone per node (cluster file); "" unknown
+
+    def node_zone(self, i: int) -> str:
+        return self.node_zones[i] if i < len(self.node_zones) else ""
 
     @property
     def old(self) -> PodSpec:
@@ -293,8 +297,10 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
         old_pod = pod_spec(old.template, *_serving_container(old, c.name, pair), settings)
     if isinstance(nodes, int):
         count, names, feasible_idx = nodes, tuple(f"node-{i + 1}" for i in range(nodes)), tuple(range(nodes))
+        zones: tuple[str, ...] = ("",) * nodes
     else:
         count, names = len(nodes), tuple(n.name for n in nodes)
+        zones = tuple(n.labels.get(ZONE_LABEL, "") for n in nodes)
         feasible_idx = tuple(i for i, n in enumerate(nodes) if feasible(w.template, n))
         if not feasible_idx:
             where = next((w.loc_of(f"spec.template.spec.{f}") for f in ("affinity", "nodeSelector", "tolerations")
@@ -303,4 +309,4 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
                              "(nodeSelector, required node affinity and taints rule out all of them)", where)
     return Scenario(pair, rollout, float(w.min_ready_seconds), w.paused, count, pod, entries_of(pair),
                     pair.service.publish_not_ready, settings, names, feasible_idx, old_pod,
-                    f"{old.ref} at {old.loc}" if old is not None else "")
+                    f"{old.ref} at {old.loc}" if old is not None else "", zones)

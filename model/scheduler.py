@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 _BLOCKING_EFFECTS = ("NoSchedule", "NoExecute")
 
 
+ZONE_LABEL = "topology.kubernetes.io/zone"
+
+
 @dataclass(frozen=True)
 class Node:
     """A cluster node as the scheduler's filters see it."""

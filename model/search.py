@@ -27,16 +27,17 @@ import z3
 
 from zdverify.model import suppression
 from zdverify.model.assumptions import Settings, for_workload
-from zdverify.model.deployment import StateBudgetExceeded, facts
+from zdverify.model.deployment import GraphFacts, StateBudgetExceeded, facts
 from zdverify.model.explain import Outcome, result
 from zdverify.model.objects import Objects
 from zdverify.model.pairing import Pair
-from zdverify.model.queries import SOLVER_TIMEOUT_MS, Query, hazard_queries, random_timings
+from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries, random_timings, stalled_query
 from zdverify.model.scenario import Entry, Scenario, build_scenario
 from zdverify.model.scheduler import Node
 from zdverify.model.simulator import Choices, Run, Timing, Violation, simulate
 from zdverify.model.suppression import Suppression
 from zdverify.model.timing import Encoding
+from zdverify.grammar.specs import ClaimKind
 from zdverify.model.verdict import Property, Report, Result, Verdict
 
 
@@ -75,7 +76,7 @@ def replay(sc: Scenario, prop: Property, candidates: Sequence[tuple[Choices, Tim
 def decide(sc: Scenario, queries: Sequence[Query], prop: Property, ctx: z3.Context, seed: int = 0) -> Outcome:
     inconclusive = ""
     for q in queries:
-        enc = Encoding(sc, ctx)
+        enc = Encoding(sc, z3.Context())  # a fresh context per query: models never depend on what ran before
         enc.solver.set("timeout", SOLVER_TIMEOUT_MS)
         q.build(enc)
         res = enc.solver.check()
@@ -97,28 +98,32 @@ def decide(sc: Scenario, queries: Sequence[Query], prop: Property, ctx: z3.Conte
 
 
 
-def check_scenario(sc: Scenario) -> list[Result]:
+def decide_property(sc: Scenario, prop: Property, gf: GraphFacts, ctx: z3.Context) -> Outcome:
+    """Prove ``prop`` on ``sc``, or find a replayed counterexample, or say why neither."""
+    if prop.claim.kind is ClaimKind.COMPLETES:
+        if sc.paused:
+            found = replay(sc, prop, [(Choices(), Timing())])
+            return (Outcome(Verdict.COUNTEREXAMPLE, found[0], found[1]) if found else
+                    Outcome(Verdict.INCONCLUSIVE, reason="the paused rollout did not replay as stalled"))
+        if not gf.always_completes:
+            return Outcome(Verdict.INCONCLUSIVE, reason="the state graph has a state that cannot finish")
+        if sc.rollout.replicas == 0:
+            return Outcome(Verdict.PROVED)
+        return decide(sc, [stalled_query(prop, sc)], prop, ctx)
+    return decide(sc, queries(prop, sc, gf), prop, ctx)
+
+
+def check_scenario(sc: Scenario, properties: Sequence[Property]) -> list[Result]:
     t0 = time.perf_counter()
     try:
         gf = facts(sc.rollout)
     except StateBudgetExceeded as e:
-        return [result(sc, p, Outcome(Verdict.INCONCLUSIVE, reason=str(e)), None, z3.Context()) for p in Property]
+        return [result(sc, p, Outcome(Verdict.INCONCLUSIVE, reason=str(e)), None, z3.Context()) for p in properties]
     graph_s = time.perf_counter() - t0
-    queries = hazard_queries(sc, gf)
-    # one Z3 context per scenario, its queries always in the same order: models do not
-    # depend on what ran before in the process, so traces and goldens are reproducible
+    # every query gets a fresh Z3 context (see ``decide``): models do not depend on what
+    # ran before in the process, so traces and goldens are reproducible
     ctx = z3.Context()
-    results = []
-    for prop in Property:
-        if prop is Property.STALLED and sc.paused:
-            found = replay(sc, prop, [(Choices(), Timing())])
-            outcome = (Outcome(Verdict.COUNTEREXAMPLE, found[0], found[1]) if found else
-                       Outcome(Verdict.INCONCLUSIVE, reason="the paused rollout did not replay as stalled"))
-        elif prop is Property.STALLED and not gf.always_completes:
-            outcome = Outcome(Verdict.INCONCLUSIVE, reason="the state graph has a state that cannot finish")
-        else:
-            outcome = decide(sc, queries[prop], prop, ctx)
-        results.append(result(sc, prop, outcome, gf, ctx))
+    results = [result(sc, prop, decide_property(sc, prop, gf, ctx), gf, ctx) for prop in properties]
     elapsed = time.perf_counter() - t0
     return [replace(r, stats={"states": gf.states, "edges": gf.edges, "reduced_graph": gf.reduced,
                               "graph_s": round(graph_s, 4),
@@ -126,7 +131,7 @@ def check_scenario(sc: Scenario) -> list[Result]:
 
 
 def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nodes: int | Sequence[Node],
-              settings: Settings, suppressions: Sequence[Suppression] = (),
+              settings: Settings, properties: Sequence[Property], suppressions: Sequence[Suppression] = (),
               previous: Objects | None = None) -> Report:
     """``nodes``: a node count, or the cluster file's nodes. ``previous``: the objects the
     cluster runs now (``--from``): old pods run their templates."""
@@ -149,11 +154,11 @@ def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nod
             notes.append(f"{p.workload.ref}: not in --from; its old pods are taken to run the new template")
         sc = build_scenario(p, nodes, own_settings, old)
         own = (suppression.from_annotations(p.workload, dict(p.workload.annotations), p.workload.ref,
-                                            is_service=False)
+                                            properties, is_service=False)
                + suppression.from_annotations(p.service, dict(p.service.annotations), p.service.ref,
-                                              is_service=True))
-        results.extend(suppression.apply(check_scenario(sc), [*own, *suppressions]))
+                                              properties, is_service=True))
+        results.extend(suppression.apply(check_scenario(sc, properties), [*own, *suppressions]))
     count = nodes if isinstance(nodes, int) else len(nodes)
-    return Report(tuple(results), tuple(notes), count, settings.version_text)
+    return Report(tuple(results), tuple(notes), count, settings.version_text, tuple(properties))
 
 

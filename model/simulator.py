@@ -29,12 +29,13 @@ import heapq
 import math
 from functools import partial
 from dataclasses import dataclass, field
-from enum import Enum
 
 from zdverify.model.objects import Strategy
 from zdverify.model.scenario import Entry, EntrySpec, Scenario
 from zdverify.model.source import Loc
-from zdverify.model.verdict import Component, EventKind, Property, Step
+from zdverify.grammar.specs import Sort
+from zdverify.model.evaluate import Change, Found, PodLife, Timeline, find
+from zdverify.model.verdict import Cause, Component, EventKind, Property, Step
 
 INF = math.inf
 
@@ -135,28 +136,66 @@ class Violation:
     pod: str | None
     entry: EntrySpec | None
     text: str
+    found: Found | None = None
 
 
 @dataclass
 class Run:
-    """Everything one simulation produced."""
+    """Everything one simulation produced; properties are evaluated on ``timeline``."""
 
     steps: list[Step] = field(default_factory=list)
-    violations: list[Violation] = field(default_factory=list)
     completed: bool = False
     local_empty_at: dict[int, float] = field(default_factory=dict)  # node -> first time it has no local ready pod
     pod_nodes: dict[str, int] = field(default_factory=dict)  # pod name -> node index
+    timeline: Timeline | None = None
+    node_names: tuple[str, ...] = ()
+    _found: dict[str, Violation | None] = field(default_factory=dict, repr=False)
 
     def first(self, prop: Property) -> Violation | None:
-        vs = [v for v in self.violations if v.prop is prop]
-        return min(vs, key=lambda v: (v.t, v.node)) if vs else None
+        """The earliest violation of ``prop`` in this run, if any."""
+        if prop.rule_id not in self._found:
+            self._found[prop.rule_id] = self._evaluate(prop)
+        return self._found[prop.rule_id]
+
+    def _evaluate(self, prop: Property) -> Violation | None:
+        tl = self.timeline
+        assert tl is not None
+        violation = prop.claim.violation()
+        if violation is None:  # always completes
+            if tl.completed:
+                return None
+            return Violation(prop, tl.horizon, tl.horizon, 0, None, None, "the rollout does not finish")
+        found = find(tl, violation)
+        if found is None:
+            return None
+        pod_i = found.bound(Sort.POD)
+        node = found.bound(Sort.NODE)
+        pod = tl.pods[int(pod_i)] if pod_i is not None else None
+        if node is None:
+            node = pod.node if pod is not None else 0
+        where = self.node_names[int(node)] if self.node_names else f"node-{int(node) + 1}"
+        return Violation(prop, found.t, found.t_end, int(node), pod.name if pod else None, found.entry,
+                         _describe(prop, found, pod, where, tl), found)
 
 
-class _Change(Enum):
-    ADD = "ready"
-    DEL = "terminating"
-    UNREADY = "not serving"
-    GONE = "removed"
+def _describe(prop: Property, found: Found, pod: PodLife | None, where: str, tl: Timeline) -> str:
+    """What the client experiences, in the words of the property's cause."""
+    e = found.entry
+    via = f"a request via the {e.text} entering {where}" if e is not None else f"at {where}"
+    if prop.cause is Cause.NO_ENDPOINT and e is not None:
+        return f"{via} finds no endpoint ({'dropped' if e.local else 'rejected'})"
+    if pod is not None and prop.cause in (Cause.STARTUP, Cause.TERMINATION):
+        why = ("has already closed its listener" if pod.old else
+               "was killed and is restarting" if found.t >= pod.killed else "has not started listening yet")
+        return f"{via} is sent to {pod.name}, which {why}"
+    if pod is not None and prop.cause is Cause.KILLED_IN_FLIGHT:
+        return (f"{via} is accepted by {pod.name} at t={found.t:.2f}s and still runs ({tl.request:g}s) "
+                f"when SIGKILL arrives at t={pod.sigkill:.2f}s")
+    names = ", ".join(f"{name} = {tl.pods[int(v)].name if s is Sort.POD else where if s is Sort.NODE else v}"
+                      for name, s, v in found.bindings)
+    claim = prop.claim.kind.value
+    return (f"{prop.description.rstrip('.')}: the {claim} claim of {prop.rule_id} fails"
+            + (f" for {names}" if names else ""))
 
 
 def _probe_first(base: float, period: float, cond: float, gate: float) -> tuple[int, float]:
@@ -168,7 +207,7 @@ def _probe_first(base: float, period: float, cond: float, gate: float) -> tuple[
 
 
 def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
-    run = Run()
+    run = Run(node_names=tuple(sc.node_name(i) for i in range(sc.nodes)))
     n_nodes = sc.nodes
     w = sc.pair.workload
     pod = sc.pod
@@ -411,49 +450,49 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
 
     # ---- EndpointSlice (FIFO) and kube-proxy per node (FIFO) ----------------------------
     pnr = sc.publish_not_ready
-    changes: list[tuple[float, int, _Pod, _Change, float, tuple[float, ...]]] = []
+    changes: list[tuple[float, int, _Pod, Change, float, tuple[float, ...]]] = []
     order = 0
     for p in all_pods:
         if p.old:
             ot = timing.old_at(p.index)
             if p.deleted < INF:
                 if not pnr:
-                    changes.append((p.deleted, order, p, _Change.DEL, ot.eps_del, ot.proxy_del))
+                    changes.append((p.deleted, order, p, Change.DEL, ot.eps_del, ot.proxy_del))
                     order += 1
-                    changes.append((p.unready, order, p, _Change.UNREADY, ot.eps_unready, ot.proxy_unready))
+                    changes.append((p.unready, order, p, Change.UNREADY, ot.eps_unready, ot.proxy_unready))
                 else:
-                    changes.append((p.exit, order, p, _Change.GONE, ot.eps_unready, ot.proxy_unready))
+                    changes.append((p.exit, order, p, Change.GONE, ot.eps_unready, ot.proxy_unready))
                 order += 1
         else:
             nt = timing.new_at(p.index)
             at = p.start if pnr else p.ready
             if at < INF:
-                changes.append((at, order, p, _Change.ADD, nt.eps, nt.proxy))
+                changes.append((at, order, p, Change.ADD, nt.eps, nt.proxy))
                 order += 1
             if p.killed < INF and p.ready < p.killed:
-                changes.append((p.killed, order, p, _Change.UNREADY, nt.eps, nt.proxy))
+                changes.append((p.killed, order, p, Change.UNREADY, nt.eps, nt.proxy))
                 order += 1
     # same instant: ready before terminating before not-serving (causal order, see endpointslice)
-    rank = {_Change.ADD: 0, _Change.DEL: 1, _Change.UNREADY: 2, _Change.GONE: 2}
+    rank = {Change.ADD: 0, Change.DEL: 1, Change.UNREADY: 2, Change.GONE: 2}
     changes.sort(key=lambda c: (c[0], rank[c[3]], c[1]))
     beps = b["endpointslice"]
     bproxy = b["kube-proxy"]
     slice_t = -INF
-    applied: list[list[tuple[float, _Pod, _Change]]] = [[] for _ in range(n_nodes)]
+    applied: list[list[tuple[float, _Pod, Change]]] = [[] for _ in range(n_nodes)]
     last_apply = [-INF] * n_nodes
     for (t, _, p, ch, eps, proxy) in changes:
         slice_t = max(slice_t, t + min(max(eps, beps.lo), beps.hi))
         step(slice_t, Component.ENDPOINTSLICE, "", {
-            _Change.ADD: EventKind.SLICE_ADD, _Change.DEL: EventKind.SLICE_TERMINATING,
-            _Change.UNREADY: EventKind.SLICE_NOT_SERVING, _Change.GONE: EventKind.SLICE_NOT_SERVING}[ch],
+            Change.ADD: EventKind.SLICE_ADD, Change.DEL: EventKind.SLICE_TERMINATING,
+            Change.UNREADY: EventKind.SLICE_NOT_SERVING, Change.GONE: EventKind.SLICE_NOT_SERVING}[ch],
             f"EndpointSlice: {p.name} {ch.value}", pod=p.name)
         for n in range(n_nodes):
             a = max(last_apply[n], slice_t + min(max(_cyc(proxy, n), bproxy.lo), bproxy.hi))
             last_apply[n] = a
             applied[n].append((a, p, ch))
             step(a, Component.KUBE_PROXY, node_name(n), {
-                _Change.ADD: EventKind.PROXY_ADD, _Change.DEL: EventKind.PROXY_TERMINATING,
-                _Change.UNREADY: EventKind.PROXY_NOT_SERVING, _Change.GONE: EventKind.PROXY_NOT_SERVING}[ch],
+                Change.ADD: EventKind.PROXY_ADD, Change.DEL: EventKind.PROXY_TERMINATING,
+                Change.UNREADY: EventKind.PROXY_NOT_SERVING, Change.GONE: EventKind.PROXY_NOT_SERVING}[ch],
                 f"applies: {p.name} {ch.value}", pod=p.name)
 
     def local_ready_times(n: int) -> list[tuple[float, bool]]:
@@ -463,7 +502,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         for (a, p, ch) in applied[n]:
             if p.node != n:
                 continue
-            if ch is _Change.ADD:
+            if ch is Change.ADD:
                 ready.add(p.name)
             else:
                 ready.discard(p.name)
@@ -492,7 +531,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     horizon = max(times) + lb.interval * (max(lb.unhealthy, lb.healthy) + 2) + lb.timeout + 1.0
 
     # ---- load balancer health checks (Local) ------------------------------------------
-    lb_changes: list[list[tuple[float, bool]]] = [[] for _ in range(n_nodes)]
+    lb_changes: list[list[tuple[float, bool]]] = [[(-INF, True)] for _ in range(n_nodes)]
     uses_local_lb = any(e.kind is Entry.LOAD_BALANCER and e.local for e in sc.entries)
     if uses_local_lb:
         for n in range(n_nodes):
@@ -501,7 +540,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             if flips:
                 run.local_empty_at[n] = flips[0]
             healthy = value_at(series, 0.0)
-            lb_changes[n].append((-INF, healthy))
+            lb_changes[n] = [(-INF, healthy)]
             phase = _cyc(timing.lb_phase, n) % 1.0
             tick = phase * lb.interval
             streak = 0
@@ -514,7 +553,6 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                         healthy = ok
                         streak = 0
                         lb_changes[n].append((done, healthy))
-                        times.add(done)
                         step(done, Component.LOAD_BALANCER, node_name(n),
                              EventKind.LB_REMOVES_NODE if not ok else EventKind.LB_ADDS_NODE,
                              f"{'removes' if not ok else 'adds back'} {node_name(n)} after "
@@ -523,128 +561,19 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                     streak = 0
                 tick += lb.interval
 
-    # ---- scan the timeline, node by node ----------------------------------------------
-    serving_changes: list[tuple[float, int, _Pod, bool]] = []
-    k = 0
-    for p in all_pods:
-        if p.old:
-            serving_changes.append((min(p.close, p.exit), k, p, False))
-        else:
-            end_t = min(p.killed, p.exit)
-            if p.listen < end_t:
-                serving_changes.append((p.listen, k, p, True))
-                serving_changes.append((end_t, k + 1, p, False))
-        k += 2
-    serving_changes = sorted(c for c in serving_changes if c[0] < INF)
-    last_accept: dict[str, float] = {}
-    signatures: dict[tuple, int] = {}
-    for n in range(n_nodes):
-        sig = (tuple((a, p.name, ch) for (a, p, ch) in applied[n]),
-               tuple(p.name for p in all_pods if p.node == n), tuple(lb_changes[n]))
-        if sig in signatures and not any(e.local for e in sc.entries):
-            continue  # behaves exactly like an earlier node
-        signatures.setdefault(sig, n)
-        _scan_node(sc, n, olds, news, applied[n], lb_changes[n], serving_changes, horizon, run,
-                   last_accept, node_name(n))
+    # ---- the timeline the properties are evaluated on (see evaluate) ------------------
+    index = {id(p): i for i, p in enumerate(all_pods)}
     req = min(max(timing.request, b["request"].lo), b["request"].hi)
-    for p in olds:
-        if p.deleted < INF and p.sigkill <= p.exit and p.name in last_accept:
-            if last_accept[p.name] + req > p.sigkill:
-                run.violations.append(Violation(
-                    Property.KILLED_IN_FLIGHT, p.sigkill, p.sigkill, p.node, p.name, None,
-                    f"a request accepted by {p.name} just before t={last_accept[p.name]:.2f}s "
-                    f"still runs ({req:g}s) when SIGKILL arrives"))
-    if not run.completed:
-        run.violations.append(Violation(Property.STALLED, horizon, horizon, 0, None, None,
-                                        "the rollout does not finish"))
+    run.timeline = Timeline(
+        pods=tuple(PodLife(p.name, p.old, p.node, p.created if not p.old else -INF,
+                           p.listen if not p.old else -INF, p.ready if not p.old else -INF,
+                           p.killed, p.deleted, p.sigterm, p.close, p.unready if p.old else p.killed,
+                           p.exit, p.sigkill) for p in all_pods),
+        applied=tuple(tuple((a, index[id(p)], ch) for (a, p, ch) in applied[n]) for n in range(n_nodes)),
+        lb=tuple(tuple(x) for x in lb_changes),
+        zones=tuple(sc.node_zone(n) for n in range(n_nodes)),
+        entries=sc.entries, fallback=sc.fallback, request=req, horizon=horizon, completed=run.completed)
     steps.sort(key=lambda s: s.t)
     return run
 
 
-def _scan_node(sc: Scenario, n: int, olds: list[_Pod], news: list[_Pod],
-               applied: list[tuple[float, _Pod, _Change]], lb_changes: list[tuple[float, bool]],
-               serving_changes: list[tuple[float, int, _Pod, bool]], horizon: float, run: Run,
-               last_accept: dict[str, float], where: str) -> None:
-    """Sweep node n's timeline: programmed sets per entry, against who is serving."""
-    fallback = sc.fallback
-    # view: name -> [pod, ready, serving, terminating]
-    view: dict[str, list] = {p.name: [p, True, True, False] for p in olds}
-    nonserving: set[str] = set(p.name for p in news)  # new pods serve from listen on
-    events: list[tuple[float, int, str, object]] = []
-    for (a, p, ch) in applied:
-        events.append((a, 1, "apply", (p, ch)))
-    for (t, _, p, on) in serving_changes:
-        events.append((t, 0, "serving", (p, on)))
-    for (a, h) in lb_changes:
-        if a > -INF:
-            events.append((a, 2, "lb", h))
-    events.sort(key=lambda e: (e[0], e[1]))
-    lb_on = lb_changes[0][1] if lb_changes else True
-    reported: set[tuple] = set()
-    i = 0
-    t = 0.0  # the rollout starts at 0: the scan covers [0, horizon), including before n's first event
-    while True:
-        while i < len(events) and events[i][0] <= t:
-            _, _, kind, payload = events[i]
-            i += 1
-            if kind == "apply":
-                p, ch = payload  # type: ignore[misc]
-                if ch is _Change.ADD:
-                    view[p.name] = [p, True, True, False]
-                elif ch is _Change.DEL:
-                    if p.name in view:
-                        view[p.name][1] = False
-                        view[p.name][3] = True
-                elif ch is _Change.UNREADY:
-                    if p.name in view:
-                        view[p.name][1] = False
-                        view[p.name][2] = False
-                else:
-                    view.pop(p.name, None)
-            elif kind == "serving":
-                p, on = payload  # type: ignore[misc]
-                (nonserving.discard if on else nonserving.add)(p.name)
-            else:
-                lb_on = bool(payload)
-        nxt = events[i][0] if i < len(events) else horizon
-        if nxt > t:
-            _check_interval(sc, n, t, nxt, view, nonserving, fallback, lb_on, run, reported,
-                            last_accept, where)
-        if i >= len(events) or nxt >= horizon:
-            break
-        t = nxt
-
-
-def _check_interval(sc: Scenario, n: int, a: float, b: float, view: dict[str, list],
-                    nonserving: set[str], fallback: bool, lb_on: bool, run: Run,
-                    reported: set[tuple], last_accept: dict[str, float], where: str) -> None:
-    for e in sc.entries:
-        if e.kind is Entry.LOAD_BALANCER and e.local and not lb_on:
-            continue
-        entries = [x for x in view.values() if x[0].node == n] if e.local else view.values()
-        chosen = [x[0] for x in entries if x[1]]
-        if not chosen and fallback:
-            chosen = [x[0] for x in entries if x[2] and x[3]]
-        if not chosen:
-            key = (Property.NO_ENDPOINT, e.kind)
-            if key not in reported:
-                reported.add(key)
-                run.violations.append(Violation(
-                    Property.NO_ENDPOINT, a, b, n, None, e,
-                    f"a request via the {e.text} entering {where} finds no endpoint "
-                    f"({'dropped' if e.local else 'rejected'})"))
-            continue
-        for p in chosen:
-            if p.name in nonserving:
-                prop = Property.TERMINATION if p.old else Property.STARTUP
-                key = (prop, p.name, e.kind)
-                if key not in reported:
-                    reported.add(key)
-                    why = ("has not started listening yet" if not p.old and a < p.listen else
-                           "was killed and is restarting" if not p.old else
-                           "has already closed its listener")
-                    run.violations.append(Violation(
-                        prop, a, b, n, p.name, e,
-                        f"a request via the {e.text} entering {where} is sent to {p.name}, which {why}"))
-            elif p.old and p.deleted < INF:
-                last_accept[p.name] = max(last_accept.get(p.name, -INF), b)

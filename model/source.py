@@ -5,7 +5,7 @@ and every step of a counterexample point at a manifest line.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, order=True)
@@ -15,9 +15,10 @@ class Loc:
     file: str
     line: int
     col: int = 0
+    show_col: bool = field(default=False, compare=False)  # spec files: errors read file:line:col
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}"
+        return f"{self.file}:{self.line}:{self.col}" if self.show_col and self.col else f"{self.file}:{self.line}"
 
 
 class InputError(Exception):

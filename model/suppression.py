@@ -24,34 +24,42 @@ class Suppression:
 
     reason: str
     loc: Loc | None
-    property: Property | None = None
+    property: str | None = None  # a property's name (slug) or id
     workload: str | None = None  # "Deployment/<ns>/<name>"; None matches any
     service: str | None = None  # "Service/<ns>/<name>"; None matches any
 
     def matches(self, r: Result) -> bool:
-        return ((self.property is None or self.property is r.property)
+        return ((self.property is None or self.property in (r.property.slug, r.property.rule_id))
                 and (self.workload is None or self.workload == r.workload)
                 and (self.service is None or self.service == r.service))
 
 
-def parse_property(name: str, loc: Loc | None, what: str) -> Property | None:
-    """``"termination"`` -> Property.TERMINATION; ``"all"`` -> None; else a located error."""
+def parse_property(name: str, loc: Loc | None, what: str, known: Sequence[Property] | None = None) -> str | None:
+    """``"termination"`` -> ``"termination"``; ``"all"`` -> None; a name no known property
+    has (when ``known`` is given) is a located error."""
     if name == ALL:
         return None
-    try:
-        return Property(name)
-    except ValueError:
-        known = ", ".join([p.value for p in Property] + [ALL])
-        raise InputError(f"{what}: unknown property {name!r}; known: {known}", loc) from None
+    if known is not None and not any(name in (p.slug, p.rule_id) for p in known):
+        names = ", ".join([p.slug for p in known] + [ALL])
+        raise InputError(f"{what}: unknown property {name!r}; known: {names}", loc)
+    return name
 
 
-def from_annotations(obj: Located, annotations: dict[str, str], ref: str, *, is_service: bool) -> list[Suppression]:
+def check(suppressions: Sequence[Suppression], known: Sequence[Property]) -> None:
+    """Every suppression names a known property (config entries are read before --spec)."""
+    for s in suppressions:
+        if s.property is not None:
+            parse_property(s.property, s.loc, "suppress", known)
+
+
+def from_annotations(obj: Located, annotations: dict[str, str], ref: str, known: Sequence[Property], *,
+                     is_service: bool) -> list[Suppression]:
     out = []
     for key, reason in annotations.items():
         if not key.startswith(PREFIX):
             continue
         loc = obj.loc_of(f"metadata.annotations.{key}")
-        prop = parse_property(key[len(PREFIX):], loc, f"annotation {key}")
+        prop = parse_property(key[len(PREFIX):], loc, f"annotation {key}", known)
         if not reason.strip():
             raise InputError(f'annotation {key}: give the reason, e.g. {key}: "accepted: see ticket 123"', loc)
         out.append(Suppression(reason.strip(), loc, prop,

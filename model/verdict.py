@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from zdverify.grammar.specs import Claim
 from zdverify.model.source import Loc
 
 
@@ -24,24 +25,27 @@ class Verdict(Enum):
         return {Verdict.PROVED: 0, Verdict.INCONCLUSIVE: 1, Verdict.COUNTEREXAMPLE: 2}[self]
 
 
-class Property(Enum):
-    """Built-in properties (issue C moves them into the spec language)."""
+@dataclass(frozen=True)
+class Property:
+    """A property as the spec language states it (``specs/*.zds``), with what reports say
+    about it. Built-ins and user properties are the same kind of value."""
 
-    STARTUP = "startup"  # a request reaches a new pod before it serves
-    TERMINATION = "termination"  # a request reaches an old pod after it stopped serving
-    NO_ENDPOINT = "no-endpoint"  # a request reaches a node/Service with no endpoint
-    KILLED_IN_FLIGHT = "killed-in-flight"  # SIGKILL cuts a request that was accepted
-    STALLED = "stalled"  # some execution never finishes the rollout
+    rule_id: str  # stable across releases (SARIF ruleId), e.g. ZDV002
+    slug: str  # e.g. "termination": --property, suppressions, JSON
+    name: str  # PascalCase (SARIF rule name)
+    title: str  # the claim in words: "no request reaches a pod after it stopped serving"
+    description: str  # one line: what fails
+    explanation: str
+    remediation: str
+    cause: "Cause"
+    claim: Claim = field(compare=False, hash=False, repr=False)
+    text: str = ""  # the claim as written
+    source: Loc | None = None
+    builtin: bool = False
 
     @property
-    def title(self) -> str:
-        return {
-            Property.STARTUP: "no request reaches a pod before it serves",
-            Property.TERMINATION: "no request reaches a pod after it stopped serving",
-            Property.NO_ENDPOINT: "no request reaches a node or Service without an endpoint",
-            Property.KILLED_IN_FLIGHT: "no accepted request is cut off by SIGKILL",
-            Property.STALLED: "the rollout always finishes",
-        }[self]
+    def value(self) -> str:
+        return self.slug
 
 
 class Component(Enum):
@@ -91,11 +95,14 @@ class EventKind(Enum):
 
 
 class Cause(Enum):
+    """What a violation is reported as; decides the blamed lines and the fix."""
+
     STARTUP = "startup"
     TERMINATION = "termination"
     NO_ENDPOINT = "no-endpoint"
     KILLED_IN_FLIGHT = "killed-in-flight"
     STALLED = "stalled"
+    CAPACITY = "capacity"
 
 
 @dataclass(frozen=True)
@@ -161,6 +168,7 @@ class Report:
     notes: tuple[str, ...] = ()  # unpaired workloads/services, skipped objects
     nodes: int = 3
     k8s_version: str = ""
+    properties: tuple[Property, ...] = ()  # the properties checked, in catalogue order
 
     @property
     def verdict(self) -> Verdict:

@@ -1,17 +1,26 @@
-"""``zdverify properties``: the catalogue of built-in properties, as text or Markdown.
-The README's catalogue is this Markdown (a test keeps them equal)."""
+"""``zdverify properties``: the property catalogue, as text or Markdown. The README's
+catalogue is the Markdown of the built-ins (a test keeps them equal)."""
 from __future__ import annotations
 
-from zdverify.specs.builtin import CATALOGUE
+from typing import Sequence
+
+from zdverify.model.verdict import Property
 
 
-def render_catalogue(fmt: str) -> str:
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_catalogue(properties: Sequence[Property], fmt: str) -> str:
     if fmt == "markdown":
-        rows = ["| id | property | fails when | remediation |", "|---|---|---|---|"]
-        rows += [f"| {i.rule_id} | `{i.property.value}` | {i.short} | {i.help} |" for i in CATALOGUE]
+        rows = ["| id | property | claim | fails when | remediation |", "|---|---|---|---|---|"]
+        rows += [f"| {p.rule_id} | `{p.slug}` | `{_cell(p.text)}` | {_cell(p.description)} | "
+                 f"{_cell(p.remediation)} |" for p in properties]
         return "\n".join(rows) + "\n"
     out = []
-    for i in CATALOGUE:
-        out += [f"{i.rule_id}  {i.property.value}  ({i.name})", f"  {i.short}", f"  why: {i.full}",
-                f"  fix: {i.help}", ""]
+    for p in properties:
+        origin = "built in" if p.builtin else f"from {p.source}"
+        out += [f"{p.rule_id}  {p.slug}  ({p.name}, {origin}, reports cause {p.cause.value})",
+                f"  claim: {p.text}", f"  fails when: {p.description}", f"  why: {p.explanation}",
+                f"  fix: {p.remediation}", ""]
     return "\n".join(out)

@@ -35,7 +35,6 @@ from zdverify.model.verdict import (
     Step,
     Verdict,
 )
-from zdverify.specs.builtin import BY_PROPERTY
 
 FOLD_STEPS = 12  # longer traces put their step table inside <details>
 MAX_DIAGRAM_STEPS = 120  # mermaid's maxTextSize is 50,000 characters: show the last steps only
@@ -400,8 +399,7 @@ class _Renderer:
             return "No workload was paired with a Service: nothing was verified."
         rows = ["| verdict | property | workload | Service | summary |", "|---|---|---|---|---|"]
         for r in results:
-            info = BY_PROPERTY.get(r.property)
-            prop = f"{code(r.property.value)}" + (f" ({info.rule_id})" if info else "")
+            prop = f"{code(r.property.value)} ({r.property.rule_id})"
             if r.suppressed is not None:
                 verdict = f"skipped ({r.verdict.value})"
                 summary = f"suppressed: {md(r.suppressed)}"
@@ -412,8 +410,7 @@ class _Renderer:
         return "\n".join(rows)
 
     def _heading(self, label: str, result: Result) -> list[str]:
-        info = BY_PROPERTY.get(result.property)
-        rule = f" ({info.rule_id} {info.name})" if info else ""
+        rule = f" ({result.property.rule_id} {result.property.name})"
         where = f" Reported at {self.link(result.source)}." if result.source else ""
         return [
             f"## {label}: {result.property.value} — {md(result.workload)} → {md(result.service)}",

@@ -36,8 +36,7 @@ from urllib.parse import quote
 
 from zdverify import __version__
 from zdverify.model.source import Loc
-from zdverify.model.verdict import EventKind, Report, Result, Step, Verdict
-from zdverify.specs.builtin import CATALOGUE, PropertyInfo
+from zdverify.model.verdict import EventKind, Property, Report, Result, Step, Verdict
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # The project's home page; GitHub shows it next to the tool name.
@@ -47,8 +46,12 @@ STDIN_URI = "stdin.yaml"
 # GitHub stores at most 10,000 thread-flow locations per result (and displays 1,000).
 MAX_THREAD_FLOW_LOCATIONS = 10_000
 
-_RULES: tuple[PropertyInfo, ...] = tuple(sorted(CATALOGUE, key=lambda info: info.rule_id))
-_RULE_INDEX = {info.property: i for i, info in enumerate(_RULES)}
+def _rules(report: Report) -> tuple[Property, ...]:
+    """The checked properties (and any a result names), sorted by id."""
+    props = {p.rule_id: p for p in report.properties}
+    for r in report.results:
+        props.setdefault(r.property.rule_id, r.property)
+    return tuple(sorted(props.values(), key=lambda p: p.rule_id))
 # Characters left as they are in a URI path (RFC 3986 pchar plus "/").
 _URI_SAFE = "/:@!$&'()*+,;=-._~"
 
@@ -57,7 +60,7 @@ def render_sarif(report: Report, *, root: str | None = None) -> str:
     """The report as a SARIF 2.1.0 log (one run) ending in a newline."""
     base = os.path.abspath(root if root is not None else os.getcwd())
     run: dict[str, Any] = {
-        "tool": {"driver": _driver()},
+        "tool": {"driver": _driver(report)},
         "automationDetails": {"id": AUTOMATION_ID},
         "invocations": [_invocation(report)],
         "results": [
@@ -147,27 +150,28 @@ def _location(loc: Loc, base: str, message: str | None = None, id_: int | None =
 # ---------------------------------------------------------------- driver
 
 
-def _driver() -> dict[str, Any]:
+def _driver(report: Report) -> dict[str, Any]:
     return {
         "name": "zdverify",
         "semanticVersion": __version__,
-        "rules": [_rule(info) for info in _RULES],
+        "rules": [_rule(info) for info in _rules(report)],
     }
 
 
-def _rule(info: PropertyInfo) -> dict[str, Any]:
+def _rule(info: Property) -> dict[str, Any]:
     return {
         "id": info.rule_id,
         "name": info.name,
-        "shortDescription": {"text": info.short},
-        "fullDescription": {"text": info.full},
-        "help": {"text": info.help},
+        "shortDescription": {"text": info.description},
+        "fullDescription": {"text": info.explanation},
+        "help": {"text": info.remediation},
         "defaultConfiguration": {"level": "error"},
         "properties": {
-            "tags": ["reliability", "kubernetes", "zero-downtime", info.property.value],
+            "tags": ["reliability", "kubernetes", "zero-downtime", info.slug],
             "precision": "very-high",
             "problem.severity": "error",
-            "zdverify.property": info.property.value,
+            "zdverify.property": info.slug,
+            "zdverify.claim": info.text,
         },
     }
 
@@ -218,10 +222,11 @@ def _message(result: Result, report: Report) -> str:
 
 
 def _result(result: Result, report: Report, base: str) -> dict[str, Any]:
-    info_index = _RULE_INDEX[result.property]
+    rules = _rules(report)
+    info_index = [p.rule_id for p in rules].index(result.property.rule_id)
     primary = _primary(result)
     sarif: dict[str, Any] = {
-        "ruleId": _RULES[info_index].rule_id,
+        "ruleId": result.property.rule_id,
         "ruleIndex": info_index,
         "level": "error" if result.verdict is Verdict.COUNTEREXAMPLE else "warning",
         "message": {"text": _message(result, report)},

@@ -1,1 +1,1 @@
-"""Properties (built in for now; issue C moves them into the spec language)."""
+"""Properties written in the spec language: the built-ins (``builtin.zds``) and the registry."""

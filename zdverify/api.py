@@ -9,7 +9,9 @@ from zdverify.model.kube import build_objects
 from zdverify.model.load import load_paths
 from zdverify.model.pairing import pair
 from zdverify.model.source import InputError
+from zdverify.model import suppression
 from zdverify.model.suppression import Suppression
+from zdverify.specs import registry
 from zdverify.model.verdict import Report
 
 
@@ -25,8 +27,11 @@ def verify(
     lb: str | None = None,
     cluster: str | None = None,
     previous: Sequence[str] = (),
+    specs: Sequence[str] = (),
+    select: Sequence[str] = (),
 ) -> Report:
-    """Load manifests, pair workloads with Services, and check every built-in property.
+    """Load manifests, pair workloads with Services, and check the properties: the
+    built-ins plus those of ``specs`` (spec files), narrowed to ``select`` (ids or names).
 
     Raises :class:`InputError` (with a location where there is one) for bad input; the
     pipeline flows one way: load -> objects -> pairs -> scenarios -> search -> Report.
@@ -39,9 +44,12 @@ def verify(
     if topology is not None and nodes is not None and nodes != len(topology.nodes):
         raise InputError(f"--nodes {nodes} conflicts with the {len(topology.nodes)} nodes of {cluster}")
     s = make_settings(assume, k8s_version, lb, topology)
+    known = registry.load(specs)
+    properties = registry.select(known, select)
+    suppression.check(suppressions, known)
     docs = load_paths(paths, stdin_text=stdin_text, stdin_name=stdin_name)
     objects = build_objects(docs)
     pairs, notes = pair(objects)
     node_spec = topology.nodes if topology is not None else (nodes or 3)
     old = build_objects(load_paths(previous)) if previous else None
-    return check_all(pairs, notes, objects, node_spec, s, suppressions, old)
+    return check_all(pairs, notes, objects, node_spec, s, properties, suppressions, old)

@@ -99,10 +99,19 @@ def main() -> None:
 @main.command("properties")
 @click.option("--format", "-o", "output_format", type=click.Choice(["text", "markdown"]), default="text",
               show_default=True, help="Output format.")
-def properties_command(output_format: str) -> None:
-    """List the properties zdverify checks, with their ids and remediation."""
+@click.option("--spec", "specs", metavar="FILE", multiple=True,
+              help="Also list the properties of this spec file (repeatable).")
+def properties_command(output_format: str, specs: tuple[str, ...]) -> None:
+    """List the properties zdverify checks, with their ids, claims and remediation."""
     from zdverify.reports.catalogue import render_catalogue
-    _write_stdout(render_catalogue(output_format))
+    from zdverify.specs import registry
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        props = registry.load(specs)
+    except InputError as e:
+        _error(err, "error", e.message, e.loc)
+        sys.exit(EXIT_ERROR)
+    _write_stdout(render_catalogue(props, output_format))
 
 
 @main.command(
@@ -125,6 +134,10 @@ def properties_command(output_format: str) -> None:
               help="Cluster file: named nodes (labels, zones, taints), version, load balancer, bounds.")
 @click.option("--lb", "lb", type=click.Choice(list(LB_PROFILES)), default=None,
               help="Load-balancer health-check profile for externalTrafficPolicy: Local.  [default: generic]")
+@click.option("--spec", "specs", metavar="FILE", multiple=True,
+              help="A spec file with more properties to check (repeatable); see `zdverify properties`.")
+@click.option("--property", "selected", metavar="ID", multiple=True,
+              help="Check only this property, by id (ZDV002) or name (termination); repeatable.")
 @click.option("--assume", "assume", metavar="KEY=RANGE", multiple=True, callback=_parse_assume,
               help="Override a timing bound, e.g. app-startup=0s..30s (repeatable). KEY is one of: "
               + ", ".join(b.key for b in BOUNDS) + ".")
@@ -146,6 +159,8 @@ def verify_command(
     previous: tuple[str, ...],
     cluster: str | None,
     lb: str | None,
+    specs: tuple[str, ...],
+    selected: tuple[str, ...],
     assume: dict[str, str],
     soft_fail: bool | None,
     allow_empty: bool | None,
@@ -174,6 +189,8 @@ def verify_command(
             reports=cfg.reports + reports,
             lb=lb or cfg.lb,
             assume={**cfg.assume, **assume},
+            specs=cfg.specs + specs,
+            selected=selected or cfg.properties,
             soft_fail=soft_fail if soft_fail is not None else cfg.soft_fail,
             allow_empty=allow_empty if allow_empty is not None else cfg.allow_empty,
             stdin_name=stdin_filename,
@@ -212,6 +229,8 @@ class Run:
     reports: tuple[tuple[str, str], ...]
     lb: str | None
     assume: dict[str, str]
+    specs: tuple[str, ...]
+    selected: tuple[str, ...]
     soft_fail: bool
     allow_empty: bool
     stdin_name: str
@@ -227,7 +246,8 @@ def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
         report = verify(run.paths, nodes=run.nodes, cluster=run.cluster, previous=run.previous,
                         k8s_version=run.k8s_version,
                         assume=run.assume, lb=run.lb,
-                        stdin_text=stdin_text, stdin_name=run.stdin_name, suppressions=run.cfg.suppress)
+                        stdin_text=stdin_text, stdin_name=run.stdin_name, suppressions=run.cfg.suppress,
+                        specs=run.specs, select=run.selected)
     if not report.results and not run.allow_empty:
         first = run.stdin_name if run.paths[0] == STDIN else run.paths[0]
         raise InputError(_nothing_to_verify(report), Loc(first, 1))

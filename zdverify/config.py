@@ -13,6 +13,8 @@
       app-startup: 0s..30s
     soft-fail: false
     allow-empty: false
+    specs: [team.zds]   # more properties, like --spec (relative to this file)
+    properties: [ZDV002, zone-capacity]   # check only these, like --property
     suppress:           # like zdverify/ignore-<property> annotations
       - workload: Deployment/default/web   # optional; any workload when absent
         service: Service/default/web       # optional
@@ -34,7 +36,8 @@ from zdverify.model.suppression import Suppression, parse_property
 
 FORMATS = ("text", "json", "markdown", "sarif", "junit", "github")
 DISCOVERED = (".zdverify.yaml", ".zdverify.yml")
-_KEYS = ("nodes", "cluster", "k8s-version", "lb", "format", "reports", "assume", "soft-fail", "allow-empty", "suppress")
+_KEYS = ("nodes", "cluster", "k8s-version", "lb", "format", "reports", "assume", "soft-fail", "allow-empty", "suppress",
+         "specs", "properties")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class Config:
     soft_fail: bool = False
     allow_empty: bool = False
     suppress: tuple[Suppression, ...] = ()
+    specs: tuple[str, ...] = ()  # spec files, like --spec
+    properties: tuple[str, ...] = ()  # ids or names, like --property
     path: str | None = None
 
 
@@ -105,7 +110,17 @@ def _parse(doc: Document, path: str) -> Config:
             raise InputError(f"reports.{name}: expected a file name", loc("reports", name))
     assume = typed("assume", dict, "a mapping of bound to range") or {}
     suppress = typed("suppress", list, "a list") or []
+    lists = {}
+    for key in ("specs", "properties"):
+        items = typed(key, list, "a list of strings") or []
+        for i, item in enumerate(items):
+            if not isinstance(item, str) or not item:
+                raise InputError(f"{key}[{i}]: expected a string, got {item!r}", loc(key, i))
+        lists[key] = tuple(items)
+    base = Path(path).parent
     return Config(
+        specs=tuple(str(base / s) if not Path(s).is_absolute() else s for s in lists["specs"]),
+        properties=lists["properties"],
         nodes=nodes, cluster=cluster, k8s_version=version, lb=lb, format=fmt, reports=tuple(reports.items()),
         assume={str(k): str(v) for k, v in assume.items()},
         soft_fail=bool(typed("soft-fail", bool, "true or false")),

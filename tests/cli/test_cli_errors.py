@@ -3,6 +3,8 @@ traceback. Most run the CLI in a subprocess; exit-code mapping and internal erro
 process with a stand-in ``verify``."""
 from __future__ import annotations
 
+from zdverify.specs.registry import builtin, builtin_by_slug
+
 import os
 import subprocess
 import sys
@@ -247,7 +249,7 @@ def test_version(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- in process: exit codes and internal errors
 
 def result(verdict: Verdict) -> Result:
-    return Result(Property.STARTUP, "Deployment/default/web", "Service/default/web", verdict, "summary")
+    return Result(builtin_by_slug("startup"), "Deployment/default/web", "Service/default/web", verdict, "summary")
 
 
 def invoke_with(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, outcome: Report | Exception, *args: str):  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from zdverify import verify
+from zdverify.model.assumptions import LB_PROFILES
 from zdverify.model.cluster import ZONE_LABEL, load_cluster
 from zdverify.model.source import InputError
 
@@ -38,7 +39,7 @@ def test_parse(tmp_path: Path) -> None:
     assert [n.name for n in c.nodes] == ["a-1", "b-1"]
     assert c.nodes[0].labels[ZONE_LABEL] == "a" and c.nodes[0].labels["kubernetes.io/hostname"] == "a-1"
     assert c.nodes[1].taints[0].effect == "NoSchedule"
-    assert (c.k8s_version, c.proxy_mode, c.lb, c.bounds) == ("1.24", "ipvs", "gcp", {"kube-proxy": "0s..5s"})
+    assert (c.k8s_version, c.proxy_mode, c.lb, c.bounds) == ("1.24", "ipvs", LB_PROFILES["gcp"], {"kube-proxy": "0s..5s"})
 
 
 @pytest.mark.parametrize("text,line,words", [
@@ -46,6 +47,8 @@ def test_parse(tmp_path: Path) -> None:
     ("nodes:\n  - name: a\n  - name: a\n", 3, "duplicate node name"),
     ("nodes:\n  - {name: a, taints: [{key: k, effect: Sometimes}]}\n", 2, "effect"),
     ("loadBalancer: alibaba\nnodes: [{name: a}]\n", 1, "unknown load-balancer profile"),
+    ("nodes: [{name: a}]\nloadBalancer:\n  base: aws-nlb\n  timeout: 2\n", 4, "loadBalancer.timeout"),
+    ("nodes: [{name: a}]\nloadBalancer:\n  interval: 5s\n", 2, "loadBalancer: missing timeout"),
     ("bounds: {kube-proxy: 5x}\nnodes: [{name: a}]\n", 1, "expected a duration"),
     ("kubeProxyMode: userspace\nnodes: [{name: a}]\n", 1, "kubeProxyMode"),
     ("nodez: []\n", 1, "unknown key"),

@@ -1,6 +1,8 @@
 """JUnit renderer, read back with junitparser (what CI plugins resemble) and the stdlib."""
 from __future__ import annotations
 
+from zdverify.specs.registry import builtin
+
 import re
 
 import os
@@ -13,7 +15,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 
 from zdverify import verify
 from zdverify.model.source import Loc
-from zdverify.model.verdict import Property, Report, Verdict
+from zdverify.model.verdict import Report, Verdict
 from zdverify.reports.text import render_text
 from zdverify.reports.junit import render_junit
 from test_sarif import COUNTEREXAMPLE, HAND, INCONCLUSIVE, PROVED, SVC, WEB
@@ -126,4 +128,4 @@ def test_invalid_xml_characters_are_replaced() -> None:
 
 def test_all_properties_have_one_case_each(example_reports: dict[str, Report]) -> None:
     names = [c.name for c in cases(render_junit(example_reports["no-prestop.yaml"]))]
-    assert [n.split(" → ")[0] for n in names] == [p.value for p in Property]
+    assert [n.split(" → ")[0] for n in names] == [p.value for p in builtin()]

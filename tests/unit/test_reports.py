@@ -1,6 +1,8 @@
 """Text and JSON renderers over hand-built Reports."""
 from __future__ import annotations
 
+from zdverify.specs.registry import builtin, builtin_by_slug
+
 import json
 import re
 from dataclasses import replace
@@ -29,11 +31,11 @@ STARTUP_BOUND = Assumption("app-startup", "0s..30s", "flag", "container started 
 PROXY_BOUND = Assumption("kube-proxy", "0s..2s", "default", "EndpointSlice -> rules applied")
 
 PROVED = Result(
-    Property.STARTUP, WEB, SVC, Verdict.PROVED, "no request reaches a pod before it serves",
+    builtin_by_slug("startup"), WEB, SVC, Verdict.PROVED, "no request reaches a pod before it serves",
     assumptions=(STARTUP_BOUND, PROXY_BOUND), source=Loc("deploy.yaml", 2),
 )
 COUNTEREXAMPLE = Result(
-    Property.TERMINATION, WEB, SVC, Verdict.COUNTEREXAMPLE,
+    builtin_by_slug("termination"), WEB, SVC, Verdict.COUNTEREXAMPLE,
     "a request reaches web-old-1 after SIGTERM",
     cause=Cause.TERMINATION,
     trace=(
@@ -50,7 +52,7 @@ COUNTEREXAMPLE = Result(
     assumptions=(PROXY_BOUND,),
 )
 INCONCLUSIVE = Result(
-    Property.STALLED, WEB, SVC, Verdict.INCONCLUSIVE, "search bound exhausted",
+    builtin_by_slug("stalled"), WEB, SVC, Verdict.INCONCLUSIVE, "search bound exhausted",
     why="more than 100000 states; raise the bound or reduce replicas",
 )
 NOTES = ("Deployment/default/worker: no Service selects its pods; left unverified",)
@@ -60,7 +62,7 @@ def report(*results: Result) -> Report:
     return Report(results, NOTES, nodes=3, k8s_version="1.34")
 
 
-FULL = report(PROVED, COUNTEREXAMPLE, INCONCLUSIVE, replace(PROVED, property=Property.NO_ENDPOINT))
+FULL = report(PROVED, COUNTEREXAMPLE, INCONCLUSIVE, replace(PROVED, property=builtin_by_slug("no-endpoint")))
 
 
 # ---------------------------------------------------------------- text
@@ -83,7 +85,7 @@ def test_one_aligned_line_per_result_first() -> None:
 def test_counterexample_block() -> None:
     text = render_text(report(COUNTEREXAMPLE))
     block = text.split("\n\n")[1].splitlines()
-    assert block[0] == "Counterexample: termination — " + Property.TERMINATION.title
+    assert block[0] == "Counterexample: termination — " + builtin_by_slug("termination").title
     assert block[1] == f"  {WEB} → {SVC}"
     assert "  why: kube-proxy on node-2 lags behind the EndpointSlice" in block
     trace = [line for line in block if re.match(r"\s+\d+\. t=", line)]
@@ -107,7 +109,7 @@ def test_counterexample_block() -> None:
 
 def test_long_traces_align_their_numbers() -> None:
     steps = tuple(Step(i / 10, Component.CLIENT, "", EventKind.REQUEST, f"request {i}") for i in range(12))
-    cx = Result(Property.STARTUP, WEB, SVC, Verdict.COUNTEREXAMPLE, "s", trace=steps)
+    cx = Result(builtin_by_slug("startup"), WEB, SVC, Verdict.COUNTEREXAMPLE, "s", trace=steps)
     trace = [line for line in render_text(report(cx)).splitlines() if re.match(r"\s+\d+\. t=", line)]
     assert len(trace) == 12
     assert trace[0].index(".") == trace[11].index(".")

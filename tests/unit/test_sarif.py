@@ -5,6 +5,8 @@ Without the Multitool the validation tests are skipped locally and fail on CI (e
 """
 from __future__ import annotations
 
+from zdverify.specs.registry import builtin, builtin_by_slug
+
 import json
 import os
 import stat
@@ -22,7 +24,6 @@ from zdverify.model.verdict import (
     Blame, Cause, Component, EventKind, Property, Report, Result, Step, Verdict,
 )
 from zdverify.reports.sarif import artifact_uri, render_sarif
-from zdverify.specs.builtin import CATALOGUE
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -30,7 +31,7 @@ MULTITOOL = ROOT / "tests/tools/node_modules/@microsoft/sarif-multitool-linux/Sa
 
 WEB, SVC = "Deployment/default/web", "Service/default/web"
 COUNTEREXAMPLE = Result(
-    Property.TERMINATION, WEB, SVC, Verdict.COUNTEREXAMPLE,
+    builtin_by_slug("termination"), WEB, SVC, Verdict.COUNTEREXAMPLE,
     "a request reaches web-old-1 after SIGTERM at t=0.40s (port 80)",
     cause=Cause.TERMINATION,
     trace=(
@@ -48,18 +49,18 @@ COUNTEREXAMPLE = Result(
     source=Loc("deploy/web.yaml", 4, 1),
 )
 INCONCLUSIVE = Result(
-    Property.STALLED, WEB, SVC, Verdict.INCONCLUSIVE, "not decided: state budget exhausted",
+    builtin_by_slug("stalled"), WEB, SVC, Verdict.INCONCLUSIVE, "not decided: state budget exhausted",
     why="state budget exhausted", source=Loc("deploy/web.yaml", 4, 1),
 )
-PROVED = Result(Property.STARTUP, WEB, SVC, Verdict.PROVED, "no request reaches a pod before it serves",
+PROVED = Result(builtin_by_slug("startup"), WEB, SVC, Verdict.PROVED, "no request reaches a pod before it serves",
                 source=Loc("deploy/web.yaml", 4, 1))
 SUPPRESSED = replace(
-    COUNTEREXAMPLE, property=Property.NO_ENDPOINT, cause=Cause.NO_ENDPOINT,
+    COUNTEREXAMPLE, property=builtin_by_slug("no-endpoint"), cause=Cause.NO_ENDPOINT,
     suppressed="single replica by design", suppressed_by=Loc("deploy/web.yaml", 7, 5),
 )
 HAND = Report((PROVED, COUNTEREXAMPLE, INCONCLUSIVE, SUPPRESSED),
               ("Deployment/default/worker: no Service selects its pods; left unverified",),
-              nodes=3, k8s_version="1.34")
+              nodes=3, k8s_version="1.34", properties=builtin())
 
 
 def sarif(report: Report, root: Path = ROOT) -> dict[str, Any]:
@@ -170,12 +171,12 @@ def test_one_run_with_the_whole_catalogue_as_rules() -> None:
     assert run["automationDetails"] == {"id": "zdverify/"}
     assert run["columnKind"] == "unicodeCodePoints"
     ids = [r["id"] for r in driver["rules"]]
-    assert ids == sorted(i.rule_id for i in CATALOGUE)
-    for rule, info in zip(driver["rules"], sorted(CATALOGUE, key=lambda i: i.rule_id)):
+    assert ids == sorted(i.rule_id for i in builtin())
+    for rule, info in zip(driver["rules"], sorted(builtin(), key=lambda i: i.rule_id)):
         assert rule["name"] == info.name
-        assert rule["shortDescription"]["text"] == info.short
-        assert rule["fullDescription"]["text"] == info.full
-        assert rule["help"]["text"] == info.help
+        assert rule["shortDescription"]["text"] == info.description
+        assert rule["fullDescription"]["text"] == info.explanation
+        assert rule["help"]["text"] == info.remediation
 
 
 def test_problems_only_with_rule_index_and_levels() -> None:

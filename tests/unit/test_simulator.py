@@ -1,6 +1,8 @@
 """The plain discrete-event simulator (model/simulator.py) against k8s-semantics.md."""
 from __future__ import annotations
 
+from zdverify.specs.registry import builtin, builtin_by_slug
+
 import random
 
 import pytest
@@ -42,7 +44,7 @@ def steps_of(run, kind: EventKind, where: str | None = None) -> list:
 
 
 def props(run) -> set[Property]:
-    return {v.prop for v in run.violations}
+    return {p for p in builtin() if run.first(p) is not None}
 
 
 # ------------------------------------------------------------------ completion (§1.3)
@@ -59,7 +61,7 @@ def test_zero_delay_rollout_completes(strategy) -> None:
     assert len(steps_of(run, EventKind.POD_CREATED)) == 3
     assert len(steps_of(run, EventKind.READY)) == 3
     assert len(steps_of(run, EventKind.ROLLOUT_COMPLETE)) == 1
-    assert Property.STALLED not in props(run)
+    assert builtin_by_slug("stalled") not in props(run)
 
 
 def test_surge1_deletes_only_after_a_new_pod_is_available() -> None:
@@ -79,7 +81,7 @@ def test_recreate_creates_only_after_old_pods_exit() -> None:
     exits = [s.t for s in steps_of(run, EventKind.CONTAINER_EXITED)]
     created = [s.t for s in steps_of(run, EventKind.POD_CREATED)]
     assert exits == [5.0, 5.0] and created == [5.0, 5.0]
-    assert Property.NO_ENDPOINT in props(run)  # Implications B: Recreate always has the window
+    assert builtin_by_slug("no-endpoint") in props(run)  # Implications B: Recreate always has the window
 
 
 # ------------------------------------------------------------------ grace arithmetic (§2.2)
@@ -118,16 +120,16 @@ def test_no_prestop_slow_proxy_termination_violation() -> None:
     """§2.1.2: nothing orders endpoint removal before SIGTERM; with no preStop node-2 still
     routes to the closed pod (Implications A.4)."""
     run = race("", eps=0.0)
-    bad = [v for v in run.violations if v.prop is Property.TERMINATION]
-    assert bad and {v.node for v in bad} == {1}  # only the slow node
+    bad = run.first(builtin_by_slug("termination"))
+    assert bad is not None and bad.node == 1  # the slow node
 
 
 def test_prestop_covering_slice_and_proxy_has_no_violation() -> None:
     """Implications B: preStop ≥ D_eps + max D_proxy (1 s + 2 s) is sufficient."""
-    assert Property.TERMINATION in props(race("", eps=1.0))
+    assert builtin_by_slug("termination") in props(race("", eps=1.0))
     run = race(prestop('[sleep, "3"]'), eps=1.0)
     assert run.completed
-    assert run.violations == []
+    assert props(run) == set()
 
 
 # ------------------------------------------------------------------ FIFO (§4, §5; endpointslice/kube-proxy)
@@ -210,7 +212,7 @@ def test_no_readiness_probe_slow_app_startup_violation() -> None:
     reach it before the app listens."""
     sc = build(manifest(replicas=1))
     run = simulate(sc, Choices(), Timing(default_new=NewTiming(app=5.0)))
-    assert Property.STARTUP in props(run)
+    assert builtin_by_slug("startup") in props(run)
     [ready] = steps_of(run, EventKind.READY)
     [listening] = steps_of(run, EventKind.APP_LISTENING)
     assert listening.t - ready.t == 5.0
@@ -220,7 +222,7 @@ def test_readiness_probe_on_port_prevents_startup_violation() -> None:
     """§3: a readiness probe on the served port succeeds only once the app accepts."""
     sc = build(manifest(replicas=1, pod="        readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}\n"))
     run = simulate(sc, Choices(), Timing(default_new=NewTiming(app=5.0)))
-    assert Property.STARTUP not in props(run)
+    assert builtin_by_slug("startup") not in props(run)
     [ready] = steps_of(run, EventKind.READY)
     [listening] = steps_of(run, EventKind.APP_LISTENING)
     assert ready.t >= listening.t
@@ -231,7 +233,7 @@ def test_paused_stalls_and_creates_nothing() -> None:
     sc = build(manifest(replicas=2, spec="  paused: true\n"))
     run = simulate(sc, Choices(), Timing())
     assert not run.completed
-    assert Property.STALLED in props(run)
+    assert builtin_by_slug("stalled") in props(run)
     assert not steps_of(run, EventKind.POD_CREATED) and not steps_of(run, EventKind.POD_DELETED)
 
 
@@ -259,4 +261,4 @@ def test_requests_accepted_before_a_nodes_first_event_count() -> None:
     recreate = "  strategy: {type: Recreate}\n"
     sc = build(manifest(replicas=1, strategy=recreate, grace=2), nodes=1, assume={"app-close": "5s"})
     run = simulate(sc, Choices(), Timing(old=(OldTiming(proxy_del=(1.5,)),), request=1.0))
-    assert Property.KILLED_IN_FLIGHT in props(run)
+    assert builtin_by_slug("killed-in-flight") in props(run)
