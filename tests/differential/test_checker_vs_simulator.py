@@ -8,6 +8,7 @@ Replay: every counterexample the checker prints is a simulator run that violates
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from dataclasses import dataclass, replace
 
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
@@ -21,6 +22,9 @@ from zdverify.model.scheduler import Node
 from zdverify.model.search import check_scenario
 from zdverify.model.simulator import Choices, NewTiming, OldTiming, Timing, simulate
 from zdverify.model.verdict import EventKind, Verdict
+from zdverify.specs.registry import builtin, load
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -164,20 +168,29 @@ def runs(draw, sc: Scenario):  # type: ignore[no-untyped-def]
 
 
 EXAMPLES = int(os.environ.get("ZDVERIFY_DIFF_EXAMPLES", "120"))  # raise for a deep run
+# user properties (no count: the solver proves or refutes them) checked against the simulator too
+USER = tuple(p for p in load([str(ROOT / "examples/specs/grace-margin.zds")]) if not p.builtin) + tuple(
+    p for p in load([str(Path(__file__).parent / "specs.zds")]) if not p.builtin)
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(m=manifests, nodes=st.integers(1, 3), version=st.sampled_from(["1.24", "1.34"]), data=st.data())
 def test_what_the_simulator_finds_the_checker_finds(m: Manifest, nodes: int, version: str, data) -> None:  # type: ignore[no-untyped-def]
     sc = scenario(m, nodes, version)
-    verdicts = {r.property: r for r in check_scenario(sc)}
+    props = builtin() + USER
+    verdicts = {r.property.rule_id: r for r in check_scenario(sc, props)}
     for _ in range(3):
         choices, timing = data.draw(runs(sc))
         run = simulate(sc, choices, timing)
-        for v in run.violations:
-            got = verdicts[v.prop]
-            assert got.verdict is Verdict.COUNTEREXAMPLE, (
-                f"simulator found {v.prop.value} ({v.text}) but the checker said {got.verdict.value}: "
+        for p in props:
+            v = run.first(p)
+            if v is None:
+                continue
+            got = verdicts[p.rule_id]
+            # soundness for every property; for the built-ins also completeness of the witnesses
+            want = (Verdict.COUNTEREXAMPLE,) if p.builtin else (Verdict.COUNTEREXAMPLE, Verdict.INCONCLUSIVE)
+            assert got.verdict in want, (
+                f"simulator found {p.value} ({v.text}) but the checker said {got.verdict.value}: "
                 f"{got.summary}\n{m.yaml()}")
 
 
@@ -185,8 +198,9 @@ def test_what_the_simulator_finds_the_checker_finds(m: Manifest, nodes: int, ver
 @given(m=manifests, nodes=st.integers(1, 3), version=st.sampled_from(["1.24", "1.34"]))
 def test_every_checker_counterexample_is_a_replayed_run(m: Manifest, nodes: int, version: str) -> None:
     sc = scenario(m, nodes, version)
-    for r in check_scenario(sc):
-        assert r.verdict is not Verdict.INCONCLUSIVE, f"{r.property.value}: {r.summary}\n{m.yaml()}"
+    for r in check_scenario(sc, builtin() + USER):
+        if r.property.builtin:
+            assert r.verdict is not Verdict.INCONCLUSIVE, f"{r.property.value}: {r.summary}\n{m.yaml()}"
         if r.verdict is Verdict.COUNTEREXAMPLE:
             assert [s.kind for s in r.trace].count(EventKind.VIOLATION) == 1
             assert r.trace == tuple(sorted(r.trace, key=lambda s: s.t))
