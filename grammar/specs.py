@@ -224,16 +224,18 @@ def _hint(text: str, e: UnexpectedInput, got: str) -> str:
     expected = set(getattr(e, "expected", ()) or getattr(e, "allowed", ()) or ())
     line = text.splitlines()[e.line - 1] if 0 < e.line <= len(text.splitlines()) else ""
     before = line[:max(e.column - 1, 0)].rstrip()
-    if got in ("exists", "forall") and before.endswith(("not", "and", "or")):
+    late = re.search(r"\b(not|and|or)\s+(exists|forall)$", before)
+    if (got in ("exists", "forall") and before.endswith(("not", "and", "or"))) or late:
+        word = late.group(2) if late else got
         return (" (hint: a quantifier that does not start the formula goes in parentheses: "
-                f"not ({got} pod q: …))")
+                f"not ({word} pod q: …))")
     if got in ("&&", "&", "||", "|", "!"):
         return " (hint: write and, or, not)"
     if got == "=":
         return " (hint: equality is ==)"
     if before.endswith(("exists", "forall")) or (re.search(r"(exists|forall)\s+\w+$", before) and got == ":"):
         return " (hint: a bound variable has a sort: exists node n, pod p: …)"
-    if "NEVER" in expected or "ALWAYS" in expected:
+    if "NEVER" in expected or "ALWAYS" in expected or (got == "}" and "NAME" in expected):
         return " (hint: a property ends with never <formula>, always <formula> or always completes)"
     if got.startswith('"') or got == '"':
         return " (hint: strings are on one line; write several \"…\" \"…\" to continue)"
