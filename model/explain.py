@@ -237,9 +237,14 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None, ctx: z3.Context) -
         def make(v: Scenario) -> list[Query]:
             return queries(prop, v, gfx)
 
-        if cause is Cause.TERMINATION and local_lb:
-            several = sc.rollout.replicas > 1
         n = _minimal_prestop(sc, make, ctx)
+        if n is None and cause is Cause.TERMINATION and local_lb and sc.rollout.replicas > 1:
+            # while another local pod keeps the node in the load balancer, no delay is
+            # provably enough; size it for a node's last pod, as the no-endpoint property does
+            from zdverify.specs.registry import builtin_by_slug
+            last_pod = builtin_by_slug("no-endpoint")
+            n = _minimal_prestop(sc, lambda v: queries(last_pod, v, gfx), ctx)
+            several = n is not None
         if n is None:
             if gfx.zero_ready and sc.fallback:
                 return ("keep a ready pod during the rollout: with no ready endpoint left, kube-proxy "
