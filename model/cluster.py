@@ -41,10 +41,10 @@ from zdverify.model.assumptions import (
 )
 from zdverify.model.load import KEY, Document, load_settings_file
 from zdverify.model.objects import TAINT_EFFECTS, Taint
-from zdverify.model.scheduler import Node
+from zdverify.model.scheduler import ZONE_LABEL, Node
 from zdverify.model.source import InputError, Loc
 
-ZONE_LABEL = "topology.kubernetes.io/zone"
+
 PROXY_MODES = ("iptables", "ipvs", "nftables")
 _KEYS = ("apiVersion", "kind", "kubernetesVersion", "kubeProxyMode", "loadBalancer", "bounds", "nodes")
 _NODE_KEYS = ("name", "zone", "labels", "taints")
