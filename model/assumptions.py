@@ -37,6 +37,7 @@ class Bound:
     key: str
     default: Interval
     doc: str
+    ip_only: bool = False  # only load balancers that target pod IPs use it
 
 
 BOUNDS: tuple[Bound, ...] = (
@@ -48,6 +49,10 @@ BOUNDS: tuple[Bound, ...] = (
     Bound("app-startup", Interval(0, 10), "container started -> application accepts connections"),
     Bound("app-close", Interval(0, 0), "SIGTERM -> application stops accepting connections"),
     Bound("request", Interval(0, 1), "duration of one request"),
+    Bound("lb-register", Interval(0, 120), "IP targets: endpoint ready (or pod started, with a readiness gate) "
+          "-> target registered (AWS LBC #3270: ~2 min observed; k8s-semantics.md C)", ip_only=True),
+    Bound("lb-deregister", Interval(0, 120), "IP targets: endpoint terminating -> the load balancer stops "
+          "sending new requests (AWS LBC #3270; k8s-semantics.md A.7, C)", ip_only=True),
 )
 
 
@@ -62,6 +67,7 @@ class LBProfile:
     unhealthy: int
     source: str
     stated_at: Loc | None = None  # where a custom profile was written; None for built-in profiles
+    ip_targets: bool = False  # targets are pod IPs (AWS ip mode): kube-proxy is bypassed
 
 
 LB_PROFILES: Mapping[str, LBProfile] = {
@@ -84,6 +90,12 @@ LB_PROFILES: Mapping[str, LBProfile] = {
                   "Azure (cloud-provider-azure): probe every 5 s, 2 probes (HealthProbeDefaultProbeInterval, "
                   "HealthProbeDefaultNumOfProbe); the fact sheet gives no timeout or healthy count: "
                   "5 s and 2 assumed"),
+        LBProfile("aws-alb-ip", 15, 5, 2, 2,
+                  "AWS ALB from the AWS Load Balancer Controller, target-type ip: pod IPs are the targets, "
+                  "health check every 15 s, timeout 5 s, healthy 2, unhealthy 2 (kubernetes-sigs/"
+                  "aws-load-balancer-controller docs/guide/ingress/annotations.md, pkg/ingress/model_builder.go); "
+                  "registration and deregistration lags are the lb-register / lb-deregister bounds "
+                  "(#3270, #2366: ~2 min observed)", ip_targets=True),
         LBProfile("alibaba-slb", 2, 5, 3, 3,
                   "Alibaba Cloud CLB (formerly SLB) TCP listener from the ACK cloud-controller-manager, which "
                   "sets no health-check field unless annotated (kubernetes/cloud-provider-alibaba-cloud "
@@ -215,9 +227,9 @@ class Settings:
     def version_text(self) -> str:
         return f"{self.k8s_version[0]}.{self.k8s_version[1]}"
 
-    def assumptions(self) -> tuple[Assumption, ...]:
+    def assumptions(self, ip_targets: bool = False) -> tuple[Assumption, ...]:
         out = [Assumption(b.key, str(self.bounds[b.key]), self.origins[b.key], b.doc, self.sources.get(b.key))
-               for b in BOUNDS]
+               for b in BOUNDS if ip_targets or not b.ip_only]
         if self.fail_readiness_on_sigterm:
             out.append(Assumption("on-sigterm", "fails readiness, keeps serving until app-close",
                                   self.origins.get("fail-readiness", "annotation"),

@@ -91,6 +91,7 @@ class _Node:
     name: str
     feasible: bool
     last_local: _Pod | None = None
+    target_group: bool = False  # IP targets: the load balancer's target group stands for the node
 
 
 @dataclass
@@ -101,7 +102,9 @@ class _Case:
     gf: GraphFacts
     local: bool
     lb: bool
+    ip: bool = False
     pods: list[_Pod] = field(default_factory=list)
+    targets: dict[str, tuple[z3.ArithRef, z3.ArithRef | None]] = field(default_factory=dict)  # pod -> (in, out)
     nodes: list[_Node] = field(default_factory=list)
     env: dict[str, object] = field(default_factory=dict)
     applied: dict[tuple[str, str], z3.ArithRef] = field(default_factory=dict)  # (node, change) -> instant
@@ -190,23 +193,38 @@ def _setup(case: _Case) -> None:
         return
     sl = publish(enc, changes, order)
     for n in case.nodes:
+        if n.target_group:
+            continue
         ap = kube_proxy.apply(enc, n.name, changes, sl, order)
         for c in changes:
             case.applied[(n.name, c.name)] = ap[c.name]
+    if case.ip:
+        for p in case.pods:
+            z = p.z
+            if isinstance(z, kubelet.OldPod):
+                case.targets[p.name] = (z.deleted, load_balancer.target_removed(enc, p.name, sl[f"{p.name}.del"], z.close))
+            else:
+                assert isinstance(z, kubelet.NewPod)
+                healthy = enc.vars.get(f"{p.name}.tg.in")
+                if healthy is None:  # no readiness gate: registered once the slice has the ready endpoint
+                    registered = sl[f"{p.name}.ready"] + enc.within(f"{p.name}.lbreg", enc.bound("lb-register"))
+                    healthy = load_balancer.target_healthy(enc, p.name, registered, z.listen)
+                case.targets[p.name] = (healthy, None)
     single = len(sc.feasible) == 1
+    real_nodes = [n for n in case.nodes if not n.target_group]
     for p in case.pods:
-        for n in case.nodes:
+        for n in real_nodes:
             v = z3.Bool(f"on.{p.name}.{n.name}", enc.ctx)
             case.on_vars[(p.name, n.name)] = v
             if not n.feasible:
                 enc.add(z3.Not(v))
             elif single:
                 enc.add(v)
-        if len(case.nodes) > 1:  # a pod runs on one node
-            enc.add(z3.AtMost(*[case.on_vars[(p.name, n.name)] for n in case.nodes], 1))
+        if len(real_nodes) > 1:  # a pod runs on one node
+            enc.add(z3.AtMost(*[case.on_vars[(p.name, n.name)] for n in real_nodes], 1))
     if not scheduler.can_place_elsewhere(sc):
         for p in case.pods:
-            for n in case.nodes:
+            for n in real_nodes:
                 if n.feasible:
                     enc.add(case.on_vars[(p.name, n.name)])
     t = case.t
@@ -216,15 +234,20 @@ def _setup(case: _Case) -> None:
 
 
 def _ready_route(case: _Case, n: _Node, p: _Pod) -> z3.BoolRef:
-    """n's rules hold p as a ready endpoint at t."""
+    """n's rules hold p as a ready endpoint at t (the target group: p is a healthy target)."""
     t = case.t
+    if n.target_group:
+        healthy, removed = case.targets[p.name]
+        return t < removed if p.old and removed is not None else t >= healthy
     if p.old:
         return t < case.applied[(n.name, f"{p.name}.del")]
     return t >= case.applied[(n.name, f"{p.name}.ready")]
 
 
 def _in_scope(case: _Case, n: _Node, p: _Pod) -> z3.BoolRef:
-    return case.on_vars[(p.name, n.name)] if case.local else z3.BoolVal(True, case.enc.ctx)
+    if case.local and not n.target_group:
+        return case.on_vars[(p.name, n.name)]
+    return z3.BoolVal(True, case.enc.ctx)
 
 
 def _node_lemmas(case: _Case, n: _Node) -> None:
@@ -237,9 +260,13 @@ def _node_lemmas(case: _Case, n: _Node) -> None:
     for p in case.pods:
         enc.add(z3.Implies(nr, z3.Not(z3.And(_in_scope(case, n, p), _ready_route(case, n, p)))))
     never_empty = not gf.zero_ready and (not case.local or (n.feasible and len(sc.feasible) == 1))
+    if n.target_group:
+        # every available pod is a healthy target when Ready waits for the target (the gate);
+        # old pods stay targets until after their deletion
+        never_empty = not gf.zero_ready and sc.pod.lb_gate is not None
     if never_empty:
         enc.add(z3.Not(nr))
-    if not case.local or not n.feasible:
+    if not case.local or not n.feasible or n.target_group:
         return
     # a node that had local pods: the pod whose removal emptied it last is an entity
     x = n.last_local
@@ -252,7 +279,7 @@ def _sends(case: _Case, n: _Node) -> z3.BoolRef:
     """Requests for the entry arrive at n at t. Local load balancer: never to a node that
     cannot run the pods; to a node with no local ready endpoint only until its health
     checks remove it, counted from the last local endpoint's removal."""
-    if not case.lb:
+    if not case.lb or n.target_group:
         return z3.BoolVal(True, case.enc.ctx)
     if not n.feasible:
         return z3.BoolVal(False, case.enc.ctx)
@@ -298,17 +325,17 @@ def _atom(case: _Case, f: Pred, env: dict[str, object]) -> z3.BoolRef:
         return z3.Bool(f"zone.{n.name}.{zone}", ctx)
     if f.name == "routes":
         n, p = _node(env, f.args[0]), _pod(case, env, f.args[1])
-        if not case.applied:
+        if not case.applied and not case.targets:
             return false
         rr = _ready_route(case, n, p)
-        if p.old and sc.fallback:
+        if p.old and sc.fallback and not n.target_group:
             tr = t < case.applied[(n.name, f"{p.name}.unready")]
             rr = z3.Or(rr, z3.And(tr, case.no_ready[n.name]))
         return z3.And(_in_scope(case, n, p), rr)
     p = _pod(case, env, f.args[0])
     z = p.z
     if f.name == "on":
-        return case.on_vars[(p.name, _node(env, f.args[1]).name)]
+        return case.on_vars.get((p.name, _node(env, f.args[1]).name), false)
     if f.name == "old":
         return true if p.old else false
     if f.name == "new":
@@ -478,21 +505,23 @@ def queries(prop: Property, sc: Scenario, gf: GraphFacts) -> list[Query]:
             for classes in itertools.product((True, False), repeat=len(pod_vars)):
                 if not creates and not all(classes):
                     continue  # no new pod exists
-                for kinds in itertools.product((True, False) if infeasible else (True,), repeat=len(node_vars)):
+                splits = (True, False) if infeasible and not scope.ip else (True,)
+                for kinds in itertools.product(splits, repeat=len(node_vars)):
                     out.append(_query(prop, sc, gf, scope.local, scope.lb, binders, matrix, classes, kinds,
-                                      creates))
+                                      creates, scope.ip))
     return out
 
 
 def _query(prop: Property, sc: Scenario, gf: GraphFacts, local: bool, lb: bool, binders: list[Var],
-           matrix: Formula, classes: tuple[bool, ...], kinds: tuple[bool, ...], creates: bool) -> Query:
+           matrix: Formula, classes: tuple[bool, ...], kinds: tuple[bool, ...], creates: bool,
+           ip: bool = False) -> Query:
     pod_vars = [v for v in binders if v.sort is Sort.POD]
     node_vars = [v for v in binders if v.sort is Sort.NODE]
     zone_vars = [v for v in binders if v.sort is Sort.ZONE]
     needs_guards = _has_pod_forall(matrix) or (sc.fallback and _mentions(matrix, ("routes",)))
 
     def build(enc: Encoding) -> None:
-        case = _Case(enc, gf, local, lb)
+        case = _Case(enc, gf, local, lb, ip)
         env: dict[str, object] = {}
         n_old = n_new = 0
         for v, old in zip(pod_vars, classes):
@@ -512,10 +541,10 @@ def _query(prop: Property, sc: Scenario, gf: GraphFacts, local: bool, lb: bool, 
             if n_old == 0:
                 case.pods.append(_Pod("old", True, "last-old"))
         for i, (v, feasible) in enumerate(zip(node_vars, kinds)):
-            n = _Node("n" if i == 0 else f"n{i + 1}", feasible)
+            n = _Node("n" if i == 0 else f"n{i + 1}", feasible, target_group=ip)
             case.nodes.append(n)
             env[v.name] = n
-            if local and feasible and gf.deletes:
+            if local and feasible and gf.deletes and not ip:
                 x = _Pod(f"last.{n.name}", True, "last-local")
                 case.pods.append(x)
                 n.last_local = x
@@ -528,7 +557,8 @@ def _query(prop: Property, sc: Scenario, gf: GraphFacts, local: bool, lb: bool, 
 
     what = ", ".join([f"{v.name} {'old' if o else 'new'}" for v, o in zip(pod_vars, classes)]
                      + [f"{v.name} {'feasible' if k else 'infeasible'}" for v, k in zip(node_vars, kinds)])
-    label = f"{prop.slug} ({'Local' if local else 'Cluster'}{', ' + what if what else ''})"
+    scope = "IP targets" if ip else "Local" if local else "Cluster"
+    label = f"{prop.slug} ({scope}{', ' + what if what else ''})"
     return Query(prop, label, build, lambda enc: witnesses(enc, local))
 
 
@@ -556,7 +586,8 @@ def _new_timing(enc: Encoding, p: str, node: str, n_nodes: int, entry: int) -> N
         startup_phase=_val(enc, f"{p}.startup.phase"), startup_resp=_val(enc, f"{p}.startup.resp"),
         ready_phase=_val(enc, f"{p}.readiness.phase"), ready_resp=_val(enc, f"{p}.readiness.resp"),
         liveness_phase=_val(enc, f"{p}.liveness.phase"), eps=_val(enc, f"slice.{change}.delay"),
-        proxy=_per_node(n_nodes, entry, _val(enc, f"{node}.{change}.delay")))
+        proxy=_per_node(n_nodes, entry, _val(enc, f"{node}.{change}.delay")),
+        lb_reg=_val(enc, f"{p}.lbreg"), lb_phase=_val(enc, f"{p}.tg.phase"), lb_resp=_val(enc, f"{p}.tg.resp"))
 
 
 def _old_timing(enc: Encoding, p: str, node: str, n_nodes: int, entry: int) -> OldTiming:
@@ -571,7 +602,8 @@ def _old_timing(enc: Encoding, p: str, node: str, n_nodes: int, entry: int) -> O
         unready_resp=_val(enc, f"{p}.unready.resp"),
         eps_del=_val(enc, f"slice.{p}.del.delay"), eps_unready=_val(enc, f"slice.{p}.unready.delay"),
         proxy_del=_per_node(n_nodes, entry, _val(enc, f"{node}.{p}.del.delay")),
-        proxy_unready=_per_node(n_nodes, entry, _val(enc, f"{node}.{p}.unready.delay")))
+        proxy_unready=_per_node(n_nodes, entry, _val(enc, f"{node}.{p}.unready.delay")),
+        lb_dereg=_val(enc, f"{p}.lbdereg"), lb_phase=_val(enc, f"{p}.tg.phase"), lb_resp=_val(enc, f"{p}.tg.resp"))
 
 
 def _other_node(sc: Scenario, not_this: int) -> int:
@@ -588,7 +620,8 @@ def witnesses(enc: Encoding, local: bool) -> list[tuple[Choices, Timing]]:
     home = sc.feasible[0]
     node = case.nodes[0] if case.nodes else None
     # the observed node: where the entities run (Local) or another node (Cluster)
-    on_node = [p for p in case.pods if node is not None and _true(enc, case.on_vars[(p.name, node.name)])]
+    on_node = [p for p in case.pods if node is not None and (p.name, node.name) in case.on_vars
+               and _true(enc, case.on_vars[(p.name, node.name)])]
     if node is None:
         entry = _other_node(sc, home)
     elif on_node or local:
@@ -599,7 +632,10 @@ def witnesses(enc: Encoding, local: bool) -> list[tuple[Choices, Timing]]:
     if node is not None and not node.feasible:
         entry = next((i for i in range(n) if i not in sc.feasible), entry)
     nname = node.name if node is not None else "n"
-    olds = sorted((p for p in case.pods if p.old), key=lambda p: _val(enc, f"{p.name}.deleted"))
+    # the pods the property names come first; representatives ("the last old pod") after
+    # them (they may be the same pod: with few replicas only the first ones exist)
+    olds = sorted((p for p in case.pods if p.old),
+                  key=lambda p: (p.role != "bound", _val(enc, f"{p.name}.deleted")))[:max(r, 1)]
     news = sorted((p for p in case.pods if not p.old), key=lambda p: _val(enc, f"{p.name}.created"))
     old_t = tuple(_old_timing(enc, p.name, nname, n, entry) for p in olds)
     new_t = tuple(_new_timing(enc, p.name, nname, n, entry) for p in news)
@@ -670,11 +706,15 @@ def random_timings(sc: Scenario, rng: random.Random, count: int) -> list[tuple[C
             close=pick(0, h.hi + b["app-close"].hi) if h.may_stop_app else pick(*_lohi(b["app-close"])),
             drain=pick(0, b["request"].hi), unready_phase=rng.random(), unready_resp=rng.random(),
             eps_del=pick(*_lohi(b["endpointslice"])), eps_unready=pick(*_lohi(b["endpointslice"])),
-            proxy_del=node_delays("kube-proxy"), proxy_unready=node_delays("kube-proxy")) for _ in range(r))
+            proxy_del=node_delays("kube-proxy"), proxy_unready=node_delays("kube-proxy"),
+            lb_dereg=pick(*_lohi(b["lb-deregister"])), lb_phase=rng.random(), lb_resp=pick(0, b.lb.timeout))
+            for _ in range(r))
         news = tuple(NewTiming(
             start=pick(*_lohi(b["pod-start"])), app=pick(*_lohi(b["app-startup"])),
             startup_phase=rng.random(), ready_phase=rng.random(), liveness_phase=rng.random(),
-            eps=pick(*_lohi(b["endpointslice"])), proxy=node_delays("kube-proxy")) for _ in range(r + 2))
+            eps=pick(*_lohi(b["endpointslice"])), proxy=node_delays("kube-proxy"),
+            lb_reg=pick(*_lohi(b["lb-register"])), lb_phase=rng.random(), lb_resp=pick(0, b.lb.timeout))
+            for _ in range(r + 2))
         choices = Choices(initial=tuple(rng.randrange(n) for _ in range(r)),
                           placement=tuple(rng.randrange(n) for _ in range(r + 2)),
                           deletion=tuple(rng.sample(range(r), r)))

@@ -72,6 +72,8 @@ class PodLife:
     unready: float = INF
     exit: float = INF
     sigkill: float = INF
+    tg_in: float = INF  # IP targets: the load balancer sends new requests to the pod from ...
+    tg_out: float = INF  # ... until
 
 
 @dataclass(frozen=True)
@@ -107,12 +109,29 @@ class _Scope:
 
     local: bool
     lb: bool
+    ip: bool = False  # a load balancer sending to pod IPs: its target group is the one "node"
+
+
+def scope_of(e: EntrySpec) -> _Scope:
+    return _Scope(e.local, e.local and e.kind is Entry.LOAD_BALANCER, e.ip)
 
 
 def scopes(entries: tuple[EntrySpec, ...]) -> dict[_Scope, EntrySpec]:
     out: dict[_Scope, EntrySpec] = {}
     for e in entries:
-        out.setdefault(_Scope(e.local, e.local and e.kind is Entry.LOAD_BALANCER), e)
+        out.setdefault(scope_of(e), e)
+    return out
+
+
+EPS = 1e-9  # instants closer than this are one instant (floating-point sums of delays)
+
+
+def _canonical(times: list[float]) -> list[float]:
+    """Sorted instants, each cluster of instants within ``EPS`` of its first kept once."""
+    out: list[float] = []
+    for t in sorted(times):
+        if not out or t - out[-1] > EPS * max(1.0, abs(t)):
+            out.append(t)
     return out
 
 
@@ -121,12 +140,18 @@ class _Pieces:
     """Sorted instants and the bitmask algebra over the pieces they cut the line into."""
 
     times: list[float]
-    index: dict[float, int] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.index = {t: i for i, t in enumerate(self.times)}
+        self.times = _canonical(self.times)
         self.n = 2 * len(self.times) + 1
         self.full = (1 << self.n) - 1
+
+    def index_of(self, x: float) -> int:
+        """The instant ``x`` stands for (within ``EPS``)."""
+        i = bisect.bisect_left(self.times, x)
+        near = min((j for j in (i - 1, i) if 0 <= j < len(self.times)), key=lambda j: abs(self.times[j] - x))
+        assert abs(self.times[near] - x) <= 2 * EPS * max(1.0, abs(x)), x
+        return near
 
     def start(self, a: float) -> int:
         """First piece of ``[a, …)``."""
@@ -134,7 +159,7 @@ class _Pieces:
             return 0
         if a == INF:
             return self.n
-        return 2 * self.index[a] + 1
+        return 2 * self.index_of(a) + 1
 
     def window(self, a: float, b: float) -> int:
         """``[a, b)``."""
@@ -147,7 +172,7 @@ class _Pieces:
             return self.full if op in ("<", "<=", "!=") else 0
         if x == -INF:
             return self.full if op in (">", ">=", "!=") else 0
-        i = 2 * self.index[x] + 1  # the piece {x}
+        i = 2 * self.index_of(x) + 1  # the piece {x}
         below = (1 << i) - 1
         point = 1 << i
         return {"<": below, "<=": below | point, ">": self.full ^ below ^ point, ">=": self.full ^ below,
@@ -244,7 +269,7 @@ class _Evaluator:
         times = {0.0, tl.horizon}
         for p in tl.pods:
             times.update(x for x in (p.created, p.listen, p.ready, p.killed, p.deleted, p.sigterm, p.close,
-                                     p.unready, p.exit, p.sigkill) if not math.isinf(x))
+                                     p.unready, p.exit, p.sigkill, p.tg_in, p.tg_out) if not math.isinf(x))
         for node in tl.applied:
             times.update(a for a, _, _ in node if not math.isinf(a))
         for node in tl.lb:
@@ -261,6 +286,7 @@ class _Evaluator:
         self.domain = self.pc.window(0.0, tl.horizon)
         self.zones = sorted(set(tl.zones))
         self._routes: dict[tuple[_Scope, int], dict[int, int]] = {}
+        self.scope_ip = False  # set per scope: nodes are then the load balancer's target group
         self._sends: dict[tuple[_Scope, int], int] = {}
 
     # ---- atoms -----------------------------------------------------------------------
@@ -272,7 +298,8 @@ class _Evaluator:
         if p.name == "routes":
             return self.routes(scope, int(args[0])).get(int(args[1]), 0)
         if p.name == "in_zone":
-            return pc.full if tl.zones[int(args[0])] == args[1] else 0
+            zone = tl.zones[int(args[0])] if int(args[0]) < len(tl.zones) else ""
+            return pc.full if zone == args[1] else 0
         pod = tl.pods[int(args[0])]
         if p.name == "on":
             return pc.full if pod.node == args[1] else 0
@@ -299,7 +326,7 @@ class _Evaluator:
     def sends(self, scope: _Scope, n: int) -> int:
         key = (scope, n)
         if key not in self._sends:
-            if not scope.lb:
+            if not scope.lb or scope.ip:
                 self._sends[key] = self.pc.full
             else:
                 series = self.tl.lb[n]
@@ -318,6 +345,10 @@ class _Evaluator:
         if key in self._routes:
             return self._routes[key]
         tl, pc = self.tl, self.pc
+        if scope.ip:  # the load balancer's target group: healthy, not yet deregistered targets
+            ip_routes = {i: pc.window(p.tg_in, p.tg_out) for i, p in enumerate(tl.pods)}
+            self._routes[key] = {i: m for i, m in ip_routes.items() if m}
+            return self._routes[key]
         in_scope = [not scope.local or p.node == n for p in tl.pods]
         state = {i: (True, True, False) for i, p in enumerate(tl.pods) if p.old}  # ready, serving, terminating
         since = {i: -INF for i in state}
@@ -372,7 +403,7 @@ class _Evaluator:
         if sort is Sort.POD:
             return list(range(len(self.tl.pods)))
         if sort is Sort.NODE:
-            return list(range(len(self.tl.applied)))
+            return [len(self.tl.applied)] if self.scope_ip else list(range(len(self.tl.applied)))
         return list(self.zones)
 
     def formula(self, f: Formula, env: dict[str, int | str], scope: _Scope) -> int:
@@ -460,6 +491,7 @@ def find(tl: Timeline, violation: Formula) -> Found | None:
     ev = _Evaluator(tl, violation)
     best: tuple[int, tuple, EntrySpec] | None = None
     for scope, entry in scopes(tl.entries).items():
+        ev.scope_ip = scope.ip
         w = ev.witness(violation, {}, scope)
         if w is not None and (best is None or w[0] < best[0]):
             best = (w[0], w[1], entry)
@@ -472,8 +504,8 @@ def find(tl: Timeline, violation: Formula) -> Found | None:
     for _ in bindings:
         assert isinstance(body, Quant)
         body = body.body
-    mask = ev.formula(body, env, _Scope(entry.local, entry.local and entry.kind is Entry.LOAD_BALANCER)) \
-        & ev.domain
+    ev.scope_ip = entry.ip
+    mask = ev.formula(body, env, scope_of(entry)) & ev.domain
     end = next(hi for lo, hi in ev.pc.runs(mask) if lo <= piece < hi)
     t0 = ev.pc.piece_bounds(piece)[0]
     t1 = ev.pc.piece_bounds(end - 1)[1]

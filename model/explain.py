@@ -53,7 +53,7 @@ def _assumptions(sc: Scenario) -> tuple[Assumption, ...]:
         Assumption("entries", ", ".join(e.text for e in sc.entries), "manifest",
                    "clients may send a request at any instant"),
     )
-    return sc.settings.assumptions() + extra
+    return sc.settings.assumptions(any(e.ip for e in sc.entries)) + extra
 
 
 def _trace(sc: Scenario, run: Run, v: Violation) -> tuple[Step, ...]:
@@ -77,7 +77,8 @@ def _trace(sc: Scenario, run: Run, v: Violation) -> tuple[Step, ...]:
         if s.component is Component.DEPLOYMENT:
             keep.append(s)
         elif s.component in (Component.KUBE_PROXY, Component.LOAD_BALANCER):
-            if s.where == node and (s.component is Component.LOAD_BALANCER or about(s)):
+            ip = v.entry is not None and v.entry.ip
+            if s.where == node and ((s.component is Component.LOAD_BALANCER and not ip) or about(s)):
                 keep.append(s)
         elif about(s) and (v.pod is not None or s.kind in (
                 EventKind.POD_DELETED, EventKind.POD_CREATED, EventKind.READY, EventKind.SIGTERM,
@@ -105,7 +106,11 @@ def _trace(sc: Scenario, run: Run, v: Violation) -> tuple[Step, ...]:
         else:
             until = f" (its removal applies at t={later[0].t:.2f}s)" if later else ""
             text = f"still routes to {v.pod}{until}"
-        keep.append(Step(v.t, Component.KUBE_PROXY, node, EventKind.REQUEST, text, pod=v.pod))
+        if v.entry is not None and v.entry.ip:
+            keep.append(Step(v.t, Component.LOAD_BALANCER, node, EventKind.REQUEST,
+                             text.replace("routes to", "sends new requests to"), pod=v.pod))
+        else:
+            keep.append(Step(v.t, Component.KUBE_PROXY, node, EventKind.REQUEST, text, pod=v.pod))
     keep.append(Step(v.t, Component.CLIENT, node, EventKind.VIOLATION, v.text, src, pod=v.pod or ""))
     keep.sort(key=lambda s: s.t)
     return tuple(keep)
@@ -138,6 +143,10 @@ def _blame(sc: Scenario, cause: Cause) -> list[Blame]:
         if cause is Cause.KILLED_IN_FLIGHT:
             out.reverse()
         return out
+    if cause is Cause.NO_ENDPOINT and any(e.ip for e in sc.entries) and sc.pod.lb_gate is None:
+        return [Blame(w.loc_of("spec.template.spec"), "spec.template.spec.readinessGates",
+                      "absent: a new pod is Ready (and old pods are deleted) before its target is healthy "
+                      "in the load balancer")]
     if cause is Cause.NO_ENDPOINT:
         out = []
         if any(e.local for e in sc.entries):
@@ -221,6 +230,10 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None, ctx: z3.Context) -
             and not sc.fallback and cause is Cause.NO_ENDPOINT:
         return ("use Kubernetes 1.26 or later (terminating-endpoint fallback) and a preStop sleep, "
                 "or set externalTrafficPolicy: Cluster")
+    if cause is Cause.NO_ENDPOINT and any(e.ip for e in sc.entries) and sc.pod.lb_gate is None:
+        return (f"enable the AWS Load Balancer Controller's pod readiness gate: label namespace "
+                f"{sc.pair.workload.namespace!r} with elbv2.k8s.aws/pod-readiness-gate-inject=enabled "
+                "(new pods then stay un-Ready until their target is healthy)")
     if cause is Cause.NO_ENDPOINT and not any(e.local for e in sc.entries):
         if sc.pair.workload.kind is WorkloadKind.POD:
             return "run the pod from a Deployment with replicas >= 2 and maxUnavailable: 0"
@@ -294,7 +307,14 @@ def _why(sc: Scenario, cause: Cause) -> str:
                 f"SIGTERM can come {sc.old.hook.serve_min:g}s after deletion, while removing the endpoint "
                 f"from every node's rules can take up to {lag:g}s"
                 + (f", and a Local load balancer keeps sending for up to {lb.unhealthy * lb.interval + lb.timeout:g}s"
-                   if any(e.local for e in sc.entries) else ""))
+                   if any(e.local for e in sc.entries) else "")
+                + (f", and a load balancer with pod IP targets keeps sending new requests until the target is "
+                   f"deregistered (up to {b['lb-deregister'].hi:g}s) or fails {lb.unhealthy} health checks"
+                   if any(e.ip for e in sc.entries) else ""))
+    if cause is Cause.NO_ENDPOINT and any(e.ip for e in sc.entries) and sc.pod.lb_gate is None:
+        return ("without the readiness gate a new pod is Ready as soon as its probe passes, so old pods are "
+                "deleted and deregistered while the new targets are still registering "
+                f"(up to {b['lb-register'].hi:g}s) and passing {lb.healthy} health checks")
     if cause is Cause.NO_ENDPOINT:
         if any(e.local for e in sc.entries):
             return ("with externalTrafficPolicy: Local a node whose last local pod is terminating has no "

@@ -11,7 +11,10 @@ Simplifications:
     arbitrary phase (kubelet's start-up jitter); a successful probe answers within
     ``timeoutSeconds``; a probe that does not check the Service's port (exec, or another
     port) is assumed to succeed once the container runs — it proves nothing about the port.
- 3. ``readinessGates`` are taken as already satisfied (they only delay Ready; issue D).
+ 3. ``readinessGates``: a target-health gate of the AWS Load Balancer Controller (IP
+    targets) holds Ready until the pod's target is healthy in the load balancer (the
+    controller registers the pod once it has an IP); any other gate is taken as satisfied
+    (it only delays Ready). Source: aws-load-balancer-controller docs/deploy/pod_readiness_gate.md.
  4. A liveness/startup kill before the application listens is followed by restarts that
     are just as slow: the pod never becomes Ready (a stalled rollout).
  5. Readiness keeps being probed during termination (PR #110191), except exec probes on
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 
 import z3
 
-from zdverify.model import application
+from zdverify.model import application, load_balancer
 from zdverify.model.assumptions import Interval
 from zdverify.model.scenario import ProbeSpec
 from zdverify.model.timing import Encoding, zmax, zmin
@@ -76,6 +79,13 @@ def new_pod(enc: Encoding, name: str, created: z3.ArithRef, *, may_be_killed: bo
         _, tick = first_tick(enc, f"{name}.readiness", rp, start, zmax(cond, started))
         resp = enc.within(f"{name}.readiness.resp", Interval(0, rp.timeout))
         enc.add(ready == tick + (rp.success - 1) * rp.period + resp)
+    if pod.lb_gate is not None and any(e.ip for e in enc.sc.entries):
+        registered = (start + enc.within(f"slice.{name}.ready.delay", enc.bound("endpointslice"))
+                      + enc.within(f"{name}.lbreg", enc.bound("lb-register")))
+        healthy = load_balancer.target_healthy(enc, name, registered, listen)
+        probed = ready
+        ready = enc.real(f"{name}.ready.gated")
+        enc.add(ready == zmax(probed, healthy))
     return NewPod(name, created, start, listen, started, ready)
 
 

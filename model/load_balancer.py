@@ -10,8 +10,18 @@ Simplifications:
     getting new flows after ``unhealthy`` consecutive failures (the last answering within
     ``timeout``), i.e. ``[(U-1)·I, U·I + timeout)`` after the flip; it is added back after
     ``healthy`` consecutive successes.
- 2. Profiles other than ``generic`` (AWS, GCP, Azure, …) and IP-target load balancers come
-    with issues C and D.
+ 2. Profiles (``assumptions.LB_PROFILES``) set the interval, timeout and thresholds; a
+    cluster file may describe any other load balancer.
+ 3. IP targets (AWS Load Balancer Controller ``ip`` mode, k8s-semantics.md §6.3–6.4, A.7):
+    the load balancer sends to pod IPs, bypassing kube-proxy. A target is registered
+    ``lb-register`` after its endpoint is ready in the EndpointSlice (with the
+    target-health readiness gate: after the pod starts, and Ready waits for it) and gets
+    traffic once ``healthy`` consecutive checks reached the application; it stops getting
+    new requests ``lb-deregister`` after the endpoint turned terminating, or after
+    ``unhealthy`` failed checks once the listener closed, whichever is first. Not
+    modelled: fail-open when every target is unhealthy (ALB/NLB route to all of them),
+    draining of established connections (deregistration delay, 300 s by default), cross-zone
+    settings.
 """
 from __future__ import annotations
 
@@ -31,3 +41,30 @@ def stops_sending(enc: Encoding, node: str, flip: z3.ArithRef) -> z3.ArithRef:
     enc.add(t == flip + first + (lb.unhealthy - 1) * lb.interval + resp)
     return t
 
+
+def target_healthy(enc: Encoding, name: str, registered: z3.ArithRef, listen: z3.ArithRef) -> z3.ArithRef:
+    """IP targets: a registered target turns healthy after ``healthy`` consecutive checks
+    that reach the application (checks every interval from registration, any phase)."""
+    lb = enc.sc.settings.lb
+    need = z3.If(registered >= listen, registered, listen)
+    phase = enc.fraction(f"{name}.tg.phase")
+    k = enc.integer(f"{name}.tg.k")
+    tick = registered + phase * lb.interval + k * lb.interval
+    enc.add(k >= 0, tick >= need, z3.Or(k == 0, tick - lb.interval < need))
+    resp = enc.within(f"{name}.tg.resp", Interval(0, lb.timeout))
+    t = enc.real(f"{name}.tg.in")
+    enc.add(t == tick + (lb.healthy - 1) * lb.interval + resp)
+    return t
+
+
+def target_removed(enc: Encoding, name: str, slice_removed: z3.ArithRef, close: z3.ArithRef) -> z3.ArithRef:
+    """IP targets: no new requests once the target is deregistered (after the endpoint's
+    removal from the slice) or has failed ``unhealthy`` checks after the listener closed."""
+    lb = enc.sc.settings.lb
+    dereg = slice_removed + enc.within(f"{name}.lbdereg", enc.bound("lb-deregister"))
+    phase = enc.fraction(f"{name}.tg.phase")
+    resp = enc.within(f"{name}.tg.resp", Interval(0, lb.timeout))
+    unhealthy = close + phase * lb.interval + (lb.unhealthy - 1) * lb.interval + resp
+    t = enc.real(f"{name}.tg.out")
+    enc.add(t == z3.If(dereg <= unhealthy, dereg, unhealthy))
+    return t

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Sequence
 
@@ -79,6 +79,7 @@ class PodSpec:
     container: str
     container_loc: Loc
     grace_loc: Loc | None = None  # terminationGracePeriodSeconds, or the pod spec when absent
+    lb_gate: Loc | None = None  # a target-health readiness gate (AWS LBC): Ready waits for the target
 
 
 class Entry(Enum):
@@ -93,9 +94,12 @@ class Entry(Enum):
 class EntrySpec:
     kind: Entry
     local: bool  # traffic policy Local for this entry
+    ip: bool = False  # a load balancer that targets pod IPs (bypasses kube-proxy)
 
     @property
     def text(self) -> str:
+        if self.ip:
+            return f"{self.kind.value} (pod IP targets)"
         return f"{self.kind.value} ({'Local' if self.local else 'Cluster'} policy)"
 
 
@@ -125,6 +129,9 @@ class Scenario:
         return self.old_pod or self.pod
 
     def node_name(self, i: int) -> str:
+        """Node ``i``; index ``nodes`` stands for a load balancer's target group (IP targets)."""
+        if i >= self.nodes:
+            return "load-balancer"
         return self.node_names[i] if i < len(self.node_names) else f"node-{i + 1}"
 
     @property
@@ -240,11 +247,23 @@ def probe_spec(probe: Probe | None, container: Container, served_port: int) -> P
                      probe.success_threshold, probe.failure_threshold, probe.loc)
 
 
-def entries_of(pair: Pair) -> tuple[EntrySpec, ...]:
+NLB_TARGET_TYPE = "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"
+TARGET_HEALTH_GATE = "target-health.elbv2.k8s.aws/"
+
+
+def ip_targets(pair: Pair, settings: Settings) -> bool:
+    """The Service's load balancer targets pod IPs: the profile says so (aws-alb-ip), or
+    the AWS Load Balancer Controller's NLB annotation asks for ``ip`` targets."""
+    return settings.lb.ip_targets or dict(pair.service.annotations).get(NLB_TARGET_TYPE, "").strip() == "ip"
+
+
+def entries_of(pair: Pair, settings: Settings) -> tuple[EntrySpec, ...]:
     svc = pair.service
     internal = EntrySpec(Entry.CLUSTER_IP, svc.internal_traffic_policy is TrafficPolicy.LOCAL)
     external_local = svc.external_traffic_policy is TrafficPolicy.LOCAL
     if svc.type is ServiceType.LOAD_BALANCER:
+        if ip_targets(pair, settings):
+            return (EntrySpec(Entry.LOAD_BALANCER, False, ip=True), internal)
         return (EntrySpec(Entry.LOAD_BALANCER, external_local), internal)
     if svc.type is ServiceType.NODE_PORT:
         return (EntrySpec(Entry.NODE_PORT, external_local), internal)
@@ -292,6 +311,9 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
         surge, unavailable = resolve_fenceposts(w.max_surge, w.max_unavailable, w.replicas)
         rollout = Rollout(w.replicas, w.strategy, surge, unavailable)
     pod = pod_spec(w.template, c, pair.container_port, settings)
+    if any(e.ip for e in entries_of(pair, settings)) and any(
+            g.startswith(TARGET_HEALTH_GATE) for g in w.template.readiness_gates):
+        pod = replace(pod, lb_gate=w.loc_of("spec.template.spec.readinessGates"))
     old_pod = pod
     if old is not None:
         old_pod = pod_spec(old.template, *_serving_container(old, c.name, pair), settings)
@@ -307,6 +329,7 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
                           if f"spec.template.spec.{f}" in w.locs), w.loc_of("spec.template.spec"))
             raise InputError(f"no node of the cluster file can run pods of {w.ref} "
                              "(nodeSelector, required node affinity and taints rule out all of them)", where)
-    return Scenario(pair, rollout, float(w.min_ready_seconds), w.paused, count, pod, entries_of(pair),
+    entries = entries_of(pair, settings)
+    return Scenario(pair, rollout, float(w.min_ready_seconds), w.paused, count, pod, entries,
                     pair.service.publish_not_ready, settings, names, feasible_idx, old_pod,
                     f"{old.ref} at {old.loc}" if old is not None else "", zones)

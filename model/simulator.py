@@ -30,6 +30,7 @@ import math
 from functools import partial
 from dataclasses import dataclass, field
 
+from zdverify.model.assumptions import LBProfile
 from zdverify.model.objects import Strategy
 from zdverify.model.scenario import Entry, EntrySpec, Scenario
 from zdverify.model.source import Loc
@@ -53,6 +54,9 @@ class NewTiming:
     liveness_phase: float = 0.0
     eps: float = 0.0
     proxy: tuple[float, ...] = (0.0,)
+    lb_reg: float = 0.0  # IP targets: endpoint (or, with a readiness gate, pod start) -> registered
+    lb_phase: float = 0.0  # the target's health checks, fraction of the interval
+    lb_resp: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,9 @@ class OldTiming:
     eps_unready: float = 0.0
     proxy_del: tuple[float, ...] = (0.0,)
     proxy_unready: tuple[float, ...] = (0.0,)
+    lb_dereg: float = 0.0  # IP targets: endpoint terminating -> no new requests from the load balancer
+    lb_phase: float = 0.0
+    lb_resp: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,8 @@ class _Pod:
     unready: float = INF
     exit: float = INF
     sigkill: float = INF
+    tg_in: float = -INF  # IP targets: the load balancer sends to the pod from ... (new pods: INF until healthy)
+    tg_out: float = INF  # ... until
 
 
 @dataclass(frozen=True)
@@ -173,7 +182,7 @@ class Run:
         pod = tl.pods[int(pod_i)] if pod_i is not None else None
         if node is None:
             node = pod.node if pod is not None else 0
-        where = self.node_names[int(node)] if self.node_names else f"node-{int(node) + 1}"
+        where = self.node_names[int(node)] if int(node) < len(self.node_names) else "load-balancer"
         return Violation(prop, found.t, found.t_end, int(node), pod.name if pod else None, found.entry,
                          _describe(prop, found, pod, where, tl), found)
 
@@ -181,7 +190,10 @@ class Run:
 def _describe(prop: Property, found: Found, pod: PodLife | None, where: str, tl: Timeline) -> str:
     """What the client experiences, in the words of the property's cause."""
     e = found.entry
-    via = f"a request via the {e.text} entering {where}" if e is not None else f"at {where}"
+    via = (f"a request via the {e.text}" if e is not None and e.ip else
+           f"a request via the {e.text} entering {where}" if e is not None else f"at {where}")
+    if prop.cause is Cause.NO_ENDPOINT and e is not None and e.ip:
+        return f"{via} finds no healthy target (503, or fail-open to unhealthy targets)"
     if prop.cause is Cause.NO_ENDPOINT and e is not None:
         return f"{via} finds no endpoint ({'dropped' if e.local else 'rejected'})"
     if pod is not None and prop.cause in (Cause.STARTUP, Cause.TERMINATION):
@@ -270,6 +282,9 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     recreate = sc.rollout.strategy is Strategy.RECREATE
     bpod = b["pod-start"]
     bapp = b["app-startup"]
+    beps = b["endpointslice"]
+    breg, bdereg = b["lb-register"], b["lb-deregister"]
+    ip = any(e.ip for e in sc.entries)
 
     def create_new(t: float) -> None:
         i = len(news)
@@ -298,6 +313,11 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             cond = p.listen if rp.checks_port else p.start
             k, tick = _probe_first(base, rp.period, cond, p.started)
             p.ready = tick + (rp.success - 1) * rp.period + min(max(nt.ready_resp, 0.0), rp.timeout)
+        p.tg_in = INF
+        if ip and pod.lb_gate is not None:  # registered as soon as the pod has an IP; Ready waits for it
+            reg = p.start + min(max(nt.eps, beps.lo), beps.hi) + min(max(nt.lb_reg, breg.lo), breg.hi)
+            p.tg_in = _target_healthy(reg, p.listen, nt, b.lb)
+            p.ready = max(p.ready, p.tg_in)
         lp = pod.liveness
         if lp is not None and lp.checks_port and p.started < INF:
             base = p.start + lp.initial_delay + nt.liveness_phase * lp.period
@@ -480,8 +500,10 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     slice_t = -INF
     applied: list[list[tuple[float, _Pod, Change]]] = [[] for _ in range(n_nodes)]
     last_apply = [-INF] * n_nodes
+    slice_of: dict[tuple[str, Change], float] = {}
     for (t, _, p, ch, eps, proxy) in changes:
         slice_t = max(slice_t, t + min(max(eps, beps.lo), beps.hi))
+        slice_of[(p.name, ch)] = slice_t
         step(slice_t, Component.ENDPOINTSLICE, "", {
             Change.ADD: EventKind.SLICE_ADD, Change.DEL: EventKind.SLICE_TERMINATING,
             Change.UNREADY: EventKind.SLICE_NOT_SERVING, Change.GONE: EventKind.SLICE_NOT_SERVING}[ch],
@@ -494,6 +516,28 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                 Change.ADD: EventKind.PROXY_ADD, Change.DEL: EventKind.PROXY_TERMINATING,
                 Change.UNREADY: EventKind.PROXY_NOT_SERVING, Change.GONE: EventKind.PROXY_NOT_SERVING}[ch],
                 f"applies: {p.name} {ch.value}", pod=p.name)
+
+    # ---- IP targets: the load balancer's target group (AWS LBC ip mode) -----------------
+    if ip:
+        for p in all_pods:
+            if p.old:
+                ot = timing.old_at(p.index)
+                removed = slice_of.get((p.name, Change.DEL), slice_of.get((p.name, Change.GONE), INF))
+                dereg = removed + min(max(ot.lb_dereg, bdereg.lo), bdereg.hi)
+                p.tg_out = min(dereg, _target_unhealthy(p.close, ot, b.lb))
+                if p.tg_out < INF:
+                    step(p.tg_out, Component.LOAD_BALANCER, "load-balancer", EventKind.LB_TARGET_REMOVED,
+                         f"stops sending new requests to {p.name} ("
+                         + ("deregistered" if dereg <= p.tg_out else "failed its health checks") + ")",
+                         pod=p.name)
+            else:
+                nt = timing.new_at(p.index)
+                if pod.lb_gate is None:
+                    reg = slice_of.get((p.name, Change.ADD), INF) + min(max(nt.lb_reg, breg.lo), breg.hi)
+                    p.tg_in = _target_healthy(reg, p.listen if p.listen < p.killed else INF, nt, b.lb)
+                if p.tg_in < INF:
+                    step(p.tg_in, Component.LOAD_BALANCER, "load-balancer", EventKind.LB_TARGET_ADDED,
+                         f"target {p.name} healthy: the load balancer sends to it", pod.lb_gate, pod=p.name)
 
     def local_ready_times(n: int) -> list[tuple[float, bool]]:
         """When node n's kube-proxy has a local ready, non-terminating endpoint."""
@@ -568,7 +612,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         pods=tuple(PodLife(p.name, p.old, p.node, p.created if not p.old else -INF,
                            p.listen if not p.old else -INF, p.ready if not p.old else -INF,
                            p.killed, p.deleted, p.sigterm, p.close, p.unready if p.old else p.killed,
-                           p.exit, p.sigkill) for p in all_pods),
+                           p.exit, p.sigkill, p.tg_in if not p.old else -INF, p.tg_out) for p in all_pods),
         applied=tuple(tuple((a, index[id(p)], ch) for (a, p, ch) in applied[n]) for n in range(n_nodes)),
         lb=tuple(tuple(x) for x in lb_changes),
         zones=tuple(sc.node_zone(n) for n in range(n_nodes)),
@@ -577,3 +621,19 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     return run
 
 
+def _target_healthy(registered: float, listen: float, nt: NewTiming, lb: LBProfile) -> float:
+    """A registered target turns healthy after ``healthy`` consecutive checks that reach the
+    application: checks every interval from the registration, with the timing's phase."""
+    if registered == INF or listen == INF:
+        return INF
+    base = registered + (nt.lb_phase % 1.0) * lb.interval
+    _, tick = _probe_first(base, lb.interval, listen, registered)
+    return tick + (lb.healthy - 1) * lb.interval + min(max(nt.lb_resp, 0.0), lb.timeout)
+
+
+def _target_unhealthy(close: float, ot: OldTiming, lb: LBProfile) -> float:
+    """After the listener closed, the target fails ``unhealthy`` consecutive checks."""
+    if close == INF:
+        return INF
+    first = close + (ot.lb_phase % 1.0) * lb.interval
+    return first + (lb.unhealthy - 1) * lb.interval + min(max(ot.lb_resp, 0.0), lb.timeout)

@@ -89,6 +89,8 @@ class EventKind(Enum):
     PROXY_NOT_SERVING = "proxy-not-serving"
     LB_REMOVES_NODE = "lb-removes-node"
     LB_ADDS_NODE = "lb-adds-node"
+    LB_TARGET_ADDED = "lb-target-added"  # IP targets: a pod's target turns healthy
+    LB_TARGET_REMOVED = "lb-target-removed"  # IP targets: deregistered or failing its checks
     REQUEST = "request"
     VIOLATION = "violation"
     ROLLOUT_COMPLETE = "rollout-complete"

@@ -30,6 +30,9 @@ EXPECTED: dict[tuple[str, str | None], tuple[str, str, str, str, str]] = {
     ("recommended-local.yaml", None): (P, C, C, P, P),
     ("local-fail-readiness.yaml", None): (P, P, P, P, P),
     ("article-pod.yaml", None): (P, C, C, P, P),
+    ("ip-targets-gate.yaml", None): (P, C, P, P, P),
+    ("ip-targets-no-gate.yaml", None): (P, P, C, P, P),
+    ("ip-targets-long-prestop.yaml", None): (P, P, P, P, P),
 }
 
 

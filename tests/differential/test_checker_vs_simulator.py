@@ -46,6 +46,7 @@ class Manifest:
     pinned: bool = False  # nodeSelector: only some nodes of a cluster file are feasible
     from_bare: bool = False  # --from: the old pods run this template without probe and preStop
     on_sigterm: str = ""  # zdverify/on-sigterm annotation
+    ip: str = ""  # "", "ip" (NLB IP targets), "ip+gate" (and the target-health readiness gate)
 
     def yaml(self) -> str:
         strategy = ("  strategy:\n    type: Recreate\n" if self.recreate else
@@ -78,9 +79,13 @@ class Manifest:
             "  selector: {matchLabels: {app: web}}\n" + strategy +
             "  template:\n    metadata: {labels: {app: web}}\n    spec:\n"
             f"      terminationGracePeriodSeconds: {self.grace}\n"
-            + ("      nodeSelector: {pool: web}\n" if self.pinned else "") + "      containers:\n"
+            + ("      nodeSelector: {pool: web}\n" if self.pinned else "")
+            + ("      readinessGates: [{conditionType: target-health.elbv2.k8s.aws/web}]\n"
+               if self.ip == "ip+gate" else "") + "      containers:\n"
             "      - name: web\n        image: nginx\n        ports: [{containerPort: 80}]\n" + probe + hook +
-            "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n"
+            "---\napiVersion: v1\nkind: Service\nmetadata: {name: web"
+            + (", annotations: {service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip}"
+               if self.ip else "") + "}\nspec:\n"
             f"  type: {self.svc_type}\n" + etp + itp + pnr +
             "  selector: {app: web}\n  ports: [{port: 80, targetPort: 80}]\n")
 
@@ -109,6 +114,7 @@ manifests = st.builds(
     pinned=st.sampled_from([False, False, True]),
     from_bare=st.sampled_from([False, False, True]),
     on_sigterm=st.sampled_from(["", "", "close", "drain 5s", "fail-readiness, drain 20s", "fail-readiness"]),
+    ip=st.sampled_from(["", "", "", "ip", "ip+gate"]),
 ).filter(_valid).filter(lambda m: not (m.prestop == "sleep" and m.prestop_s > m.grace))
 
 
@@ -124,7 +130,9 @@ def scenario(m: Manifest, nodes: int, version: str) -> Scenario:
         bare = replace(m, readiness="none", prestop="none", from_bare=False)
         old = build_objects(load_text(bare.yaml(), "old.yaml")).workloads[0]
     w = pairs[0].workload
-    own = for_workload(make_settings(k8s_version=version), w.annotations, w.loc_of)
+    # IP targets: the registration lags shortened so that runs stay short
+    assume_ = {"lb-register": "0s..20s", "lb-deregister": "0s..20s"} if m.ip else None
+    own = for_workload(make_settings(assume_, k8s_version=version), w.annotations, w.loc_of)
     return build_scenario(pairs[0], topology, own, old)
 
 
@@ -150,12 +158,15 @@ def runs(draw, sc: Scenario):  # type: ignore[no-untyped-def]
         drain=edge(draw, 0, b["request"].hi), unready_phase=draw(frac), unready_resp=draw(st.floats(0, 1)),
         eps_del=edge(draw, b["endpointslice"].lo, b["endpointslice"].hi),
         eps_unready=edge(draw, b["endpointslice"].lo, b["endpointslice"].hi),
-        proxy_del=node_delays("kube-proxy"), proxy_unready=node_delays("kube-proxy")) for _ in range(r))
+        proxy_del=node_delays("kube-proxy"), proxy_unready=node_delays("kube-proxy"),
+        lb_dereg=edge(draw, b["lb-deregister"].lo, b["lb-deregister"].hi), lb_phase=draw(frac),
+        lb_resp=edge(draw, 0, b.lb.timeout)) for _ in range(r))
     news = tuple(NewTiming(
         start=edge(draw, b["pod-start"].lo, b["pod-start"].hi), app=edge(draw, b["app-startup"].lo, b["app-startup"].hi),
         startup_phase=draw(frac), ready_phase=draw(frac), ready_resp=draw(st.floats(0, 1)), liveness_phase=draw(frac),
-        eps=edge(draw, b["endpointslice"].lo, b["endpointslice"].hi), proxy=node_delays("kube-proxy"))
-        for _ in range(2 * r + 2))
+        eps=edge(draw, b["endpointslice"].lo, b["endpointslice"].hi), proxy=node_delays("kube-proxy"),
+        lb_reg=edge(draw, b["lb-register"].lo, b["lb-register"].hi), lb_phase=draw(frac),
+        lb_resp=edge(draw, 0, b.lb.timeout)) for _ in range(2 * r + 2))
     choices = Choices(
         initial=tuple(draw(st.integers(0, n - 1)) for _ in range(r)),
         placement=tuple(draw(st.integers(0, n - 1)) for _ in range(2 * r + 2)),

@@ -214,7 +214,7 @@ def test_entries_of(svc_type, etp, itp, expected) -> None:
     """§5.3/§5.4: externalTrafficPolicy applies to NodePort/LB traffic only; internal
     (ClusterIP) traffic follows internalTrafficPolicy."""
     p = first_pair(deployment() + service(svc_type, etp, itp))
-    assert entries_of(p) == expected
+    assert entries_of(p, S) == expected
 
 
 # ------------------------------------------------------------------- build_scenario (§1.1, §1.5)
@@ -272,3 +272,31 @@ def test_background_or_piped_sleep_keeps_nothing_serving(script) -> None:
 def test_backgrounded_sleep_is_not_an_exact_delay() -> None:
     h = hook_spec(exec_hook("sh", "-c", "sleep 5 &"), 30, S)
     assert h.lo == 0 and not h.exact
+
+
+# ------------------------------------------------------------ IP targets (k8s-semantics §6.4)
+def test_ip_targets_from_the_nlb_annotation_or_the_profile() -> None:
+    """AWS LBC `nlb-target-type: ip` registers pod IPs: the load balancer entry bypasses
+    kube-proxy and the traffic policy. The aws-alb-ip profile says the same for every Service."""
+    text = deployment() + service("LoadBalancer", "Local", "")
+    annotated = text.replace("metadata: {name: web}\nspec:\n  type: LoadBalancer",
+                             "metadata: {name: web, annotations: "
+                             "{service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip}}\n"
+                             "spec:\n  type: LoadBalancer", 1)
+    assert annotated != text
+    assert entries_of(first_pair(annotated), S)[0] == EntrySpec(Entry.LOAD_BALANCER, False, ip=True)
+    assert entries_of(first_pair(text), settings(lb="aws-alb-ip"))[0].ip
+    assert not entries_of(first_pair(text), S)[0].ip
+
+
+def test_target_health_readiness_gate_only_with_ip_targets() -> None:
+    """pod_readiness_gate.md: the gate (prefix target-health.elbv2.k8s.aws) is injected only
+    for IP targets; Ready then waits for the target to be healthy."""
+    text = deployment().replace("    spec:\n      terminationGracePeriodSeconds",
+                                "    spec:\n      readinessGates:\n"
+                                "      - conditionType: target-health.elbv2.k8s.aws/tg-1\n"
+                                "      terminationGracePeriodSeconds", 1)
+    assert "readinessGates" in text
+    svc = service("LoadBalancer", "", "")
+    assert build_scenario(first_pair(text + svc), 3, settings(lb="aws-alb-ip")).pod.lb_gate is not None
+    assert build_scenario(first_pair(text + svc), 3, S).pod.lb_gate is None

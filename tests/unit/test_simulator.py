@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from zdverify.specs.registry import builtin, builtin_by_slug
 
+import math
 import random
 
 import pytest
@@ -262,3 +263,37 @@ def test_requests_accepted_before_a_nodes_first_event_count() -> None:
     sc = build(manifest(replicas=1, strategy=recreate, grace=2), nodes=1, assume={"app-close": "5s"})
     run = simulate(sc, Choices(), Timing(old=(OldTiming(proxy_del=(1.5,)),), request=1.0))
     assert builtin_by_slug("killed-in-flight") in props(run)
+
+
+# ------------------------------------------------------------ IP targets (k8s-semantics §6.4, A.7)
+def _ip_scenario(gate: bool) -> Scenario:
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[2] / "examples/ip-targets-gate.yaml").read_text()
+    if not gate:
+        text = text.replace("      readinessGates:\n      - conditionType: target-health.elbv2.k8s.aws/"
+                            "k8s-default-web-0123456789\n", "")
+    pairs, _ = pair(build_objects(load_text(text, "ip.yaml")))
+    return build_scenario(pairs[0], 3, settings())
+
+
+def test_readiness_gate_holds_ready_until_the_target_is_healthy() -> None:
+    """pod_readiness_gate.md: the gate turns True only when the target is Healthy; the
+    target needs `healthy` checks (generic profile: 3 every 10 s) after registration."""
+    nt = NewTiming(start=1.0, app=0.0, eps=0.0, lb_reg=5.0, lb_phase=0.0, lb_resp=0.0)
+    run = simulate(_ip_scenario(True), Choices(initial=(0, 1, 2)), Timing(default_new=nt))
+    new1 = next(p for p in run.timeline.pods if p.name == "web-new-1")
+    assert new1.tg_in == 1.0 + 5.0 + 2 * 10.0  # registered at 6, healthy after checks at 6, 16, 26
+    assert new1.ready == new1.tg_in
+    plain = simulate(_ip_scenario(False), Choices(initial=(0, 1, 2)), Timing(default_new=nt))
+    p1 = next(p for p in plain.timeline.pods if p.name == "web-new-1")
+    assert p1.ready < p1.tg_in  # without the gate Ready comes first: what the gate protects
+
+
+def test_deregistration_lag_keeps_sending_after_the_listener_closed() -> None:
+    """A.7: new flows stop at del + D_lbdereg (or after `unhealthy` failed checks)."""
+    ot = OldTiming(kubelet=0.0, hook=30.0, lb_dereg=100.0, lb_phase=0.0)
+    run = simulate(_ip_scenario(True), Choices(initial=(0, 1, 2)), Timing(default_old=ot))
+    old = next(p for p in run.timeline.pods if p.old and p.deleted < math.inf)
+    assert old.close == old.deleted + 30.0
+    assert old.tg_out == old.close + 2 * 10.0  # 3 failed checks (phase 0) come before the 100 s lag
+    assert builtin_by_slug("termination") in props(run)
