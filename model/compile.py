@@ -373,8 +373,8 @@ def _term(case: _Case, t: Term, env: dict[str, object]) -> z3.ArithRef:
     if isinstance(t, Event):
         return _event(case, _pod(case, env, t.var), t.name)
     if isinstance(t, Count):
-        v = z3.Int(f"count#{next(case.fresh)}", enc.ctx)  # counts: any value (over-approximation)
-        enc.add(v >= 0)
+        v = z3.Int(f"count#{next(case.fresh)}", enc.ctx)  # counts: any value (over-approximation) ...
+        enc.add(v >= 0, v >= _count_floor(case, t))  # ... above what the rollout guarantees
         return v
     assert isinstance(t, Sum)
     out = None
@@ -383,6 +383,40 @@ def _term(case: _Case, t: Term, env: dict[str, object]) -> z3.ArithRef:
         out = (y if sign > 0 else -y) if out is None else (out + y if sign > 0 else out - y)
     assert out is not None
     return out
+
+
+def _count_floor(case: _Case, t: Count) -> int:
+    """A lower bound of ``count(p: body)`` at every instant, from the controller: during a
+    RollingUpdate, old pods not yet deleted plus new pods available never drop below
+    ``replicas - maxUnavailable`` (rolling.go scales down only that far; available pods stay
+    available, deployment.py simplification 5). Old pods run, are Ready and serve until
+    after their deletion; an available new pod runs and is Ready, and it serves when Ready
+    waits for the application (a readiness probe on the served port, or the load
+    balancer's readiness gate). Any other body, or zones (unless the cluster has one), gets 0."""
+    sc = case.sc
+    if sc.rollout.strategy is Strategy.RECREATE or sc.pair.workload.kind.value == "Pod":
+        return 0
+    body = t.body
+    parts = list(body.parts) if isinstance(body, And) else [body]
+    zones = {sc.node_zone(i) for i in range(sc.nodes)}
+    atoms = [x for x in parts if not _zone_membership(x, t.var)]
+    if len(atoms) != len(parts) and len(zones) != 1:
+        return 0
+    if len(atoms) != 1 or not isinstance(atoms[0], Pred) or atoms[0].args != (t.var,):
+        return 0
+    name = atoms[0].name
+    serving_ok = (sc.pod.readiness is not None and sc.pod.readiness.checks_port) or sc.pod.lb_gate is not None
+    if name in ("ready", "running") or (name == "serving" and serving_ok):
+        return max(sc.rollout.replicas - sc.rollout.unavailable, 0)
+    return 0
+
+
+def _zone_membership(f: Formula, var: Var) -> bool:
+    """``exists node n: on(p, n) and in_zone(n, z)``."""
+    if not (isinstance(f, Quant) and not f.universal and f.var.sort is Sort.NODE and isinstance(f.body, And)):
+        return False
+    names = sorted(x.name for x in f.body.parts if isinstance(x, Pred))
+    return names == ["in_zone", "on"] and len(f.body.parts) == 2
 
 
 _OPS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,

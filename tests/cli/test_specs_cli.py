@@ -57,3 +57,12 @@ def test_config_file_names_specs_and_properties(tmp_path: Path) -> None:
     p = run(str(ROOT / "examples/recommended-cluster.yaml"), "-o", "json", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert [r["property"] for r in json.loads(p.stdout)["results"]] == ["startup", "grace-margin"]
+
+
+def test_zone_capacity_is_proved_when_one_zone_holds_every_node() -> None:
+    """The solver knows the controller's floor (replicas - maxUnavailable available, and
+    Ready means listening with a probe on the port): 3 - 0 >= 2 in the only zone."""
+    p = run(str(ROOT / "examples/recommended-cluster.yaml"), "--spec", str(ROOT / "examples/specs/zone-capacity.zds"),
+            "--property", "zone-capacity", "--cluster", str(ROOT / "examples/specs/one-zone.yaml"), "-o", "json")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert [r["verdict"] for r in json.loads(p.stdout)["results"]] == ["proved"]

@@ -179,7 +179,7 @@ def runs(draw, sc: Scenario):  # type: ignore[no-untyped-def]
 
 
 EXAMPLES = int(os.environ.get("ZDVERIFY_DIFF_EXAMPLES", "120"))  # raise for a deep run
-# user properties (no count: the solver proves or refutes them) checked against the simulator too
+# user properties checked against the simulator too
 USER = tuple(p for p in load([str(ROOT / "examples/specs/grace-margin.zds")]) if not p.builtin) + tuple(
     p for p in load([str(Path(__file__).parent / "specs.zds")]) if not p.builtin)
 
