@@ -96,6 +96,13 @@ LB_PROFILES: Mapping[str, LBProfile] = {
                   "aws-load-balancer-controller docs/guide/ingress/annotations.md, pkg/ingress/model_builder.go); "
                   "registration and deregistration lags are the lb-register / lb-deregister bounds "
                   "(#3270, #2366: ~2 min observed)", ip_targets=True),
+        LBProfile("gcp-neg", 15, 15, 1, 2,
+                  "GCP container-native load balancing (ingress-gce NEG): pod IPs are the targets, health check "
+                  "every 15 s, timeout 15 s, healthy 1, unhealthy 2 (kubernetes/ingress-gce "
+                  "pkg/translator/healthchecks.go defaultNEGHealthCheckInterval, defaultNEGTimeout, "
+                  "defaultHealthyThreshold, defaultNEGUnhealthyThreshold); a readiness probe's period and "
+                  "timeout replace interval and timeout upstream (ApplyProbeSettingsToHC), not modelled",
+                  ip_targets=True),
         LBProfile("alibaba-slb", 2, 5, 3, 3,
                   "Alibaba Cloud CLB (formerly SLB) TCP listener from the ACK cloud-controller-manager, which "
                   "sets no health-check field unless annotated (kubernetes/cloud-provider-alibaba-cloud "

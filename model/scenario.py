@@ -248,7 +248,9 @@ def probe_spec(probe: Probe | None, container: Container, served_port: int) -> P
 
 
 NLB_TARGET_TYPE = "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"
-TARGET_HEALTH_GATE = "target-health.elbv2.k8s.aws/"
+NEG_ANNOTATION = "cloud.google.com/neg"  # '{"ingress": true}': an Ingress load balancer targets pod IPs
+LB_READINESS_GATES = ("target-health.elbv2.k8s.aws/",  # AWS LBC pod readiness gate (a prefix)
+                      "cloud.google.com/load-balancer-neg-ready")  # GKE pod readiness feedback
 
 
 def ip_targets(pair: Pair, settings: Settings) -> bool:
@@ -257,7 +259,21 @@ def ip_targets(pair: Pair, settings: Settings) -> bool:
     return settings.lb.ip_targets or dict(pair.service.annotations).get(NLB_TARGET_TYPE, "").strip() == "ip"
 
 
+def _neg_ingress(pair: Pair) -> bool:
+    text = dict(pair.service.annotations).get(NEG_ANNOTATION, "")
+    return '"ingress"' in text.replace(" ", "") and "true" in text
+
+
 def entries_of(pair: Pair, settings: Settings) -> tuple[EntrySpec, ...]:
+    """Where requests enter: the Service's own entries; an Ingress load balancer with
+    container-native (NEG) pod-IP targets when the Service asks for one."""
+    base = _entries(pair, settings)
+    if _neg_ingress(pair) and not any(e.ip for e in base):
+        return (EntrySpec(Entry.LOAD_BALANCER, False, ip=True),) + base
+    return base
+
+
+def _entries(pair: Pair, settings: Settings) -> tuple[EntrySpec, ...]:
     svc = pair.service
     internal = EntrySpec(Entry.CLUSTER_IP, svc.internal_traffic_policy is TrafficPolicy.LOCAL)
     external_local = svc.external_traffic_policy is TrafficPolicy.LOCAL
@@ -312,7 +328,7 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
         rollout = Rollout(w.replicas, w.strategy, surge, unavailable)
     pod = pod_spec(w.template, c, pair.container_port, settings)
     if any(e.ip for e in entries_of(pair, settings)) and any(
-            g.startswith(TARGET_HEALTH_GATE) for g in w.template.readiness_gates):
+            g.startswith(LB_READINESS_GATES) for g in w.template.readiness_gates):
         pod = replace(pod, lb_gate=w.loc_of("spec.template.spec.readinessGates"))
     old_pod = pod
     if old is not None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from example_options import OPTIONS
 from zdverify import verify
 from zdverify.model.verdict import Report
 
@@ -33,6 +34,13 @@ EXPECTED: dict[tuple[str, str | None], tuple[str, str, str, str, str]] = {
     ("ip-targets-gate.yaml", None): (P, C, P, P, P),
     ("ip-targets-no-gate.yaml", None): (P, P, C, P, P),
     ("ip-targets-long-prestop.yaml", None): (P, P, P, P, P),
+    # the incident corpus (flags in example_options.py, stories in the README)
+    ("incident-k8s-85643.yaml", None): (P, C, C, P, P),
+    ("incident-k8s-85643-fixed.yaml", None): (P, C, P, P, P),
+    ("incident-k8s-99299.yaml", None): (P, C, C, P, P),
+    ("incident-k8s-50977.yaml", None): (P, P, C, P, P),
+    ("incident-ingress-gce-769.yaml", None): (P, C, P, P, P),
+    ("incident-ingress-gce-769-fixed.yaml", None): (P, P, P, P, P),
 }
 
 
@@ -48,8 +56,12 @@ def structure(report: Report) -> list[dict]:
 
 
 @pytest.mark.parametrize("name,version", sorted(EXPECTED, key=str))
-def test_example(name: str, version: str | None) -> None:
-    report = verify([str(EXAMPLES / name)], k8s_version=version)
+def test_example(name: str, version: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # option paths are relative to the repository
+    options = dict(OPTIONS.get(name, {}))
+    if version:
+        options["k8s_version"] = version
+    report = verify([str(EXAMPLES / name)], **options)
     got = structure(report)
     assert tuple(r["verdict"] for r in got) == EXPECTED[(name, version)]
     for r in got:

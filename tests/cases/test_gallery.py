@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from example_options import OPTIONS
 from zdverify import verify
 from zdverify.reports.markdown import render_markdown
 from zdverify.reports.sarif import render_sarif
@@ -19,7 +20,7 @@ EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.yaml"))
 
 def rendered(name: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.chdir(ROOT)  # locations relative to the repository, as a reviewer sees them
-    report = verify([f"examples/{name}"])
+    report = verify([f"examples/{name}"], **OPTIONS.get(name, {}))
     stem = name.removesuffix(".yaml")
     return {f"{stem}.md": render_markdown(report, link_base="../../", root=str(ROOT)),
             f"{stem}.sarif": render_sarif(report, root=str(ROOT))}
