@@ -48,6 +48,7 @@ def _result(result: Result) -> dict[str, Any]:
         "source": _location(result.source),
         "suppressed": result.suppressed,
         "suppressed_by": _location(result.suppressed_by),
+        "rule": result.property.rule_id,
     }
 
 

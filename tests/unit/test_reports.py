@@ -174,9 +174,10 @@ def test_json_result_fields() -> None:
     proved, cx, unknown, _ = json.loads(render_json(FULL))["results"]
     assert list(cx) == [
         "property", "workload", "service", "port", "verdict", "cause", "summary", "why", "fix",
-        "assumptions", "blame", "trace", "source", "suppressed", "suppressed_by",
+        "assumptions", "blame", "trace", "source", "suppressed", "suppressed_by", "rule",
     ]
     assert (cx["property"], cx["workload"], cx["service"], cx["cause"]) == ("termination", WEB, SVC, "termination")
+    assert cx["rule"] == "ZDV002"
     assert cx["fix"].splitlines()[0] == "add a preStop hook:"
     assert cx["blame"][0] == {
         "file": "deploy.yaml", "line": 21,
