@@ -156,6 +156,37 @@ def run_scale(cases: list[tuple[int, int]], repeat: int, tmp: Path) -> list[Scal
     return rows
 
 
+SPEC_FILES = ("examples/specs/grace-margin.zds", "examples/specs/zone-capacity.zds")
+
+
+def run_specs(cases: list[tuple[int, int]], repeat: int, tmp: Path) -> list[tuple[str, int, int, float, float, str]]:
+    """The built-ins alone against the built-ins plus the example spec files (a time
+    comparison and a count over zones): what user properties cost, as a ratio."""
+    from zdverify import verify
+
+    specs = [str(ROOT / f) for f in SPEC_FILES]
+    rows = []
+    for manifest in SCALE_MANIFESTS:
+        for nodes, replicas in cases:
+            path = make_manifest(EXAMPLES / manifest, replicas, {}, tmp, "spec")
+            timings = []
+            verdicts = ""
+            for extra in ((), specs):
+                best = float("inf")
+                for _ in range(repeat):
+                    t0 = time.perf_counter()
+                    report = verify([str(path)], nodes=nodes, specs=extra)
+                    best = min(best, time.perf_counter() - t0)
+                timings.append(best)
+                if extra:
+                    verdicts = ", ".join(f"{r.property.slug} {r.verdict.value}" for r in report.results
+                                         if not r.property.builtin)
+            rows.append((manifest, nodes, replicas, timings[0], timings[1], verdicts))
+            print(f"[bench] specs {manifest} {nodes}x{replicas}: {timings[0]:.3f}s -> {timings[1]:.3f}s",
+                  file=sys.stderr)
+    return rows
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -216,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     # 3. scale series in-process
     with tempfile.TemporaryDirectory(prefix="zdverify-bench-") as tmp:
         scale_rows = run_scale(cases, scale_repeat, Path(tmp))
+        spec_rows = run_specs(cases, scale_repeat, Path(tmp))
     failed |= any(r.error for r in scale_rows)
 
     # 4. report
@@ -283,6 +315,20 @@ def main(argv: list[str] | None = None) -> int:
         worst = max(big, key=lambda r: r.seconds)
         lines += ["", f"Slowest {SCALE_CASES[-1][0]} nodes × {SCALE_CASES[-1][1]} replicas case: "
                       f"{worst.manifest} [{worst.strategy}] at {fmt_s(worst.seconds)}."]
+    lines += [
+        "",
+        f"## 4. User properties (spec language), in-process `verify()` (best of {scale_repeat})",
+        "",
+        "The same manifests with the built-in properties only, then with the example spec files "
+        f"({', '.join('`' + f + '`' for f in SPEC_FILES)}) added: every property compiled to Z3 and, "
+        "for each candidate run, evaluated by the simulator. The ratio is the second time over the first.",
+        "",
+        "| Manifest | Nodes × replicas | Built-ins | + spec files | × | User verdicts |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for manifest, nodes, replicas, t0, t1, verdicts in spec_rows:
+        lines.append(f"| {manifest} | {nodes} × {replicas} | {fmt_s(t0)} | {fmt_s(t1)} | {fmt_x(t1 / t0)} | "
+                     f"{verdicts} |")
     try:
         import resource
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
