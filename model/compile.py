@@ -260,6 +260,10 @@ def _node_lemmas(case: _Case, n: _Node) -> None:
     for p in case.pods:
         enc.add(z3.Implies(nr, z3.Not(z3.And(_in_scope(case, n, p), _ready_route(case, n, p)))))
     never_empty = not gf.zero_ready and (not case.local or (n.feasible and len(sc.feasible) == 1))
+    if case.local and n.feasible and sc.rollout.strategy is Strategy.DAEMON_SET and sc.rollout.surge > 0:
+        # a DaemonSet with surge deletes a node's old pod only once the new pod on that node
+        # is available (Ready before), and kube-proxy applies the two changes in order
+        never_empty = True
     if n.target_group:
         # every available pod is a healthy target when Ready waits for the target (the gate);
         # old pods stay targets until after their deletion

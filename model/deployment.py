@@ -18,11 +18,16 @@ Simplifications:
  5. New pods, once available, stay available (the application does not fail later).
  6. ``progressDeadlineSeconds`` only sets a condition upstream; it does not change the
     rollout and is not modelled.
+ 7. DaemonSets (``pkg/controller/daemon/update.go``): the same counts over the feasible
+    nodes, one pod per node; which node goes next is a free choice. Without surge a node's
+    new pod is created once its old pod is gone; with surge its old pod is deleted once
+    the new one is available. Unhealthy old pods (deleted at once upstream) do not occur
+    (simplification 1).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Callable
 
@@ -65,6 +70,7 @@ class RolloutState:
     new: int
     new_available: int
     old_terminating: bool = False
+    gone_wait: int = 0  # DaemonSet without surge: nodes whose deleted old pod still runs
 
 
 class ActionKind(Enum):
@@ -99,6 +105,8 @@ class Rollout:
 
     def reconcile(self, s: RolloutState) -> Action | None:
         """One Deployment sync: the controller action taken in state ``s``, if any."""
+        if self.strategy is Strategy.DAEMON_SET:
+            return self._daemon(s)
         if self.strategy is Strategy.RECREATE:
             if s.old > 0:
                 return Action(ActionKind.SCALE_DOWN, s.old)
@@ -122,7 +130,37 @@ class Rollout:
             return None
         return Action(ActionKind.SCALE_DOWN, min(s.old, available_all - min_available))
 
+    def _daemon(self, s: RolloutState) -> Action | None:
+        """DaemonSet RollingUpdate (``pkg/controller/daemon/update.go`` ``rollingUpdate``),
+        nodes interchangeable, ``replicas`` = the feasible nodes. Without surge: delete old
+        pods while fewer than ``maxUnavailable`` nodes lack an available pod, and create a
+        node's new pod once its old pod is gone. With surge: create new pods on up to
+        ``maxSurge`` nodes at a time, and delete a node's old pod once its new pod is
+        available."""
+        f = self.replicas
+        if self.surge == 0:
+            free = f - s.old - s.gone_wait - s.new  # nodes with no pod at all
+            if free > 0:
+                return Action(ActionKind.SCALE_UP, free)
+            unavailable_now = f - s.old - s.new_available
+            k = min(s.old, self.unavailable - unavailable_now)
+            return Action(ActionKind.SCALE_DOWN, k) if k > 0 else None
+        replaced = s.old + s.new_available - f  # nodes whose new pod is available and old pod still runs
+        if replaced > 0:
+            return Action(ActionKind.SCALE_DOWN, replaced)
+        surging = s.new - s.new_available
+        k = min(self.surge - surging, f - s.new)
+        return Action(ActionKind.SCALE_UP, k) if k > 0 else None
+
     def apply(self, s: RolloutState, a: Action) -> RolloutState:
+        if self.strategy is Strategy.DAEMON_SET:
+            if a.kind is ActionKind.SCALE_UP:
+                return replace(s, new=s.new + a.count)
+            if a.kind is ActionKind.SCALE_DOWN:
+                return replace(s, old=s.old - a.count, gone_wait=s.gone_wait + (a.count if self.surge == 0 else 0))
+            if a.kind is ActionKind.AVAILABLE:
+                return replace(s, new_available=s.new_available + 1)
+            return replace(s, gone_wait=s.gone_wait - 1)
         if a.kind is ActionKind.SCALE_UP:
             return RolloutState(s.old, s.new + a.count, s.new_available, s.old_terminating)
         if a.kind is ActionKind.SCALE_DOWN:
@@ -143,6 +181,8 @@ class Rollout:
         if s.new_available < s.new:
             out.append(Action(ActionKind.AVAILABLE))
         if s.old_terminating and self.strategy is Strategy.RECREATE and s.old == 0:
+            out.append(Action(ActionKind.GONE))
+        if s.gone_wait > 0:
             out.append(Action(ActionKind.GONE))
         return out
 
@@ -206,6 +246,8 @@ def facts(rollout: Rollout, max_states: int = 20_000) -> GraphFacts:
     try:
         g = build_graph(rollout, max_states)
     except StateBudgetExceeded:
+        if rollout.strategy is Strategy.DAEMON_SET:
+            raise  # the reduced graphs' arguments are about the Deployment controller
         return _reduced_facts(rollout)
     zero = [s for s in g if s.old == 0 and s.new_available == 0]
     final = rollout.final

@@ -154,6 +154,10 @@ def _blame(sc: Scenario, cause: Cause) -> list[Blame]:
                                                          for e in sc.entries) else "spec.internalTrafficPolicy")
             out.append(Blame(svc.loc_of(field), field,
                              "Local: a node without a local ready pod drops the traffic it receives"))
+            if sc.rollout.strategy is Strategy.DAEMON_SET and sc.rollout.surge == 0:
+                out.append(Blame(w.loc_of("spec.updateStrategy"), "spec.updateStrategy",
+                                 "no surge: a node's old pod is deleted before its new pod exists"))
+                return out
             h = sc.old.hook
             out.append(Blame(h.loc or sc.old.container_loc, f"containers[{sc.old.container}].lifecycle.preStop",
                              f"{h.text}: how long the node keeps a serving endpoint"))
@@ -240,6 +244,11 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None, ctx: z3.Context) -
         if sc.rollout.strategy is Strategy.RECREATE:
             return "strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}"
         return "strategy.rollingUpdate: {maxSurge: 1, maxUnavailable: 0} (or more replicas)"
+    if cause in (Cause.TERMINATION, Cause.NO_ENDPOINT) and sc.rollout.strategy is Strategy.DAEMON_SET \
+            and sc.rollout.surge == 0 and any(e.local for e in sc.entries):
+        return ("spec.updateStrategy.rollingUpdate: {maxSurge: 1, maxUnavailable: 0} — each node's new pod "
+                "is then Ready before its old pod is deleted, so no node loses its local endpoint "
+                "(examples/daemonset-local-surge.yaml is proved)")
     if cause in (Cause.TERMINATION, Cause.NO_ENDPOINT):
         if sc.publish_not_ready:
             return "remove publishNotReadyAddresses: true from the Service"

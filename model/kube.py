@@ -40,7 +40,6 @@ from zdverify.model.source import InputError, Loc
 _DEPLOYMENT_APIS = {"apps/v1", "apps/v1beta1", "apps/v1beta2", "extensions/v1beta1"}
 _UNVERIFIED_KINDS = {
     "StatefulSet",
-    "DaemonSet",
     "ReplicaSet",
     "ReplicationController",
     "Job",
@@ -78,6 +77,12 @@ def build_objects(docs: Sequence[Document]) -> Objects:
             workloads.append(_deployment(root, doc.data["apiVersion"]))
         elif kind == "Pod" and _api_in(root, {"v1"}):
             workloads.append(_pod(root))
+        elif kind == "DaemonSet" and _api_in(root, {"apps/v1"}):
+            ds = _daemonset(root)
+            if isinstance(ds, Unverified):
+                unverified.append(ds)
+            else:
+                workloads.append(ds)
         elif kind == "Service" and _api_in(root, {"v1"}):
             services.append(_service(root))
         elif kind in _UNVERIFIED_KINDS:
@@ -323,6 +328,39 @@ def _deployment(root: _Field, api: str) -> Workload:
         loc=root.get("kind").loc,
         locs=locs,
     )
+
+
+def _daemonset(root: _Field) -> Workload | Unverified:
+    """A DaemonSet with a RollingUpdate update strategy (apps/v1; defaults maxUnavailable 1,
+    maxSurge 0). OnDelete replaces pods only when someone deletes them: nothing rolls."""
+    namespace, name, _, annotations = _metadata(root)
+    spec = root.get("spec")
+    spec.mapping()
+    template = spec.get("template")
+    template.mapping(required=True)
+    labels = template.get("metadata").get("labels").string_map()
+    selector = _deployment_selector(spec.get("selector"), "apps/v1", labels)
+    min_ready = spec.get("minReadySeconds").integer(0, minimum=0)
+    strategy_field = spec.get("updateStrategy")
+    strategy_field.mapping()
+    kind = strategy_field.get("type").choice("RollingUpdate", ("RollingUpdate", "OnDelete"))
+    if kind == "OnDelete":
+        return Unverified(f"DaemonSet/{namespace}/{name}",
+                          "updateStrategy OnDelete replaces pods only when they are deleted by hand",
+                          strategy_field.get("type").loc)
+    rolling = strategy_field.get("rollingUpdate")
+    rolling.mapping()
+    surge = _surge_or_unavailable(rolling.get("maxSurge"), 0)
+    unavailable = _surge_or_unavailable(rolling.get("maxUnavailable"), 1)
+    if surge in (0, "0%") and unavailable in (0, "0%"):
+        raise rolling.get("maxUnavailable").error("may not be 0 when maxSurge is 0")
+    pod = _pod_template(template.get("spec"), labels)
+    locs = root.locs()
+    locs.update({f"spec.template.spec.{k}": v for k, v in pod.locs.items()})
+    return Workload(
+        kind=WorkloadKind.DAEMON_SET, namespace=namespace, name=name, replicas=0, selector=selector,
+        template=pod, strategy=Strategy.DAEMON_SET, max_surge=surge, max_unavailable=unavailable,
+        min_ready_seconds=min_ready, annotations=annotations, loc=root.get("kind").loc, locs=locs)
 
 
 def _surge_or_unavailable(f: _Field, default: int | str) -> int | str:

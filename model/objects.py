@@ -235,11 +235,13 @@ class PodTemplate(Located):
 class Strategy(Enum):
     ROLLING_UPDATE = "RollingUpdate"
     RECREATE = "Recreate"
+    DAEMON_SET = "DaemonSet RollingUpdate"  # one pod per feasible node, replaced on its node
 
 
 class WorkloadKind(Enum):
     DEPLOYMENT = "Deployment"
     POD = "Pod"  # a bare Pod: "rolled out" by delete + create
+    DAEMON_SET = "DaemonSet"  # one pod per feasible node (replicas: the cluster's nodes)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Sequence
 
 from zdverify.model.assumptions import Settings
-from zdverify.model.deployment import Rollout, resolve_fenceposts
+from zdverify.model.deployment import Rollout, resolve_fenceposts, scaled
 from zdverify.model.objects import (
     Container,
     PodTemplate,
@@ -323,6 +323,8 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
     c = pair.container
     if w.kind is WorkloadKind.POD:
         rollout = Rollout(1, Strategy.RECREATE, 0, 1)
+    elif w.kind is WorkloadKind.DAEMON_SET:
+        rollout = Rollout(0, Strategy.DAEMON_SET, 0, 1)  # sized below, from the feasible nodes
     else:
         surge, unavailable = resolve_fenceposts(w.max_surge, w.max_unavailable, w.replicas)
         rollout = Rollout(w.replicas, w.strategy, surge, unavailable)
@@ -346,6 +348,13 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
             raise InputError(f"no node of the cluster file can run pods of {w.ref} "
                              "(nodeSelector, required node affinity and taints rule out all of them)", where)
     entries = entries_of(pair, settings)
+    if w.kind is WorkloadKind.DAEMON_SET:
+        # update.go: both scale on the nodes that should run a pod and round up; 0/0 -> 1
+        f = len(feasible_idx)
+        surge, unavailable = scaled(w.max_surge, f, True), scaled(w.max_unavailable, f, True)
+        if surge == 0 and unavailable == 0:
+            unavailable = 1
+        rollout = Rollout(f, Strategy.DAEMON_SET, min(surge, f), min(unavailable, f))
     return Scenario(pair, rollout, float(w.min_ready_seconds), w.paused, count, pod, entries,
                     pair.service.publish_not_ready, settings, names, feasible_idx, old_pod,
                     f"{old.ref} at {old.loc}" if old is not None else "", zones)

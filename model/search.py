@@ -29,7 +29,7 @@ from zdverify.model import suppression
 from zdverify.model.assumptions import Settings, for_workload
 from zdverify.model.deployment import GraphFacts, StateBudgetExceeded, facts
 from zdverify.model.explain import Outcome, result
-from zdverify.model.objects import Objects
+from zdverify.model.objects import Objects, WorkloadKind
 from zdverify.model.pairing import Pair
 from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries, random_timings, stalled_query
 from zdverify.model.scenario import Entry, Scenario, build_scenario
@@ -141,7 +141,7 @@ def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nod
     for u in objects.unverified:
         notes.append(f"{u.ref}: {u.reason}; left unverified ({u.loc})")
     for p in pairs:
-        if p.workload.replicas == 0:
+        if p.workload.replicas == 0 and p.workload.kind is not WorkloadKind.DAEMON_SET:
             notes.append(f"{p.workload.ref}: replicas is 0; nothing rolls out, left unverified")
             continue
         if p.service.headless:

@@ -241,8 +241,10 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
 
     # ---- old pods, steady state ------------------------------------------------------
     r = sc.rollout.replicas
+    daemon = sc.rollout.strategy is Strategy.DAEMON_SET
     olds = [
-        _Pod(f"{name}-old-{i + 1}", True, i, place(choices.initial[i] if i < len(choices.initial) else i))
+        _Pod(f"{name}-old-{i + 1}", True, i, feasible[i % len(feasible)] if daemon else
+             place(choices.initial[i] if i < len(choices.initial) else i))
         for i in range(r)
     ]
     news: list[_Pod] = []
@@ -286,10 +288,10 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     breg, bdereg = b["lb-register"], b["lb-deregister"]
     ip = any(e.ip for e in sc.entries)
 
-    def create_new(t: float) -> None:
+    def create_new(t: float, on: int | None = None) -> None:
         i = len(news)
         nt = timing.new_at(i)
-        node = place(_cyc(choices.placement, i) if choices.placement else 0)
+        node = on if on is not None else place(_cyc(choices.placement, i) if choices.placement else 0)
         p = _Pod(f"{name}-new-{i + 1}", False, i, node, created=t)
         p.start = t + min(max(nt.start, bpod.lo), bpod.hi)
         p.listen = p.start + min(max(nt.app, bapp.lo), bapp.hi)
@@ -409,12 +411,59 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                  tpl_loc)
         else:
             pstep(p.exit, Component.APP, p.name, EventKind.CONTAINER_EXITED, f"{p.name} exits")
-        if recreate:
+        if recreate or (daemon and surge == 0):
             react(p.exit, f"{p.name} gone")
+
+    def daemon_sync(t: float) -> None:
+        """update.go rollingUpdate, one pod per feasible node (see deployment.Rollout._daemon)."""
+        running_old = [p for p in olds if p.deleted == INF]
+        n_avail = sum(1 for p in news if p.available <= t)
+        src = w.loc_of("spec.updateStrategy.rollingUpdate")
+        if surge == 0:
+            taken = {p.node for p in olds if p.exit > t} | {q.node for q in news}
+            free = [n for n in feasible if n not in taken]
+            if free:
+                step(t, Component.DEPLOYMENT, "", EventKind.SCALE_UP,
+                     f"DaemonSet: creates new pods on {', '.join(node_name(n) for n in free)} (old pods gone)", src)
+                for n in free:
+                    create_new(t, n)
+                trigger(t, "scaled up")
+                return
+            k = min(len(running_old), unavailable - (r - len(running_old) - n_avail))
+            if k > 0:
+                victims_ = sorted(running_old, key=lambda p: preference[p.index])[:k]
+                step(t, Component.DEPLOYMENT, "", EventKind.SCALE_DOWN,
+                     f"DaemonSet: deletes {k} old pod{'s' if k > 1 else ''} (maxUnavailable {unavailable})", src)
+                for p in victims_:
+                    delete_old(t, p)
+                trigger(t, "scaled down")
+            return
+        replaced = [p for p in running_old if any(q.node == p.node and q.available <= t for q in news)]
+        if replaced:
+            step(t, Component.DEPLOYMENT, "", EventKind.SCALE_DOWN,
+                 f"DaemonSet: deletes the old pod on {', '.join(node_name(p.node) for p in replaced)} "
+                 "(its new pod is available)", src)
+            for p in replaced:
+                delete_old(t, p)
+            trigger(t, "scaled down")
+            return
+        surging = sum(1 for q in news if q.available > t)
+        with_new = {q.node for q in news}
+        todo = [p.node for p in sorted(running_old, key=lambda p: preference[p.index]) if p.node not in with_new]
+        k = min(surge - surging, len(todo))
+        if k > 0:
+            step(t, Component.DEPLOYMENT, "", EventKind.SCALE_UP,
+                 f"DaemonSet: surges new pods on {', '.join(node_name(n) for n in todo[:k])} (maxSurge {surge})", src)
+            for n in todo[:k]:
+                create_new(t, n)
+            trigger(t, "scaled up")
 
     while queue:
         t, _, _why = heapq.heappop(queue)
         n_avail = sum(1 for p in news if p.available <= t)
+        if daemon:
+            daemon_sync(t)
+            continue
         if recreate:
             if old_spec > 0:
                 k = old_spec
@@ -464,6 +513,9 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     run.pod_nodes = {p.name: p.node for p in all_pods}
     run.completed = (not sc.paused and old_spec == 0 and new_spec == r
                      and all(p.available < INF for p in news))
+    if daemon:
+        run.completed = (all(p.deleted < INF for p in olds) and len(news) == r
+                         and all(p.available < INF for p in news))
     if run.completed:
         done = max([p.available for p in news] + [p.exit for p in olds] + [0.0])
         step(done, Component.DEPLOYMENT, "", EventKind.ROLLOUT_COMPLETE, "rollout complete")

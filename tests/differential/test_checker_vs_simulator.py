@@ -47,11 +47,16 @@ class Manifest:
     from_bare: bool = False  # --from: the old pods run this template without probe and preStop
     on_sigterm: str = ""  # zdverify/on-sigterm annotation
     ip: str = ""  # "", "ip" (NLB IP targets), "ip+gate" (and the target-health readiness gate)
+    daemon: bool = False  # a DaemonSet (replicas: the feasible nodes; surge/unavailable as its update strategy)
 
     def yaml(self) -> str:
         strategy = ("  strategy:\n    type: Recreate\n" if self.recreate else
                     f"  strategy:\n    rollingUpdate:\n      maxSurge: {self.surge!r}\n"
                     f"      maxUnavailable: {self.unavailable!r}\n").replace("'", '"')
+        if self.daemon:  # DaemonSet: surge XOR unavailable, as the API allows
+            surge = self.surge if self.unavailable in (0, "0%") else 0
+            strategy = (f"  updateStrategy:\n    rollingUpdate:\n      maxSurge: {surge!r}\n"
+                        f"      maxUnavailable: {self.unavailable!r}\n").replace("'", '"')
         probe = {
             "none": "",
             "port": f"        readinessProbe:\n          tcpSocket: {{port: 80}}\n"
@@ -72,10 +77,10 @@ class Manifest:
         itp = "  internalTrafficPolicy: Local\n" if self.local and self.svc_type == "ClusterIP" else ""
         pnr = "  publishNotReadyAddresses: true\n" if self.pnr else ""
         return (
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
+            f"apiVersion: apps/v1\nkind: {'DaemonSet' if self.daemon else 'Deployment'}\nmetadata:\n  name: web\n"
             + (f"  annotations: {{zdverify/on-sigterm: '{self.on_sigterm}'}}\n" if self.on_sigterm else "")
             + "spec:\n"
-            f"  replicas: {self.replicas}\n  minReadySeconds: {self.min_ready}\n"
+            + ("" if self.daemon else f"  replicas: {self.replicas}\n") + f"  minReadySeconds: {self.min_ready}\n"
             "  selector: {matchLabels: {app: web}}\n" + strategy +
             "  template:\n    metadata: {labels: {app: web}}\n    spec:\n"
             f"      terminationGracePeriodSeconds: {self.grace}\n"
@@ -92,6 +97,8 @@ class Manifest:
 
 def _valid(m: Manifest) -> bool:
     zero = lambda v: v in (0, "0%")  # noqa: E731
+    if m.daemon:
+        return not m.recreate and not m.from_bare and not (zero(m.surge) and zero(m.unavailable))
     return not (not m.recreate and zero(m.surge) and zero(m.unavailable))
 
 
@@ -115,6 +122,7 @@ manifests = st.builds(
     from_bare=st.sampled_from([False, False, True]),
     on_sigterm=st.sampled_from(["", "", "close", "drain 5s", "fail-readiness, drain 20s", "fail-readiness"]),
     ip=st.sampled_from(["", "", "", "ip", "ip+gate"]),
+    daemon=st.sampled_from([False, False, False, True]),
 ).filter(_valid).filter(lambda m: not (m.prestop == "sleep" and m.prestop_s > m.grace))
 
 

@@ -212,3 +212,38 @@ def test_graph_states_are_counts() -> None:
     assert f.states == g.number_of_nodes() and f.edges == g.number_of_edges()
     # counts never exceed replicas + maxSurge on spec (§1.3.1, Implications B)
     assert all(s.old + s.new <= r.replicas + r.surge for s in g)
+
+
+# ------------------------------------------------------------ DaemonSet (daemon/update.go)
+def test_daemonset_without_surge_replaces_a_node_only_after_its_old_pod_is_gone() -> None:
+    """maxUnavailable 1, maxSurge 0: one old pod deleted; its node's new pod is created only
+    when the old pod is gone; never two nodes down at once."""
+    r = Rollout(3, Strategy.DAEMON_SET, 0, 1)
+    s = r.initial
+    assert r.reconcile(s) == Action(ActionKind.SCALE_DOWN, 1)
+    s = r.apply(s, Action(ActionKind.SCALE_DOWN, 1))
+    assert r.reconcile(s) is None  # the node's old pod still runs: nothing to create yet
+    s = r.apply(s, Action(ActionKind.GONE))
+    assert r.reconcile(s) == Action(ActionKind.SCALE_UP, 1)
+    g = build_graph(r)
+    assert all(3 - st.old - st.new_available <= 1 for st in g)  # at most maxUnavailable nodes down
+    f = facts(r)
+    assert f.always_completes and f.deletes and not f.zero_ready
+
+
+def test_daemonset_with_surge_deletes_a_node_s_old_pod_once_its_new_pod_is_available() -> None:
+    r = Rollout(3, Strategy.DAEMON_SET, 1, 0)
+    s = r.initial
+    assert r.reconcile(s) == Action(ActionKind.SCALE_UP, 1)
+    s = r.apply(s, Action(ActionKind.SCALE_UP, 1))
+    assert r.reconcile(s) is None  # surge budget used, nothing available yet
+    s = r.apply(s, Action(ActionKind.AVAILABLE))
+    assert r.reconcile(s) == Action(ActionKind.SCALE_DOWN, 1)
+    g = build_graph(r)
+    assert all(st.old + st.new_available >= 3 for st in g)  # every node keeps an available pod
+    assert facts(r).always_completes
+
+
+def test_one_node_daemonset_without_surge_has_a_zero_ready_state() -> None:
+    assert facts(Rollout(1, Strategy.DAEMON_SET, 0, 1)).zero_ready
+    assert not facts(Rollout(1, Strategy.DAEMON_SET, 1, 0)).zero_ready

@@ -623,3 +623,21 @@ def test_list_of_objects_keeps_positions() -> None:
     assert e.loc is not None and e.loc.line == 11
     (a,) = build(text.split("        - apiVersion: v1\n          kind: Service\n          metadata: {name: b}")[0]).services
     assert a.loc.line == 5 and a.locs["metadata.name"].line == 6
+
+
+def test_daemonset_rolling_update_defaults_and_on_delete() -> None:
+    """apps/v1 DaemonSet: RollingUpdate with maxUnavailable 1, maxSurge 0 by default;
+    OnDelete rolls nothing (listed as not verified); 0/0 is rejected like the API does."""
+    base = ("apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: ds}\nspec:\n"
+            "  selector: {matchLabels: {app: ds}}\n{strategy}"
+            "  template:\n    metadata: {labels: {app: ds}}\n    spec:\n"
+            "      containers: [{name: c, image: nginx}]\n")
+    objs = build_objects(load_text(base.replace("{strategy}", ""), "ds.yaml"))
+    (w,) = objs.workloads
+    assert (w.kind, w.strategy, w.max_unavailable, w.max_surge) == (
+        WorkloadKind.DAEMON_SET, Strategy.DAEMON_SET, 1, 0)
+    on_delete = build_objects(load_text(base.replace("{strategy}", "  updateStrategy: {type: OnDelete}\n"), "ds.yaml"))
+    assert not on_delete.workloads and "OnDelete" in on_delete.unverified[0].reason
+    with pytest.raises(InputError, match="may not be 0 when maxSurge is 0"):
+        build_objects(load_text(base.replace(
+            "{strategy}", "  updateStrategy: {rollingUpdate: {maxUnavailable: 0}}\n"), "ds.yaml"))
