@@ -161,6 +161,8 @@ def _setup(case: _Case) -> None:
         for o in olds:
             oz = o.z
             assert isinstance(oz, kubelet.OldPod)
+            if sc.rollout.strategy is Strategy.DAEMON_SET and sc.rollout.surge == 0:
+                continue  # a node's new pod waits for its own old pod's exit: no bound via another pod
             if sc.rollout.strategy is Strategy.RECREATE:
                 enc.add(c >= oz.exit)
                 if o is last:
@@ -189,7 +191,7 @@ def _setup(case: _Case) -> None:
     if not changes:
         enc.add(case.t >= 0, case.t < NEVER / 2)
         for n in case.nodes:
-            case.no_ready[n.name] = z3.Bool(f"NR.{n.name}", enc.ctx)
+            _node_lemmas(case, n)
         return
     sl = publish(enc, changes, order)
     for n in case.nodes:
@@ -229,6 +231,10 @@ def _setup(case: _Case) -> None:
                     enc.add(case.on_vars[(p.name, n.name)])
     t = case.t
     enc.add(t >= 0, t < NEVER / 2)  # an instant of the run (events that never come are at NEVER)
+    if not case.gf.deletes:  # the controllers never delete a pod (a blocked drain, a paused rollout)
+        for p in olds:
+            assert isinstance(p.z, kubelet.OldPod)
+            enc.add(p.z.deleted > t)
     for n in case.nodes:
         _node_lemmas(case, n)
 
@@ -268,6 +274,8 @@ def _node_lemmas(case: _Case, n: _Node) -> None:
         # every available pod is a healthy target when Ready waits for the target (the gate);
         # old pods stay targets until after their deletion
         never_empty = not gf.zero_ready and sc.pod.lb_gate is not None
+        if not gf.deletes and sc.rollout.replicas > 0:  # no old pod ever leaves the target group
+            never_empty = True
     if never_empty:
         enc.add(z3.Not(nr))
     if not case.local or not n.feasible or n.target_group:
@@ -298,6 +306,10 @@ def _sends(case: _Case, n: _Node) -> z3.BoolRef:
         flip = case.applied[(n.name, f"{x.name}.del")]
         enc.add(z3.Implies(z3.And(s, case.no_ready[n.name]),
                            case.t < load_balancer.stops_sending(enc, n.name, flip)))
+    if not case.gf.deletes:
+        # no pod ever leaves: a node without a local ready endpoint now never had one, and
+        # the load balancer never found it healthy
+        enc.add(z3.Implies(case.no_ready[n.name], z3.Not(s)))
     return s
 
 
@@ -391,15 +403,19 @@ def _term(case: _Case, t: Term, env: dict[str, object]) -> z3.ArithRef:
 
 def _count_floor(case: _Case, t: Count) -> int:
     """A lower bound of ``count(p: body)`` at every instant, from the controller: during a
-    RollingUpdate, old pods not yet deleted plus new pods available never drop below
-    ``replicas - maxUnavailable`` (rolling.go scales down only that far; available pods stay
-    available, deployment.py simplification 5). Old pods run, are Ready and serve until
+    RollingUpdate (and a DaemonSet's), old pods not yet deleted plus new pods available never
+    drop below ``replicas - maxUnavailable`` (rolling.go scales down only that far; available
+    pods stay available, deployment.py simplification 5); a drain keeps the budget's
+    desiredHealthy Ready pods. Old pods run, are Ready and serve until
     after their deletion; an available new pod runs and is Ready, and it serves when Ready
     waits for the application (a readiness probe on the served port, or the load
     balancer's readiness gate). Any other body, or zones (unless the cluster has one), gets 0."""
     sc = case.sc
     if sc.rollout.strategy is Strategy.RECREATE or sc.pair.workload.kind.value == "Pod":
         return 0
+    # a drain evicts only while the budget's floor of Ready pods remains (no budget: none)
+    floor = sc.rollout.desired_healthy if sc.rollout.strategy is Strategy.DRAIN else \
+        sc.rollout.replicas - sc.rollout.unavailable
     body = t.body
     parts = list(body.parts) if isinstance(body, And) else [body]
     zones = {sc.node_zone(i) for i in range(sc.nodes)}
@@ -411,7 +427,7 @@ def _count_floor(case: _Case, t: Count) -> int:
     name = atoms[0].name
     serving_ok = (sc.pod.readiness is not None and sc.pod.readiness.checks_port) or sc.pod.lb_gate is not None
     if name in ("ready", "running") or (name == "serving" and serving_ok):
-        return max(sc.rollout.replicas - sc.rollout.unavailable, 0)
+        return max(min(floor, sc.rollout.replicas), 0)
     return 0
 
 
@@ -534,6 +550,8 @@ def queries(prop: Property, sc: Scenario, gf: GraphFacts) -> list[Query]:
     violation = prop.claim.violation()
     assert violation is not None and prop.claim.kind is not ClaimKind.COMPLETES
     creates = not sc.paused and sc.rollout.replicas > 0
+    if sc.rollout.strategy is Strategy.DRAIN or (sc.rollout.strategy is Strategy.DAEMON_SET and sc.rollout.surge == 0):
+        creates = creates and gf.deletes  # new pods only replace deleted ones
     out: list[Query] = []
     infeasible = len(sc.feasible) < sc.nodes
     for scope in scopes(sc.entries):
@@ -705,8 +723,12 @@ def witnesses(enc: Encoding, local: bool) -> list[tuple[Choices, Timing]]:
 
     out: list[tuple[Choices, Timing]] = []
     base = Timing(request=req)
-    for pair in ((False, True) if local and r >= 2 else (False,)):
-        ch = placements(pair)
+    layouts = [placements(pair) for pair in ((False, True) if local and r >= 2 else (False,))]
+    if sc.drain is not None and sc.drain in sc.feasible:  # every pod on the drained node: the worst case
+        d = sc.feasible.index(sc.drain)
+        layouts.append(Choices(initial=(d,) * r, placement=tuple(i for i in range(len(sc.feasible)) if i != d) or (0,),
+                               deletion=tuple(range(len(olds)))))
+    for ch in layouts:
         if news and olds:
             out.append((ch, replace(base, ctrl=ctrl, react=react, old=old_t, default_new=new_t[0], new=new_t)))
             out.append((ch, replace(base, ctrl=ctrl, react=react, default_old=old_t[0], old=old_t,

@@ -94,19 +94,27 @@ class Rollout:
     strategy: Strategy
     surge: int
     unavailable: int
+    on_drained: int = 0  # drain: how many of the pods run on the drained node (0: any number)
+    desired_healthy: int = 0  # drain: the PodDisruptionBudget's floor of Ready pods
 
     @property
     def initial(self) -> RolloutState:
+        if self.strategy is Strategy.DRAIN:
+            return RolloutState(self.on_drained, 0, 0)
         return RolloutState(self.replicas, 0, 0)
 
     @property
     def final(self) -> RolloutState:
+        if self.strategy is Strategy.DRAIN:
+            return RolloutState(0, self.on_drained, self.on_drained)
         return RolloutState(0, self.replicas, self.replicas)
 
     def reconcile(self, s: RolloutState) -> Action | None:
         """One Deployment sync: the controller action taken in state ``s``, if any."""
         if self.strategy is Strategy.DAEMON_SET:
             return self._daemon(s)
+        if self.strategy is Strategy.DRAIN:
+            return self._drain(s)
         if self.strategy is Strategy.RECREATE:
             if s.old > 0:
                 return Action(ActionKind.SCALE_DOWN, s.old)
@@ -151,6 +159,18 @@ class Rollout:
         surging = s.new - s.new_available
         k = min(self.surge - surging, f - s.new)
         return Action(ActionKind.SCALE_UP, k) if k > 0 else None
+
+    def _drain(self, s: RolloutState) -> Action | None:
+        """``kubectl drain``: the drained node's pods are evicted while the budget allows
+        (``disruption.go``: Ready pods above desiredHealthy; available stands for Ready);
+        the ReplicaSet replaces each evicted pod on another node — no surge. ``old`` counts
+        the pods still on the drained node; the others keep running."""
+        k = self.on_drained
+        if s.new < k - s.old:
+            return Action(ActionKind.SCALE_UP, k - s.old - s.new)
+        healthy = (self.replicas - k) + s.old + s.new_available
+        e = min(s.old, healthy - self.desired_healthy)
+        return Action(ActionKind.SCALE_DOWN, e) if e > 0 else None
 
     def apply(self, s: RolloutState, a: Action) -> RolloutState:
         if self.strategy is Strategy.DAEMON_SET:
@@ -243,13 +263,20 @@ def facts(rollout: Rollout, max_states: int = 20_000) -> GraphFacts:
       availability steps are always enabled, so that ranking argument reaches the final
       state from every reachable state. It is checked over all count pairs.
     """
+    if rollout.strategy is Strategy.DRAIN and rollout.on_drained == 0:
+        # how many pods run on the drained node is the scheduler's choice: every count
+        parts = [facts(replace(rollout, on_drained=k), max_states) for k in range(1, rollout.replicas + 1)]
+        return GraphFacts(sum(p.states for p in parts), sum(p.edges for p in parts),
+                          any(p.zero_ready for p in parts), any(p.deletes for p in parts),
+                          all(p.always_completes for p in parts))
     try:
         g = build_graph(rollout, max_states)
     except StateBudgetExceeded:
-        if rollout.strategy is Strategy.DAEMON_SET:
+        if rollout.strategy in (Strategy.DAEMON_SET, Strategy.DRAIN):
             raise  # the reduced graphs' arguments are about the Deployment controller
         return _reduced_facts(rollout)
-    zero = [s for s in g if s.old == 0 and s.new_available == 0]
+    others = rollout.replicas - rollout.on_drained if rollout.strategy is Strategy.DRAIN else 0
+    zero = [s for s in g if s.old == 0 and s.new_available == 0 and others == 0]  # a drain keeps the others
     final = rollout.final
     always = final in g and len(nx.ancestors(g, final)) + 1 == g.number_of_nodes()
     deletes = any(d["action"].kind is ActionKind.SCALE_DOWN for _, _, d in g.edges(data=True))

@@ -74,7 +74,7 @@ def _trace(sc: Scenario, run: Run, v: Violation) -> tuple[Step, ...]:
     for s in run.steps:
         if s.t > v.t_end + 1e-9:
             break
-        if s.component is Component.DEPLOYMENT:
+        if s.component in (Component.DEPLOYMENT, Component.KUBECTL):
             keep.append(s)
         elif s.component in (Component.KUBE_PROXY, Component.LOAD_BALANCER):
             ip = v.entry is not None and v.entry.ip
@@ -116,10 +116,23 @@ def _trace(sc: Scenario, run: Run, v: Violation) -> tuple[Step, ...]:
     return tuple(keep)
 
 
+def _drain_blame(sc: Scenario) -> list[Blame]:
+    w = sc.pair.workload
+    r = sc.rollout
+    if sc.budget is not None:
+        return [Blame(sc.budget, "PodDisruptionBudget",
+                      f"keeps {r.desired_healthy} of {r.replicas} pods Ready during evictions")]
+    return [Blame(w.loc, "PodDisruptionBudget", "none selects these pods: kubectl drain may evict all of a "
+                                                "node's pods at once")]
+
+
 def _blame(sc: Scenario, cause: Cause) -> list[Blame]:
     w = sc.pair.workload
     svc = sc.pair.service
     pod = sc.pod
+    if sc.drain is not None and (cause is Cause.STALLED or (
+            cause is Cause.NO_ENDPOINT and not any(e.local for e in sc.entries))):
+        return _drain_blame(sc)
     if cause is Cause.STARTUP:
         if sc.publish_not_ready:
             return [Blame(svc.loc_of("spec.publishNotReadyAddresses"), "spec.publishNotReadyAddresses",
@@ -225,6 +238,12 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None, ctx: z3.Context) -
     b = sc.settings
     port = sc.pair.container_port
     cause = prop.cause
+    if sc.drain is not None and cause is Cause.STALLED:
+        return (f"let the budget allow one eviction: minAvailable: {max(sc.rollout.replicas - 1, 0)} "
+                "(or maxUnavailable: 1), or run more replicas")
+    if sc.drain is not None and cause is Cause.NO_ENDPOINT and not any(e.local for e in sc.entries):
+        return ("a PodDisruptionBudget with maxUnavailable: 1 for these pods, and replicas >= 2 on different "
+                "nodes, so a drain never evicts the last Ready pod")
     if cause is Cause.STARTUP:
         if sc.publish_not_ready:
             return "remove publishNotReadyAddresses: true from the Service"
@@ -306,6 +325,12 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None, ctx: z3.Context) -
 
 def _why(sc: Scenario, cause: Cause) -> str:
     b = sc.settings
+    if sc.drain is not None and cause is Cause.STALLED:
+        return ("kubectl drain evicts through the Eviction API, which refuses while the PodDisruptionBudget's "
+                f"{sc.rollout.desired_healthy} Ready pods would not remain: the drain retries forever")
+    if sc.drain is not None and cause is Cause.NO_ENDPOINT and not any(e.local for e in sc.entries):
+        return ("the ReplicaSet replaces an evicted pod only after the eviction (no surge); if the budget lets "
+                "the drain evict the last Ready pods, the Service has no endpoint until a replacement is Ready")
     lag = b["endpointslice"].hi + b["kube-proxy"].hi
     lb = b.lb
     if cause is Cause.STARTUP:

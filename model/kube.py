@@ -32,6 +32,7 @@ from zdverify.model.objects import (
     Toleration,
     TrafficPolicy,
     Unverified,
+    DisruptionBudget,
     Workload,
     WorkloadKind,
 )
@@ -68,6 +69,7 @@ def build_objects(docs: Sequence[Document]) -> Objects:
     workloads: list[Workload] = []
     services: list[Service] = []
     unverified: list[Unverified] = []
+    budgets: list[DisruptionBudget] = []
     for doc in docs:
         root = _Field(doc, (), doc.data, "")
         kind = doc.data.get("kind")
@@ -85,9 +87,26 @@ def build_objects(docs: Sequence[Document]) -> Objects:
                 workloads.append(ds)
         elif kind == "Service" and _api_in(root, {"v1"}):
             services.append(_service(root))
+        elif kind == "PodDisruptionBudget" and _api_in(root, {"policy/v1", "policy/v1beta1"}):
+            budgets.append(_budget(root))
         elif kind in _UNVERIFIED_KINDS:
             unverified.append(_unverified(root, kind))
-    return Objects(tuple(workloads), tuple(services), tuple(unverified))
+    return Objects(tuple(workloads), tuple(services), tuple(unverified), tuple(budgets))
+
+
+def _budget(root: _Field) -> DisruptionBudget:
+    namespace, name, _, _ = _metadata(root)
+    spec = root.get("spec")
+    spec.mapping()
+    selector = _label_selector(spec.get("selector"))
+    values = {}
+    for key in ("minAvailable", "maxUnavailable"):
+        f = spec.get(key)
+        values[key] = None if f.value is None else _surge_or_unavailable(f, 0)
+    if values["minAvailable"] is not None and values["maxUnavailable"] is not None:
+        raise spec.get("maxUnavailable").error("minAvailable and maxUnavailable cannot both be set")
+    return DisruptionBudget(namespace, name, selector, values["minAvailable"], values["maxUnavailable"],
+                            root.get("kind").loc, root.locs())
 
 
 def _unverified(root: _Field, kind: str) -> Unverified:

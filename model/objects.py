@@ -236,6 +236,7 @@ class Strategy(Enum):
     ROLLING_UPDATE = "RollingUpdate"
     RECREATE = "Recreate"
     DAEMON_SET = "DaemonSet RollingUpdate"  # one pod per feasible node, replaced on its node
+    DRAIN = "drain"  # kubectl drain of one node: evictions under PodDisruptionBudgets, replacements after
 
 
 class WorkloadKind(Enum):
@@ -310,6 +311,35 @@ class Service(Located):
 
 
 @dataclass(frozen=True)
+class DisruptionBudget(Located):
+    """A PodDisruptionBudget (policy/v1): limits evictions (``kubectl drain``), not rollouts."""
+
+    namespace: str
+    name: str
+    selector: LabelSelector
+    min_available: int | str | None = None
+    max_unavailable: int | str | None = None
+    loc: Loc = field(default=Loc("<unknown>", 0), compare=False)
+    locs: Mapping[str, Loc] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def ref(self) -> str:
+        return f"PodDisruptionBudget/{self.namespace}/{self.name}"
+
+    def desired_healthy(self, expected: int) -> int:
+        """``disruption.go`` getExpectedScale/desiredHealthy: minAvailable (percentages of
+        the expected pods, rounded up), or expected - maxUnavailable (rounded up)."""
+        if self.min_available is not None:
+            v = self.min_available
+            return -(-int(v[:-1]) * expected // 100) if isinstance(v, str) else v
+        if self.max_unavailable is not None:
+            v = self.max_unavailable
+            u = -(-int(v[:-1]) * expected // 100) if isinstance(v, str) else v
+            return max(expected - u, 0)
+        return 0
+
+
+@dataclass(frozen=True)
 class Unverified:
     """A workload kind zdverify does not model yet (StatefulSet, DaemonSet, …)."""
 
@@ -325,3 +355,4 @@ class Objects:
     workloads: tuple[Workload, ...]
     services: tuple[Service, ...]
     unverified: tuple[Unverified, ...] = ()
+    budgets: tuple[DisruptionBudget, ...] = ()

@@ -15,6 +15,7 @@ from typing import Sequence
 from zdverify.model.assumptions import Settings
 from zdverify.model.deployment import Rollout, resolve_fenceposts, scaled
 from zdverify.model.objects import (
+    DisruptionBudget,
     Container,
     PodTemplate,
     Workload,
@@ -119,6 +120,8 @@ class Scenario:
     old_pod: PodSpec | None = None  # the template old pods run (``--from``); None: the same as ``pod``
     old_source: str = ""  # where the old template came from, for messages
     node_zones: tuple[str, ...] = ()  # topology.kubernetes.io/zone per node (cluster file); "" unknown
+    drain: int | None = None  # the node ``kubectl drain`` empties (--drain); new pods avoid it
+    budget: Loc | None = None  # the PodDisruptionBudget that limits the drain's evictions
 
     def node_zone(self, i: int) -> str:
         return self.node_zones[i] if i < len(self.node_zones) else ""
@@ -316,9 +319,11 @@ def _serving_container(old: Workload, name: str, pair: Pair) -> tuple[Container,
 
 
 def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
-                   old: Workload | None = None) -> Scenario:
+                   old: Workload | None = None, drain: int | None = None,
+                   budget: DisruptionBudget | None = None) -> Scenario:
     """``nodes``: a node count (every node feasible), or the cluster file's nodes.
-    ``old``: the workload's previous version (``--from``): old pods run its template."""
+    ``old``: the workload's previous version (``--from``): old pods run its template.
+    ``drain``: instead of a rollout, node ``drain`` is drained (``budget``: its PDB)."""
     w = pair.workload
     c = pair.container
     if w.kind is WorkloadKind.POD:
@@ -355,6 +360,12 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
         if surge == 0 and unavailable == 0:
             unavailable = 1
         rollout = Rollout(f, Strategy.DAEMON_SET, min(surge, f), min(unavailable, f))
-    return Scenario(pair, rollout, float(w.min_ready_seconds), w.paused, count, pod, entries,
+    paused = w.paused
+    if drain is not None:  # the same template before and after: the pods move, nothing rolls
+        r = w.replicas
+        rollout = Rollout(r, Strategy.DRAIN, 0, 0, 0, budget.desired_healthy(r) if budget is not None else 0)
+        old_pod, paused = pod, False
+    return Scenario(pair, rollout, float(w.min_ready_seconds), paused, count, pod, entries,
                     pair.service.publish_not_ready, settings, names, feasible_idx, old_pod,
-                    f"{old.ref} at {old.loc}" if old is not None else "", zones)
+                    f"{old.ref} at {old.loc}" if old is not None else "", zones, drain,
+                    budget.loc if budget is not None else None)

@@ -35,6 +35,7 @@ from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries, random_tim
 from zdverify.model.scenario import Entry, Scenario, build_scenario
 from zdverify.model.scheduler import Node
 from zdverify.model.simulator import Choices, Run, Timing, Violation, simulate
+from zdverify.model.source import InputError
 from zdverify.model.suppression import Suppression
 from zdverify.model.timing import Encoding
 from zdverify.grammar.specs import ClaimKind
@@ -106,6 +107,10 @@ def decide_property(sc: Scenario, prop: Property, gf: GraphFacts, ctx: z3.Contex
             return (Outcome(Verdict.COUNTEREXAMPLE, found[0], found[1]) if found else
                     Outcome(Verdict.INCONCLUSIVE, reason="the paused rollout did not replay as stalled"))
         if not gf.always_completes:
+            # the graph has a state that cannot finish: a run that gets stuck is the trace
+            found = replay(sc, prop, [(Choices(), Timing())] + random_timings(sc, random.Random(0), 24))
+            if found is not None:
+                return Outcome(Verdict.COUNTEREXAMPLE, found[0], found[1])
             return Outcome(Verdict.INCONCLUSIVE, reason="the state graph has a state that cannot finish")
         if sc.rollout.replicas == 0:
             return Outcome(Verdict.PROVED)
@@ -132,9 +137,10 @@ def check_scenario(sc: Scenario, properties: Sequence[Property]) -> list[Result]
 
 def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nodes: int | Sequence[Node],
               settings: Settings, properties: Sequence[Property], suppressions: Sequence[Suppression] = (),
-              previous: Objects | None = None) -> Report:
+              previous: Objects | None = None, drain: int | None = None) -> Report:
     """``nodes``: a node count, or the cluster file's nodes. ``previous``: the objects the
-    cluster runs now (``--from``): old pods run their templates."""
+    cluster runs now (``--from``): old pods run their templates. ``drain``: check a drain of
+    that node (evictions under PodDisruptionBudgets) instead of a rollout."""
     old_by_ref = {w.ref: w for w in previous.workloads} if previous is not None else {}
     results: list[Result] = []
     notes = list(notes)
@@ -152,7 +158,21 @@ def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nod
         old = old_by_ref.get(p.workload.ref)
         if previous is not None and old is None:
             notes.append(f"{p.workload.ref}: not in --from; its old pods are taken to run the new template")
-        sc = build_scenario(p, nodes, own_settings, old)
+        budget = None
+        if drain is not None:
+            if p.workload.kind is not WorkloadKind.DEPLOYMENT:
+                notes.append(f"{p.workload.ref}: kubectl drain does not replace it (only Deployments are "
+                             "checked under --drain); left unverified")
+                continue
+            budget = next((b for b in objects.budgets if b.namespace == p.workload.namespace
+                           and b.selector.matches(p.workload.template.labels)), None)
+        sc = build_scenario(p, nodes, own_settings, old, drain, budget)
+        if drain is not None and (drain not in sc.feasible or len(sc.feasible) < 2):
+            notes.append(f"{p.workload.ref}: " + ("none of its pods can run on the drained node"
+                                                  if drain not in sc.feasible else
+                                                  "no other node can run its pods: evicted pods stay Pending")
+                         + "; left unverified")
+            continue
         own = (suppression.from_annotations(p.workload, dict(p.workload.annotations), p.workload.ref,
                                             properties, is_service=False)
                + suppression.from_annotations(p.service, dict(p.service.annotations), p.service.ref,
@@ -160,5 +180,13 @@ def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nod
         results.extend(suppression.apply(check_scenario(sc, properties), [*own, *suppressions]))
     count = nodes if isinstance(nodes, int) else len(nodes)
     return Report(tuple(results), tuple(notes), count, settings.version_text, tuple(properties))
+
+
+def node_index(nodes: int | Sequence[Node], name: str) -> int:
+    """``--drain NAME``: a cluster file's node name, or node-K with ``--nodes``."""
+    names = [f"node-{i + 1}" for i in range(nodes)] if isinstance(nodes, int) else [n.name for n in nodes]
+    if name not in names:
+        raise InputError(f"--drain: no node {name!r}; nodes: {', '.join(names)}")
+    return names.index(name)
 
 

@@ -271,7 +271,9 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         seq += 1
         n_react += 1
 
-    if sc.paused:
+    if sc.drain is not None:
+        pass  # the drain loop below acts instead of the Deployment controller
+    elif sc.paused:
         step(0.0, Component.DEPLOYMENT, "", EventKind.ROLLOUT_START,
              "template changed, but spec.paused is true: no new ReplicaSet is scaled", w.loc_of("spec.paused"))
     else:
@@ -414,6 +416,48 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         if recreate or (daemon and surge == 0):
             react(p.exit, f"{p.name} gone")
 
+    def _drain_loop() -> None:
+        """``kubectl drain``: cordon, then evict the node's pods, retrying every 5 s while the
+        PodDisruptionBudget refuses (``disruption.go``: Ready pods above desiredHealthy);
+        the ReplicaSet creates each evicted pod's replacement on another node."""
+        n = sc.drain
+        assert n is not None
+        others = [x for x in feasible if x != n] or [n]
+        desired = sc.rollout.desired_healthy
+        pending: list[tuple[float, int]] = []  # (creation time, node) of replacements
+        step(0.0, Component.KUBECTL, "", EventKind.ROLLOUT_START,
+             f"drain {node_name(n)}: cordons the node and evicts its pods", sc.budget)
+        t, idle = 0.0, 0
+        while True:
+            for when, node in sorted(pending):
+                if when <= t:
+                    create_new(when, node)
+            pending = [x for x in pending if x[0] > t]
+            todo = sorted((p for p in olds if p.node == n and p.deleted == INF), key=lambda p: preference[p.index])
+            if not todo:
+                break
+            healthy = sum(1 for p in olds if p.deleted == INF) + sum(1 for q in news if q.ready <= t)
+            k = min(len(todo), healthy - desired)
+            if k > 0:
+                idle = 0
+                for p in todo[:k]:
+                    delete_old(t, p)
+                    i = len(news) + len(pending)
+                    delay = min(max(_cyc(timing.react, i), b["controller"].lo), b["controller"].hi)
+                    node = others[int(_cyc(choices.placement, i)) % len(others)] if choices.placement else \
+                        others[i % len(others)]
+                    pending.append((t + delay, node))
+                step(t, Component.KUBECTL, "", EventKind.SCALE_DOWN,
+                     f"evicts {', '.join(p.name for p in todo[:k])} (PodDisruptionBudget allows {healthy - desired})",
+                     sc.budget)
+            else:
+                idle += 1
+                if idle > 200 and not pending and all(q.ready <= t for q in news):
+                    return  # the budget never allows it: the drain is blocked
+            t += 5.0  # kubectl drain retries an eviction every 5 s
+        for when, node in sorted(pending):
+            create_new(when, node)
+
     def daemon_sync(t: float) -> None:
         """update.go rollingUpdate, one pod per feasible node (see deployment.Rollout._daemon)."""
         running_old = [p for p in olds if p.deleted == INF]
@@ -457,6 +501,10 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             for n in todo[:k]:
                 create_new(t, n)
             trigger(t, "scaled up")
+
+    if sc.drain is not None:
+        _drain_loop()
+        queue.clear()
 
     while queue:
         t, _, _why = heapq.heappop(queue)
@@ -515,6 +563,10 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                      and all(p.available < INF for p in news))
     if daemon:
         run.completed = (all(p.deleted < INF for p in olds) and len(news) == r
+                         and all(p.available < INF for p in news))
+    if sc.drain is not None:
+        run.completed = (all(p.deleted < INF for p in olds if p.node == sc.drain)
+                         and len(news) == sum(1 for p in olds if p.node == sc.drain)
                          and all(p.available < INF for p in news))
     if run.completed:
         done = max([p.available for p in news] + [p.exit for p in olds] + [0.0])

@@ -60,6 +60,7 @@ class Component(Enum):
     KUBE_PROXY = "kube-proxy"
     LOAD_BALANCER = "load-balancer"
     CLIENT = "client"
+    KUBECTL = "kubectl"  # kubectl drain (--drain)
 
 
 class EventKind(Enum):

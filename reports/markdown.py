@@ -142,23 +142,24 @@ class _Participants:
     _ORDER = {
         Component.CLIENT: 0, Component.LOAD_BALANCER: 1, Component.KUBE_PROXY: 2,
         Component.ENDPOINTSLICE: 3, Component.KUBELET: 4, Component.APP: 5,
-        Component.REPLICASET: 6, Component.DEPLOYMENT: 7, Component.SCHEDULER: 8,
+        Component.REPLICASET: 6, Component.DEPLOYMENT: 7, Component.SCHEDULER: 8, Component.KUBECTL: 9,
     }
     _PREFIX = {
         Component.CLIENT: "client", Component.LOAD_BALANCER: "lb", Component.KUBE_PROXY: "kp",
         Component.ENDPOINTSLICE: "eps", Component.KUBELET: "kl", Component.APP: "pod",
         Component.REPLICASET: "rs", Component.DEPLOYMENT: "deploy", Component.SCHEDULER: "sched",
+        Component.KUBECTL: "kubectl",
     }
     _LABEL = {
         Component.CLIENT: "client", Component.LOAD_BALANCER: "load balancer",
         Component.KUBE_PROXY: "kube-proxy", Component.ENDPOINTSLICE: "EndpointSlice",
         Component.KUBELET: "kubelet", Component.APP: "pod",
         Component.REPLICASET: "ReplicaSet controller", Component.DEPLOYMENT: "Deployment controller",
-        Component.SCHEDULER: "scheduler",
+        Component.SCHEDULER: "scheduler", Component.KUBECTL: "kubectl drain",
     }
     # actors that are one per cluster: their ``where`` names a target, not the actor
     _CLUSTER_WIDE = {Component.CLIENT, Component.LOAD_BALANCER, Component.ENDPOINTSLICE,
-                     Component.REPLICASET, Component.DEPLOYMENT, Component.SCHEDULER}
+                     Component.REPLICASET, Component.DEPLOYMENT, Component.SCHEDULER, Component.KUBECTL}
 
     def __init__(self, steps: Sequence[Step]) -> None:
         self.pods: list[str] = []  # pod names in first-seen order
@@ -218,6 +219,8 @@ class _Participants:
         node = step.where if re.fullmatch(r"node-\d+", step.where or "") else ""
         if c is Component.REPLICASET and pod:
             return (Component.APP, pod)
+        if c is Component.KUBECTL and k is EventKind.SCALE_DOWN:
+            return (Component.REPLICASET, "")
         if c is Component.DEPLOYMENT and k in (EventKind.SCALE_UP, EventKind.SCALE_DOWN):
             return (Component.REPLICASET, "")
         if c in (Component.KUBELET, Component.SCHEDULER) and pod:

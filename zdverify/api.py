@@ -29,6 +29,7 @@ def verify(
     previous: Sequence[str] = (),
     specs: Sequence[str] = (),
     select: Sequence[str] = (),
+    drain: str | None = None,
 ) -> Report:
     """Load manifests, pair workloads with Services, and check the properties: the
     built-ins plus those of ``specs`` (spec files), narrowed to ``select`` (ids or names).
@@ -36,7 +37,7 @@ def verify(
     Raises :class:`InputError` (with a location where there is one) for bad input; the
     pipeline flows one way: load -> objects -> pairs -> scenarios -> search -> Report.
     """
-    from zdverify.model.search import check_all  # the search is the only heavy import
+    from zdverify.model.search import check_all, node_index  # the search is the only heavy import
 
     if nodes is not None and nodes < 1:
         raise InputError(f"--nodes: expected at least 1 node, got {nodes}")
@@ -52,4 +53,5 @@ def verify(
     pairs, notes = pair(objects)
     node_spec = topology.nodes if topology is not None else (nodes or 3)
     old = build_objects(load_paths(previous)) if previous else None
-    return check_all(pairs, notes, objects, node_spec, s, properties, suppressions, old)
+    drained = node_index(node_spec, drain) if drain is not None else None
+    return check_all(pairs, notes, objects, node_spec, s, properties, suppressions, old, drained)

@@ -134,6 +134,8 @@ def properties_command(output_format: str, specs: tuple[str, ...]) -> None:
               help="Cluster file: named nodes (labels, zones, taints), version, load balancer, bounds.")
 @click.option("--lb", "lb", type=click.Choice(list(LB_PROFILES)), default=None,
               help="Load-balancer health-check profile for externalTrafficPolicy: Local.  [default: generic]")
+@click.option("--drain", "drain", metavar="NODE", default=None,
+              help="Check a `kubectl drain NODE` (evictions under PodDisruptionBudgets) instead of a rollout.")
 @click.option("--spec", "specs", metavar="FILE", multiple=True,
               help="A spec file with more properties to check (repeatable); see `zdverify properties`.")
 @click.option("--property", "selected", metavar="ID", multiple=True,
@@ -159,6 +161,7 @@ def verify_command(
     previous: tuple[str, ...],
     cluster: str | None,
     lb: str | None,
+    drain: str | None,
     specs: tuple[str, ...],
     selected: tuple[str, ...],
     assume: dict[str, str],
@@ -190,6 +193,7 @@ def verify_command(
             lb=lb or cfg.lb,
             assume={**cfg.assume, **assume},
             specs=cfg.specs + specs,
+            drain=drain,
             selected=selected or cfg.properties,
             soft_fail=soft_fail if soft_fail is not None else cfg.soft_fail,
             allow_empty=allow_empty if allow_empty is not None else cfg.allow_empty,
@@ -235,6 +239,7 @@ class Run:
     allow_empty: bool
     stdin_name: str
     cfg: config.Config
+    drain: str | None = None
 
 
 def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
@@ -247,7 +252,7 @@ def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
                         k8s_version=run.k8s_version,
                         assume=run.assume, lb=run.lb,
                         stdin_text=stdin_text, stdin_name=run.stdin_name, suppressions=run.cfg.suppress,
-                        specs=run.specs, select=run.selected)
+                        specs=run.specs, select=run.selected, drain=run.drain)
     if not report.results and not run.allow_empty:
         first = run.stdin_name if run.paths[0] == STDIN else run.paths[0]
         raise InputError(_nothing_to_verify(report), Loc(first, 1))

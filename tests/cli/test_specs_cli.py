@@ -66,3 +66,19 @@ def test_zone_capacity_is_proved_when_one_zone_holds_every_node() -> None:
             "--property", "zone-capacity", "--cluster", str(ROOT / "examples/specs/one-zone.yaml"), "-o", "json")
     assert p.returncode == 0, p.stdout + p.stderr
     assert [r["verdict"] for r in json.loads(p.stdout)["results"]] == ["proved"]
+
+
+def test_drain_reproduces_the_local_drop_and_a_full_budget_blocks() -> None:
+    """kubernetes#50977: a drain behind a Local load balancer drops requests despite the
+    preStop sleep and the PodDisruptionBudget; minAvailable = replicas blocks the drain."""
+    args = [str(ROOT / "examples/incident-k8s-50977.yaml"), "--k8s-version", "1.19", "--lb", "azure", "-o", "json"]
+    p = run(*args, "--drain", "node-1")
+    assert p.returncode == 1, p.stderr
+    verdicts = {r["property"]: r for r in json.loads(p.stdout)["results"]}
+    assert verdicts["no-endpoint"]["verdict"] == "counterexample"
+    assert verdicts["no-endpoint"]["trace"][0]["component"] == "kubectl"
+    rolling = run(*args)
+    assert {r["property"]: r["verdict"] for r in json.loads(rolling.stdout)["results"]}["no-endpoint"] == \
+        "counterexample"  # the rolling-update half of the report
+    bad = run(*args, "--drain", "nope")
+    assert bad.returncode == 2 and "--drain: no node 'nope'" in bad.stderr

@@ -247,3 +247,24 @@ def test_daemonset_with_surge_deletes_a_node_s_old_pod_once_its_new_pod_is_avail
 def test_one_node_daemonset_without_surge_has_a_zero_ready_state() -> None:
     assert facts(Rollout(1, Strategy.DAEMON_SET, 0, 1)).zero_ready
     assert not facts(Rollout(1, Strategy.DAEMON_SET, 1, 0)).zero_ready
+
+
+# ------------------------------------------------------------ kubectl drain (k8s-semantics §7)
+def test_drain_evicts_only_while_the_budget_keeps_its_ready_pods() -> None:
+    """§7: evictions go through the PodDisruptionBudget (Ready pods above desiredHealthy);
+    the ReplicaSet replaces an evicted pod only after the eviction (no surge)."""
+    r = Rollout(2, Strategy.DRAIN, 0, 0, on_drained=2, desired_healthy=1)
+    s = r.initial
+    assert r.reconcile(s) == Action(ActionKind.SCALE_DOWN, 1)  # 2 Ready, 1 must stay
+    s = r.apply(s, Action(ActionKind.SCALE_DOWN, 1))
+    assert r.reconcile(s) == Action(ActionKind.SCALE_UP, 1)  # the replacement
+    s = r.apply(s, Action(ActionKind.SCALE_UP, 1))
+    assert r.reconcile(s) is None  # 1 Ready: the second eviction waits for the replacement
+    assert not facts(r).zero_ready and facts(r).always_completes
+
+
+def test_drain_without_budget_can_empty_the_service_and_a_full_budget_blocks_it() -> None:
+    free = facts(Rollout(2, Strategy.DRAIN, 0, 0))  # any number of the 2 pods on the node, no PDB
+    assert free.zero_ready and free.always_completes
+    blocked = facts(Rollout(2, Strategy.DRAIN, 0, 0, desired_healthy=2))
+    assert not blocked.always_completes and not blocked.deletes
