@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Union
 
 from lark import Lark, Token, Transformer, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, \
-    UnexpectedToken, v_args
+    UnexpectedToken
 
 from zdverify.grammar.durations import DurationError, parse_range
 from zdverify.model.source import InputError, Loc
@@ -273,11 +273,6 @@ class _Build(Transformer):
     def __init__(self, path: str) -> None:
         super().__init__(visit_tokens=False)
         self.path = path
-
-    def _loc(self, item: Token | Tree) -> Loc:
-        if isinstance(item, Token):
-            return Loc(self.path, item.line or 1, item.column or 0, show_col=True)
-        return Loc(self.path, item.meta.line, item.meta.column, show_col=True)
 
     # the tree is built bottom-up; scoping needs top-down, so formulas stay lark trees
     # here and ``_Scope`` types them once the binders are known

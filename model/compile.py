@@ -609,7 +609,7 @@ def _query(prop: Property, sc: Scenario, gf: GraphFacts, local: bool, lb: bool, 
             case.env[f"zone{i}"] = f"z{i + 1}"
         _setup(case)
         enc.add(_formula(case, matrix, env))
-        enc.case = case  # type: ignore[attr-defined]  # the witness builder reads the entities
+        enc.entities = case  # the witness builder reads the entities
 
     what = ", ".join([f"{v.name} {'old' if o else 'new'}" for v, o in zip(pod_vars, classes)]
                      + [f"{v.name} {'feasible' if k else 'infeasible'}" for v, k in zip(node_vars, kinds)])
@@ -670,7 +670,8 @@ def witnesses(enc: Encoding, local: bool) -> list[tuple[Choices, Timing]]:
     """Complete runs built from the model: entities become the first pods of their kind
     (old ones deleted in the model's order), the first node entity's kube-proxy takes the
     model's delays, the rest keep the defaults or copy the entities' timing."""
-    case: _Case = enc.case  # type: ignore[attr-defined]
+    case = enc.entities
+    assert isinstance(case, _Case)
     sc = enc.sc
     n, r = sc.nodes, sc.rollout.replicas
     home = sc.feasible[0]

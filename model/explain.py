@@ -199,7 +199,7 @@ def _blame(sc: Scenario, cause: Cause) -> list[Blame]:
                   "can fail before the application listens")]
 
 
-def _minimal_prestop(sc: Scenario, make: Callable[[Scenario], list[Query]], ctx: z3.Context) -> int | None:
+def _minimal_prestop(sc: Scenario, make: Callable[[Scenario], list[Query]]) -> int | None:
     """Smallest preStop sleep (whole seconds, up to 600) under which ``make``'s queries are
     all unsat, with the grace period raised to keep SIGKILL after the requests drain."""
     b = sc.settings
@@ -233,7 +233,7 @@ def _minimal_prestop(sc: Scenario, make: Callable[[Scenario], list[Query]], ctx:
     return lo
 
 
-def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None, ctx: z3.Context) -> str:
+def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
     pod = sc.pod
     b = sc.settings
     port = sc.pair.container_port
@@ -278,13 +278,13 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None, ctx: z3.Context) -
         def make(v: Scenario) -> list[Query]:
             return queries(prop, v, gfx)
 
-        n = _minimal_prestop(sc, make, ctx)
+        n = _minimal_prestop(sc, make)
         if n is None and cause is Cause.TERMINATION and local_lb and sc.rollout.replicas > 1:
             # while another local pod keeps the node in the load balancer, no delay is
             # provably enough; size it for a node's last pod, as the no-endpoint property does
             from zdverify.specs.registry import builtin_by_slug
             last_pod = builtin_by_slug("no-endpoint")
-            n = _minimal_prestop(sc, lambda v: queries(last_pod, v, gfx), ctx)
+            n = _minimal_prestop(sc, lambda v: queries(last_pod, v, gfx))
             several = n is not None
         if n is None:
             if gfx.zero_ready and sc.fallback:
@@ -366,7 +366,7 @@ def _why(sc: Scenario, cause: Cause) -> str:
     return "a probe that checks the served port can kill the container before the application listens"
 
 
-def result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None, ctx: z3.Context) -> Result:
+def result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None) -> Result:
     base = dict(property=prop, workload=sc.workload, service=sc.service, port=sc.pair.port.port,
                 assumptions=_assumptions(sc), source=sc.pair.workload.loc)
     port = f"port {sc.pair.port.port}"
@@ -378,6 +378,6 @@ def result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None, ctx:
     v = o.violation
     return Result(verdict=Verdict.COUNTEREXAMPLE, cause=prop.cause,
                   summary=f"{v.text} at t={v.t:.2f}s ({port})", trace=_trace(sc, o.run, v),
-                  blame=tuple(_blame(sc, prop.cause)), why=_why(sc, prop.cause), fix=_fix(sc, prop, gf, ctx),
+                  blame=tuple(_blame(sc, prop.cause)), why=_why(sc, prop.cause), fix=_fix(sc, prop, gf),
                   **base)
 

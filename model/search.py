@@ -74,7 +74,7 @@ def replay(sc: Scenario, prop: Property, candidates: Sequence[tuple[Choices, Tim
 
 
 
-def decide(sc: Scenario, queries: Sequence[Query], prop: Property, ctx: z3.Context, seed: int = 0) -> Outcome:
+def decide(sc: Scenario, queries: Sequence[Query], prop: Property, seed: int = 0) -> Outcome:
     inconclusive = ""
     for q in queries:
         enc = Encoding(sc, z3.Context())  # a fresh context per query: models never depend on what ran before
@@ -99,7 +99,7 @@ def decide(sc: Scenario, queries: Sequence[Query], prop: Property, ctx: z3.Conte
 
 
 
-def decide_property(sc: Scenario, prop: Property, gf: GraphFacts, ctx: z3.Context) -> Outcome:
+def decide_property(sc: Scenario, prop: Property, gf: GraphFacts) -> Outcome:
     """Prove ``prop`` on ``sc``, or find a replayed counterexample, or say why neither."""
     if prop.claim.kind is ClaimKind.COMPLETES:
         if sc.paused:
@@ -114,8 +114,8 @@ def decide_property(sc: Scenario, prop: Property, gf: GraphFacts, ctx: z3.Contex
             return Outcome(Verdict.INCONCLUSIVE, reason="the state graph has a state that cannot finish")
         if sc.rollout.replicas == 0:
             return Outcome(Verdict.PROVED)
-        return decide(sc, [stalled_query(prop, sc)], prop, ctx)
-    return decide(sc, queries(prop, sc, gf), prop, ctx)
+        return decide(sc, [stalled_query(prop, sc)], prop)
+    return decide(sc, queries(prop, sc, gf), prop)
 
 
 def check_scenario(sc: Scenario, properties: Sequence[Property]) -> list[Result]:
@@ -123,12 +123,11 @@ def check_scenario(sc: Scenario, properties: Sequence[Property]) -> list[Result]
     try:
         gf = facts(sc.rollout)
     except StateBudgetExceeded as e:
-        return [result(sc, p, Outcome(Verdict.INCONCLUSIVE, reason=str(e)), None, z3.Context()) for p in properties]
+        return [result(sc, p, Outcome(Verdict.INCONCLUSIVE, reason=str(e)), None) for p in properties]
     graph_s = time.perf_counter() - t0
     # every query gets a fresh Z3 context (see ``decide``): models do not depend on what
     # ran before in the process, so traces and goldens are reproducible
-    ctx = z3.Context()
-    results = [result(sc, prop, decide_property(sc, prop, gf, ctx), gf, ctx) for prop in properties]
+    results = [result(sc, prop, decide_property(sc, prop, gf), gf) for prop in properties]
     elapsed = time.perf_counter() - t0
     return [replace(r, stats={"states": gf.states, "edges": gf.edges, "reduced_graph": gf.reduced,
                               "graph_s": round(graph_s, 4),

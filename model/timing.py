@@ -20,8 +20,9 @@ class Encoding:
     """Variables and constraints of one query (one hazard of one scenario)."""
 
     sc: Scenario
-    ctx: z3.Context = field(default_factory=z3.Context)  # one per scenario (see search)
+    ctx: z3.Context = field(default_factory=z3.Context)  # one per query (see search)
     vars: dict[str, z3.ArithRef] = field(default_factory=dict)
+    entities: object = None  # what the compiler built the query from; its witness builder reads it
 
     def __post_init__(self) -> None:
         self.solver = z3.Solver(ctx=self.ctx)
