@@ -52,7 +52,11 @@ def _assumptions(sc: Scenario) -> tuple[Assumption, ...]:
                    "(doubled-up nodes first, ties free)"),
         Assumption("entries", ", ".join(e.text for e in sc.entries), "manifest",
                    "clients may send a request at any instant"),
-    )
+    ) + ((Assumption("scheduling", "every new pod finds a node within pod-start", "model",
+                     "required pod anti-affinity / a DoNotSchedule spread can keep pods Pending, which is not "
+                     "modelled: raise the bound (--assume pod-start=1s..10m) if pods may wait for a node",
+                     sc.pair.workload.loc_of("spec.template.spec.affinity")),)
+         if sc.pair.workload.template.may_pend else ())
     return sc.settings.assumptions(any(e.ip for e in sc.entries)) + extra
 
 

@@ -476,9 +476,22 @@ def _pod_template(spec: _Field, labels: dict[str, str]) -> PodTemplate:
         required_node_terms=required,
         preferred_node_terms=preferred,
         tolerations=tuple(_toleration(t) for t in spec.get("tolerations").items()),
+        may_pend=_may_pend(spec),
         loc=spec.loc,
         locs=spec.locs(),
     )
+
+
+def _may_pend(spec: _Field) -> bool:
+    """Required pod anti-affinity, or a DoNotSchedule topology spread constraint (read
+    leniently: only their presence matters here)."""
+    anti = spec.get("affinity").value
+    if isinstance(anti, dict) and isinstance(anti.get("podAntiAffinity"), dict) and \
+            anti["podAntiAffinity"].get("requiredDuringSchedulingIgnoredDuringExecution"):
+        return True
+    spread = spec.get("topologySpreadConstraints").value
+    return isinstance(spread, list) and any(
+        isinstance(c, dict) and c.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule" for c in spread)
 
 
 def _node_affinity(

@@ -228,6 +228,9 @@ class PodTemplate(Located):
     # proof (the scheduler may still pick any feasible node), kept for reporting
     preferred_node_terms: tuple[NodeSelectorTerm, ...] = ()
     tolerations: tuple[Toleration, ...] = ()
+    # required pod anti-affinity or topology spread with DoNotSchedule: a new pod may stay
+    # Pending (not modelled: the pod-start bound assumes a schedulable node)
+    may_pend: bool = False
     loc: Loc = field(default=Loc("<unknown>", 0), compare=False)
     locs: Mapping[str, Loc] = field(default_factory=dict, compare=False, hash=False)
 

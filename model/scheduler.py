@@ -7,8 +7,10 @@ Simplifications:
  2. With a cluster file, a node is feasible when ``feasible(template, node)`` holds
     (nodeSelector, required node affinity, NoSchedule/NoExecute taints). The scheduler may
     pick any feasible node: preferred rules narrow nothing in a proof.
- 3. Pod (anti-)affinity, topology spread constraints and node capacity are not modelled
-    (issue D); they could only narrow the choices, so proofs stay sound.
+ 3. Pod (anti-)affinity, topology spread constraints and node capacity are not modelled.
+    As placement rules they only narrow the choices; but required anti-affinity or a
+    DoNotSchedule spread can keep a new pod Pending, which the ``pod-start`` bound does not
+    cover — such workloads' proofs list that assumption (``scheduling``).
 """
 from __future__ import annotations
 

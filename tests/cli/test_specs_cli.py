@@ -82,3 +82,21 @@ def test_drain_reproduces_the_local_drop_and_a_full_budget_blocks() -> None:
         "counterexample"  # the rolling-update half of the report
     bad = run(*args, "--drain", "nope")
     assert bad.returncode == 2 and "--drain: no node 'nope'" in bad.stderr
+
+
+def test_required_anti_affinity_is_stated_as_an_assumption(tmp_path: Path) -> None:
+    """k8s-semantics §7: required hostname anti-affinity can leave surge pods Pending; the
+    model does not cover Pending time, so every proof says what it assumed."""
+    text = (ROOT / "examples/recommended-cluster.yaml").read_text().replace(
+        "      terminationGracePeriodSeconds: 60\n",
+        "      terminationGracePeriodSeconds: 60\n      affinity:\n        podAntiAffinity:\n"
+        "          requiredDuringSchedulingIgnoredDuringExecution:\n"
+        "          - labelSelector: {matchLabels: {run: nginx}}\n            topologyKey: kubernetes.io/hostname\n", 1)
+    assert "podAntiAffinity" in text
+    f = tmp_path / "anti.yaml"
+    f.write_text(text)
+    doc = json.loads(run(str(f), "-o", "json").stdout)
+    keys = {a["key"] for a in doc["results"][0]["assumptions"]}
+    assert "scheduling" in keys
+    plain = json.loads(run(str(ROOT / "examples/recommended-cluster.yaml"), "-o", "json").stdout)
+    assert "scheduling" not in {a["key"] for a in plain["results"][0]["assumptions"]}
