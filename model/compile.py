@@ -52,7 +52,7 @@ from zdverify.model.assumptions import Interval
 from zdverify.model.deployment import GraphFacts
 from zdverify.model.endpointslice import RANK_NOT_SERVING, RANK_READY, RANK_TERMINATING, Change, publish
 from zdverify.model.evaluate import scopes
-from zdverify.model.objects import Strategy
+from zdverify.model.objects import Strategy, WorkloadKind
 from zdverify.model.scenario import Scenario
 from zdverify.model.simulator import Choices, NewTiming, OldTiming, Timing
 from zdverify.model.timing import Encoding, zmin
@@ -411,7 +411,7 @@ def _count_floor(case: _Case, t: Count) -> int:
     waits for the application (a readiness probe on the served port, or the load
     balancer's readiness gate). Any other body, or zones (unless the cluster has one), gets 0."""
     sc = case.sc
-    if sc.rollout.strategy is Strategy.RECREATE or sc.pair.workload.kind.value == "Pod":
+    if sc.rollout.strategy is Strategy.RECREATE or sc.pair.workload.kind is WorkloadKind.POD:
         return 0
     # a drain evicts only while the budget's floor of Ready pods remains (no budget: none)
     floor = sc.rollout.desired_healthy if sc.rollout.strategy is Strategy.DRAIN else \

@@ -6,6 +6,8 @@ the manifest position that a counterexample will blame.
 """
 from __future__ import annotations
 
+import json
+
 import re
 import shlex
 from dataclasses import dataclass, replace
@@ -263,8 +265,12 @@ def ip_targets(pair: Pair, settings: Settings) -> bool:
 
 
 def _neg_ingress(pair: Pair) -> bool:
-    text = dict(pair.service.annotations).get(NEG_ANNOTATION, "")
-    return '"ingress"' in text.replace(" ", "") and "true" in text
+    """``cloud.google.com/neg: '{"ingress": true}'`` (JSON; anything else is not a NEG ingress)."""
+    try:
+        value = json.loads(dict(pair.service.annotations).get(NEG_ANNOTATION, "") or "{}")
+    except ValueError:
+        return False
+    return isinstance(value, dict) and value.get("ingress") is True
 
 
 def entries_of(pair: Pair, settings: Settings) -> tuple[EntrySpec, ...]:

@@ -599,7 +599,6 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     # same instant: ready before terminating before not-serving (causal order, see endpointslice)
     rank = {Change.ADD: 0, Change.DEL: 1, Change.UNREADY: 2, Change.GONE: 2}
     changes.sort(key=lambda c: (c[0], rank[c[3]], c[1]))
-    beps = b["endpointslice"]
     bproxy = b["kube-proxy"]
     slice_t = -INF
     applied: list[list[tuple[float, _Pod, Change]]] = [[] for _ in range(n_nodes)]

@@ -9,7 +9,7 @@ from typing import Iterable, Sequence
 
 from zdverify.grammar.specs import SpecProperty, parse_specs
 from zdverify.model.load import decode_text
-from zdverify.model.source import InputError, Loc
+from zdverify.model.source import InputError
 from zdverify.model.verdict import Cause, Property
 
 BUILTIN_FILE = "specs/builtin.zds"
@@ -78,13 +78,3 @@ def select(props: Iterable[Property], wanted: Sequence[str], what: str = "--prop
         keep.extend(m for m in match if m not in keep)
     order = {p.rule_id: i for i, p in enumerate(props)}
     return tuple(sorted(keep, key=lambda p: order[p.rule_id]))
-
-
-def by_slug(props: Iterable[Property], slug: str, loc: Loc | None, what: str) -> Property:
-    for p in props:
-        if slug in (p.slug, p.rule_id):
-            return p
-    known = ", ".join(p.slug for p in props)
-    raise InputError(f"{what}: unknown property {slug!r}; known: {known}, all", loc)
-
-

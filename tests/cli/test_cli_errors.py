@@ -3,8 +3,6 @@ traceback. Most run the CLI in a subprocess; exit-code mapping and internal erro
 process with a stand-in ``verify``."""
 from __future__ import annotations
 
-from zdverify.specs.registry import builtin, builtin_by_slug
-
 import os
 import subprocess
 import sys
@@ -16,7 +14,8 @@ from click.testing import CliRunner
 
 from zdverify import cli
 from zdverify.model.assumptions import DEFAULT_K8S_VERSION
-from zdverify.model.verdict import Property, Report, Result, Verdict
+from zdverify.model.verdict import Report, Result, Verdict
+from zdverify.specs.registry import builtin_by_slug
 
 WEB = """\
 apiVersion: apps/v1

@@ -1,8 +1,6 @@
 """JUnit renderer, read back with junitparser (what CI plugins resemble) and the stdlib."""
 from __future__ import annotations
 
-from zdverify.specs.registry import builtin
-
 import re
 
 import os
@@ -18,6 +16,7 @@ from zdverify.model.source import Loc
 from zdverify.model.verdict import Report, Verdict
 from zdverify.reports.text import render_text
 from zdverify.reports.junit import render_junit
+from zdverify.specs.registry import builtin
 from test_sarif import COUNTEREXAMPLE, HAND, INCONCLUSIVE, PROVED, SVC, WEB
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,8 +1,6 @@
 """Markdown renderer: structure over hand-built Reports and the real examples."""
 from __future__ import annotations
 
-from zdverify.specs.registry import builtin, builtin_by_slug
-
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -18,13 +16,13 @@ from zdverify.model.verdict import (
     Cause,
     Component,
     EventKind,
-    Property,
     Report,
     Result,
     Step,
     Verdict,
 )
 from zdverify.reports.markdown import FOLD_STEPS, gantt, mermaid_text, render_markdown, sequence_diagram, split_fix
+from zdverify.specs.registry import builtin_by_slug
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB, SVC = "Deployment/default/web", "Service/default/web"

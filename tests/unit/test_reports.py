@@ -1,8 +1,6 @@
 """Text and JSON renderers over hand-built Reports."""
 from __future__ import annotations
 
-from zdverify.specs.registry import builtin, builtin_by_slug
-
 import json
 import re
 from dataclasses import replace
@@ -15,7 +13,6 @@ from zdverify.model.verdict import (
     Cause,
     Component,
     EventKind,
-    Property,
     Report,
     Result,
     Step,
@@ -23,6 +20,7 @@ from zdverify.model.verdict import (
 )
 from zdverify.reports.json_report import render_json
 from zdverify.reports.text import render_text
+from zdverify.specs.registry import builtin_by_slug
 
 WEB = "Deployment/default/web"
 SVC = "Service/default/web"

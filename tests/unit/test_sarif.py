@@ -5,8 +5,6 @@ Without the Multitool the validation tests are skipped locally and fail on CI (e
 """
 from __future__ import annotations
 
-from zdverify.specs.registry import builtin, builtin_by_slug
-
 import json
 import os
 import stat
@@ -21,9 +19,10 @@ import zdverify
 from zdverify import verify
 from zdverify.model.source import Loc
 from zdverify.model.verdict import (
-    Blame, Cause, Component, EventKind, Property, Report, Result, Step, Verdict,
+    Blame, Cause, Component, EventKind, Report, Result, Step, Verdict,
 )
 from zdverify.reports.sarif import artifact_uri, render_sarif
+from zdverify.specs.registry import builtin, builtin_by_slug
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

@@ -300,3 +300,15 @@ def test_target_health_readiness_gate_only_with_ip_targets() -> None:
     svc = service("LoadBalancer", "", "")
     assert build_scenario(first_pair(text + svc), 3, settings(lb="aws-alb-ip")).pod.lb_gate is not None
     assert build_scenario(first_pair(text + svc), 3, S).pod.lb_gate is None
+
+
+def test_neg_ingress_annotation_is_read_as_json() -> None:
+    """cloud.google.com/neg: '{"ingress": true}' adds a pod-IP load balancer entry; other
+    values (false, exposed ports only, not JSON) do not."""
+    def entries(value: str) -> tuple[EntrySpec, ...]:
+        text = deployment() + service().replace(
+            "metadata: {name: web}", f"metadata: {{name: web, annotations: {{cloud.google.com/neg: '{value}'}}}}", 1)
+        return entries_of(first_pair(text), S)
+    assert entries('{"ingress": true}')[0] == EntrySpec(Entry.LOAD_BALANCER, False, ip=True)
+    for value in ('{"ingress": false}', '{"exposed_ports": {"80": {}}}', "not json"):
+        assert not any(e.ip for e in entries(value)), value

@@ -1,8 +1,6 @@
 """The plain discrete-event simulator (model/simulator.py) against k8s-semantics.md."""
 from __future__ import annotations
 
-from zdverify.specs.registry import builtin, builtin_by_slug
-
 import math
 import random
 
@@ -15,6 +13,7 @@ from zdverify.model.pairing import pair
 from zdverify.model.scenario import Scenario, build_scenario
 from zdverify.model.simulator import Choices, NewTiming, OldTiming, Timing, simulate
 from zdverify.model.verdict import EventKind, Property
+from zdverify.specs.registry import builtin, builtin_by_slug
 
 SURGE1 = "  strategy:\n    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}\n"
 
