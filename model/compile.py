@@ -161,8 +161,8 @@ def _setup(case: _Case) -> None:
         for o in olds:
             oz = o.z
             assert isinstance(oz, kubelet.OldPod)
-            if sc.rollout.strategy is Strategy.DAEMON_SET and sc.rollout.surge == 0:
-                continue  # a node's new pod waits for its own old pod's exit: no bound via another pod
+            if sc.rollout.waits_gone:
+                continue  # a node's (an ordinal's) new pod waits for its own old pod's exit: no bound via another pod
             if sc.rollout.strategy is Strategy.RECREATE:
                 enc.add(c >= oz.exit)
                 if o is last:
@@ -274,8 +274,8 @@ def _node_lemmas(case: _Case, n: _Node) -> None:
         # every available pod is a healthy target when Ready waits for the target (the gate);
         # old pods stay targets until after their deletion
         never_empty = not gf.zero_ready and sc.pod.lb_gate is not None
-        if not gf.deletes and sc.rollout.replicas > 0:  # no old pod ever leaves the target group
-            never_empty = True
+        if (not gf.deletes or sc.rollout.kept > 0) and sc.rollout.replicas > 0:
+            never_empty = True  # some old pod never leaves the target group (none deleted, or kept)
     if never_empty:
         enc.add(z3.Not(nr))
     if not case.local or not n.feasible or n.target_group:
@@ -550,7 +550,7 @@ def queries(prop: Property, sc: Scenario, gf: GraphFacts) -> list[Query]:
     violation = prop.claim.violation()
     assert violation is not None and prop.claim.kind is not ClaimKind.COMPLETES
     creates = not sc.paused and sc.rollout.replicas > 0
-    if sc.rollout.strategy is Strategy.DRAIN or (sc.rollout.strategy is Strategy.DAEMON_SET and sc.rollout.surge == 0):
+    if sc.rollout.strategy is Strategy.DRAIN or sc.rollout.waits_gone:
         creates = creates and gf.deletes  # new pods only replace deleted ones
     out: list[Query] = []
     infeasible = len(sc.feasible) < sc.nodes

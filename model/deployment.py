@@ -23,26 +23,24 @@ Simplifications:
     new pod is created once its old pod is gone; with surge its old pod is deleted once
     the new one is available. Unhealthy old pods (deleted at once upstream) do not occur
     (simplification 1).
+ 8. StatefulSets (``pkg/controller/statefulset/stateful_set_control.go`` ``updateStatefulSet``,
+    maxUnavailable 1): an old pod of ordinal >= partition is deleted only while every pod is
+    healthy (Running, Ready, available after minReadySeconds, not terminating); its replacement
+    is created once it is gone. The ordinal order (highest first) is a naming of symmetric
+    pods here: which old pod goes next is a free choice, as for Deployments. Pods below the
+    partition keep running, Ready. ``podManagementPolicy`` does not change a one-at-a-time
+    update; ``maxUnavailable`` above 1 (feature gate) is not modelled (the workload is left
+    unverified).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Callable
 
 import networkx as nx
 
-from zdverify.model.objects import Strategy
-
-
-def scaled(value: int | str, total: int, round_up: bool) -> int:
-    """``intstr.GetScaledValueFromIntOrPercent``: percentages of ``total``, rounded."""
-    if isinstance(value, int):
-        return value
-    pct = int(value.rstrip("%"))
-    exact = pct * total / 100
-    return math.ceil(exact) if round_up else math.floor(exact)
+from zdverify.model.objects import Strategy, scaled
 
 
 def resolve_fenceposts(max_surge: int | str, max_unavailable: int | str, replicas: int) -> tuple[int, int]:
@@ -96,18 +94,28 @@ class Rollout:
     unavailable: int
     on_drained: int = 0  # drain: how many of the pods run on the drained node (0: any number)
     desired_healthy: int = 0  # drain: the PodDisruptionBudget's floor of Ready pods
+    partition: int = 0  # StatefulSet: pods below this ordinal are not updated
+
+    @property
+    def moving(self) -> int:
+        """How many pods the rollout replaces (the others keep running, Ready)."""
+        if self.strategy is Strategy.DRAIN:
+            return self.on_drained
+        return self.replicas - self.partition
+
+    @property
+    def kept(self) -> int:
+        """Pods that run, Ready, throughout: a drain's pods on other nodes, a StatefulSet's
+        ordinals below the partition."""
+        return self.replicas - self.moving
 
     @property
     def initial(self) -> RolloutState:
-        if self.strategy is Strategy.DRAIN:
-            return RolloutState(self.on_drained, 0, 0)
-        return RolloutState(self.replicas, 0, 0)
+        return RolloutState(self.moving, 0, 0)
 
     @property
     def final(self) -> RolloutState:
-        if self.strategy is Strategy.DRAIN:
-            return RolloutState(0, self.on_drained, self.on_drained)
-        return RolloutState(0, self.replicas, self.replicas)
+        return RolloutState(0, self.moving, self.moving)
 
     def reconcile(self, s: RolloutState) -> Action | None:
         """One Deployment sync: the controller action taken in state ``s``, if any."""
@@ -115,6 +123,8 @@ class Rollout:
             return self._daemon(s)
         if self.strategy is Strategy.DRAIN:
             return self._drain(s)
+        if self.strategy is Strategy.STATEFUL_SET:
+            return self._stateful(s)
         if self.strategy is Strategy.RECREATE:
             if s.old > 0:
                 return Action(ActionKind.SCALE_DOWN, s.old)
@@ -160,6 +170,17 @@ class Rollout:
         k = min(self.surge - surging, f - s.new)
         return Action(ActionKind.SCALE_UP, k) if k > 0 else None
 
+    def _stateful(self, s: RolloutState) -> Action | None:
+        """StatefulSet RollingUpdate, one pod at a time: recreate a deleted pod once it is gone;
+        delete the next old pod (of ordinal >= partition) once every pod is healthy."""
+        f = self.moving
+        free = f - s.old - s.gone_wait - s.new  # ordinals whose old pod is gone, not yet recreated
+        if free > 0:
+            return Action(ActionKind.SCALE_UP, free)
+        if s.old > 0 and s.old + s.new_available == f:
+            return Action(ActionKind.SCALE_DOWN, 1)
+        return None
+
     def _drain(self, s: RolloutState) -> Action | None:
         """``kubectl drain``: the drained node's pods are evicted while the budget allows
         (``disruption.go``: Ready pods above desiredHealthy; available stands for Ready);
@@ -172,12 +193,18 @@ class Rollout:
         e = min(s.old, healthy - self.desired_healthy)
         return Action(ActionKind.SCALE_DOWN, e) if e > 0 else None
 
+    @property
+    def waits_gone(self) -> bool:
+        """Is a deleted old pod's replacement created only once it is gone? (DaemonSet without
+        surge and StatefulSet: a node or an ordinal holds one pod at a time.)"""
+        return self.strategy is Strategy.STATEFUL_SET or (self.strategy is Strategy.DAEMON_SET and self.surge == 0)
+
     def apply(self, s: RolloutState, a: Action) -> RolloutState:
-        if self.strategy is Strategy.DAEMON_SET:
+        if self.strategy in (Strategy.DAEMON_SET, Strategy.STATEFUL_SET):
             if a.kind is ActionKind.SCALE_UP:
                 return replace(s, new=s.new + a.count)
             if a.kind is ActionKind.SCALE_DOWN:
-                return replace(s, old=s.old - a.count, gone_wait=s.gone_wait + (a.count if self.surge == 0 else 0))
+                return replace(s, old=s.old - a.count, gone_wait=s.gone_wait + (a.count if self.waits_gone else 0))
             if a.kind is ActionKind.AVAILABLE:
                 return replace(s, new_available=s.new_available + 1)
             return replace(s, gone_wait=s.gone_wait - 1)
@@ -272,11 +299,11 @@ def facts(rollout: Rollout, max_states: int = 20_000) -> GraphFacts:
     try:
         g = build_graph(rollout, max_states)
     except StateBudgetExceeded:
-        if rollout.strategy in (Strategy.DAEMON_SET, Strategy.DRAIN):
+        if rollout.strategy in (Strategy.DAEMON_SET, Strategy.DRAIN, Strategy.STATEFUL_SET):
             raise  # the reduced graphs' arguments are about the Deployment controller
         return _reduced_facts(rollout)
-    others = rollout.replicas - rollout.on_drained if rollout.strategy is Strategy.DRAIN else 0
-    zero = [s for s in g if s.old == 0 and s.new_available == 0 and others == 0]  # a drain keeps the others
+    # a drain and a partitioned StatefulSet keep the other pods
+    zero = [s for s in g if s.old == 0 and s.new_available == 0 and rollout.kept == 0]
     final = rollout.final
     always = final in g and len(nx.ancestors(g, final)) + 1 == g.number_of_nodes()
     deletes = any(d["action"].kind is ActionKind.SCALE_DOWN for _, _, d in g.edges(data=True))

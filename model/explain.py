@@ -48,6 +48,8 @@ def _assumptions(sc: Scenario) -> tuple[Assumption, ...]:
                    f"pods of this workload may run on {len(sc.feasible)} of them"
                    if from_file else "every node is feasible for every pod (no cluster file)"),
         Assumption("deletion-order", "any old pod", "model",
+                   "highest ordinal first; the ordinals only name pods that differ in placement, which "
+                   "the proofs leave free" if sc.rollout.strategy is Strategy.STATEFUL_SET else
                    "proofs over-approximate the ReplicaSet ranking; replayed traces follow it "
                    "(doubled-up nodes first, ties free)"),
         Assumption("entries", ", ".join(e.text for e in sc.entries), "manifest",
@@ -78,7 +80,8 @@ def _trace(sc: Scenario, run: Run, v: Violation) -> tuple[Step, ...]:
     for s in run.steps:
         if s.t > v.t_end + 1e-9:
             break
-        if s.component in (Component.DEPLOYMENT, Component.KUBECTL):
+        if s.component in (Component.DEPLOYMENT, Component.DAEMONSET, Component.STATEFULSET, Component.KUBECTL) \
+                and not s.where:  # controller actions; their pod steps are kept below when they matter
             keep.append(s)
         elif s.component in (Component.KUBE_PROXY, Component.LOAD_BALANCER):
             ip = v.entry is not None and v.entry.ip
@@ -181,6 +184,9 @@ def _blame(sc: Scenario, cause: Cause) -> list[Blame]:
             return out
         if w.kind is WorkloadKind.POD:
             out.append(Blame(w.loc, "kind: Pod", "a bare Pod is replaced by delete + create"))
+        elif sc.rollout.strategy is Strategy.STATEFUL_SET:
+            out.append(Blame(w.loc_of("spec.replicas"), "spec.replicas",
+                             f"{sc.rollout.replicas}: a StatefulSet deletes a pod before it recreates it (no surge)"))
         elif sc.rollout.strategy is Strategy.RECREATE:
             out.append(Blame(w.loc_of("spec.strategy.type"), "spec.strategy.type",
                              "Recreate deletes every old pod before creating new ones"))
@@ -264,6 +270,9 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
     if cause is Cause.NO_ENDPOINT and not any(e.local for e in sc.entries):
         if sc.pair.workload.kind is WorkloadKind.POD:
             return "run the pod from a Deployment with replicas >= 2 and maxUnavailable: 0"
+        if sc.rollout.strategy is Strategy.STATEFUL_SET:
+            return ("spec.replicas: 2 or more — a StatefulSet replaces one pod at a time and never surges, "
+                    "so a single replica leaves the Service without an endpoint")
         if sc.rollout.strategy is Strategy.RECREATE:
             return "strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}"
         return "strategy.rollingUpdate: {maxSurge: 1, maxUnavailable: 0} (or more replicas)"
@@ -296,6 +305,8 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
                         "falls back to terminating pods until they are removed. "
                         + ("Run it from a Deployment with replicas >= 2 and maxUnavailable: 0"
                            if sc.pair.workload.kind is WorkloadKind.POD else
+                           "Set spec.replicas to 2 or more (a StatefulSet never surges)"
+                           if sc.rollout.strategy is Strategy.STATEFUL_SET else
                            "strategy.rollingUpdate: {maxSurge: 1, maxUnavailable: 0}"))
             return "set externalTrafficPolicy: Cluster (no preStop delay up to 600s closes this window)"
         pod = sc.old

@@ -34,13 +34,14 @@ from zdverify.model.objects import (
     Unverified,
     DisruptionBudget,
     Workload,
+    scaled,
     WorkloadKind,
 )
 from zdverify.model.source import InputError, Loc
 
 _DEPLOYMENT_APIS = {"apps/v1", "apps/v1beta1", "apps/v1beta2", "extensions/v1beta1"}
 _UNVERIFIED_KINDS = {
-    "StatefulSet",
+    "StatefulSet",  # apps/v1beta1 and v1beta2 (removed in 1.16); apps/v1 is modelled
     "ReplicaSet",
     "ReplicationController",
     "Job",
@@ -85,6 +86,12 @@ def build_objects(docs: Sequence[Document]) -> Objects:
                 unverified.append(ds)
             else:
                 workloads.append(ds)
+        elif kind == "StatefulSet" and _api_in(root, {"apps/v1"}):
+            sts = _statefulset(root)
+            if isinstance(sts, Unverified):
+                unverified.append(sts)
+            else:
+                workloads.append(sts)
         elif kind == "Service" and _api_in(root, {"v1"}):
             services.append(_service(root))
         elif kind == "PodDisruptionBudget" and _api_in(root, {"policy/v1", "policy/v1beta1"}):
@@ -380,6 +387,56 @@ def _daemonset(root: _Field) -> Workload | Unverified:
         kind=WorkloadKind.DAEMON_SET, namespace=namespace, name=name, replicas=0, selector=selector,
         template=pod, strategy=Strategy.DAEMON_SET, max_surge=surge, max_unavailable=unavailable,
         min_ready_seconds=min_ready, annotations=annotations, loc=root.get("kind").loc, locs=locs)
+
+
+def _statefulset(root: _Field) -> Workload | Unverified:
+    """A StatefulSet with a RollingUpdate update strategy (apps/v1, the default strategy).
+
+    ``pkg/controller/statefulset/stateful_set_control.go`` ``updateStatefulSet``: the pod with
+    the highest ordinal >= ``partition`` not yet updated is deleted, once every pod is healthy;
+    its replacement (same name) is created when it is gone. ``maxUnavailable`` above 1 needs the
+    ``MaxUnavailableStatefulSet`` gate (KEP-961) and is not modelled; OnDelete rolls nothing."""
+    namespace, name, _, annotations = _metadata(root)
+    ref = f"StatefulSet/{namespace}/{name}"
+    spec = root.get("spec")
+    spec.mapping()
+    template = spec.get("template")
+    template.mapping(required=True)
+    labels = template.get("metadata").get("labels").string_map()
+    selector = _deployment_selector(spec.get("selector"), "apps/v1", labels)
+    replicas = spec.get("replicas").integer(1, minimum=0)
+    min_ready = spec.get("minReadySeconds").integer(0, minimum=0)
+    spec.get("podManagementPolicy").choice("OrderedReady", ("OrderedReady", "Parallel"))
+    strategy_field = spec.get("updateStrategy")
+    strategy_field.mapping()
+    kind = strategy_field.get("type").choice("RollingUpdate", ("RollingUpdate", "OnDelete"))
+    if kind == "OnDelete":
+        return Unverified(ref, "updateStrategy OnDelete replaces pods only when they are deleted by hand",
+                          strategy_field.get("type").loc)
+    rolling = strategy_field.get("rollingUpdate")
+    rolling.mapping()
+    partition = rolling.get("partition").integer(0, minimum=0)
+    max_unavailable = rolling.get("maxUnavailable")
+    if max_unavailable.value is not None:
+        value = _surge_or_unavailable(max_unavailable, 1)
+        if value in (0, "0%"):
+            raise max_unavailable.error("must be greater than 0")
+        # getStatefulSetMaxUnavailable: percentages of replicas rounded down, at least 1
+        if max(scaled(value, replicas, False), 1) > 1:
+            return Unverified(ref, f"rollingUpdate.maxUnavailable {value} updates several pods at once "
+                                   "(feature gate MaxUnavailableStatefulSet, KEP-961), which is not modelled; "
+                                   "zdverify checks the default one-at-a-time update", max_unavailable.loc)
+    if replicas > 0 and partition >= replicas:
+        return Unverified(ref, f"rollingUpdate.partition {partition} >= replicas {replicas}: no pod is updated",
+                          rolling.get("partition").loc)
+    pod = _pod_template(template.get("spec"), labels)
+    locs = root.locs()
+    locs.update({f"spec.template.spec.{k}": v for k, v in pod.locs.items()})
+    return Workload(
+        kind=WorkloadKind.STATEFUL_SET, namespace=namespace, name=name, replicas=replicas, selector=selector,
+        template=pod, strategy=Strategy.STATEFUL_SET, max_surge=0, max_unavailable=1,
+        min_ready_seconds=min_ready, annotations=annotations, partition=partition,
+        loc=root.get("kind").loc, locs=locs)
 
 
 def _surge_or_unavailable(f: _Field, default: int | str) -> int | str:

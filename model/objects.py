@@ -9,6 +9,7 @@ Parsing (documents -> these objects) lives in :mod:`zdverify.model.kube`.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -235,22 +236,35 @@ class PodTemplate(Located):
     locs: Mapping[str, Loc] = field(default_factory=dict, compare=False, hash=False)
 
 
+def scaled(value: int | str, total: int, round_up: bool) -> int:
+    """``intstr.GetScaledValueFromIntOrPercent``: percentages of ``total``, rounded."""
+    if isinstance(value, int):
+        return value
+    pct = int(value.rstrip("%"))
+    exact = pct * total / 100
+    return math.ceil(exact) if round_up else math.floor(exact)
+
+
+
 class Strategy(Enum):
     ROLLING_UPDATE = "RollingUpdate"
     RECREATE = "Recreate"
     DAEMON_SET = "DaemonSet RollingUpdate"  # one pod per feasible node, replaced on its node
     DRAIN = "drain"  # kubectl drain of one node: evictions under PodDisruptionBudgets, replacements after
+    STATEFUL_SET = "StatefulSet RollingUpdate"  # highest ordinal first, delete, wait until gone, recreate
 
 
 class WorkloadKind(Enum):
     DEPLOYMENT = "Deployment"
     POD = "Pod"  # a bare Pod: "rolled out" by delete + create
     DAEMON_SET = "DaemonSet"  # one pod per feasible node (replicas: the cluster's nodes)
+    STATEFUL_SET = "StatefulSet"  # ordinals 0..replicas-1; pods of ordinal >= partition are updated
 
 
 @dataclass(frozen=True)
 class Workload(Located):
-    """A Deployment, or a bare Pod (replicas 1, replaced by delete + create)."""
+    """A Deployment, a DaemonSet, a StatefulSet, or a bare Pod (replicas 1, replaced by
+    delete + create)."""
 
     kind: WorkloadKind
     namespace: str
@@ -264,6 +278,7 @@ class Workload(Located):
     min_ready_seconds: int = 0
     paused: bool = False
     annotations: Mapping[str, str] = field(default_factory=dict)
+    partition: int = 0  # StatefulSet: pods with a lower ordinal keep the old template
     loc: Loc = field(default=Loc("<unknown>", 0), compare=False)
     locs: Mapping[str, Loc] = field(default_factory=dict, compare=False, hash=False)
 
@@ -344,7 +359,7 @@ class DisruptionBudget(Located):
 
 @dataclass(frozen=True)
 class Unverified:
-    """A workload kind zdverify does not model yet (StatefulSet, DaemonSet, …)."""
+    """A workload zdverify does not check: a kind it does not model, or an update it cannot roll."""
 
     ref: str
     reason: str

@@ -336,6 +336,8 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
         rollout = Rollout(1, Strategy.RECREATE, 0, 1)
     elif w.kind is WorkloadKind.DAEMON_SET:
         rollout = Rollout(0, Strategy.DAEMON_SET, 0, 1)  # sized below, from the feasible nodes
+    elif w.kind is WorkloadKind.STATEFUL_SET:
+        rollout = Rollout(w.replicas, Strategy.STATEFUL_SET, 0, 1, partition=w.partition)
     else:
         surge, unavailable = resolve_fenceposts(w.max_surge, w.max_unavailable, w.replicas)
         rollout = Rollout(w.replicas, w.strategy, surge, unavailable)

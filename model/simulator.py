@@ -31,7 +31,7 @@ from functools import partial
 from dataclasses import dataclass, field
 
 from zdverify.model.assumptions import LBProfile
-from zdverify.model.objects import Strategy
+from zdverify.model.objects import Strategy, WorkloadKind
 from zdverify.model.scenario import Entry, EntrySpec, Scenario
 from zdverify.model.source import Loc
 from zdverify.grammar.specs import Sort
@@ -227,6 +227,10 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     steps = run.steps
     tpl_loc = w.loc_of("spec.template.spec")
     name = w.name
+    # who scales (ctl) and who creates and deletes the pods (podctl)
+    ctl = {WorkloadKind.DAEMON_SET: Component.DAEMONSET,
+           WorkloadKind.STATEFUL_SET: Component.STATEFULSET}.get(w.kind, Component.DEPLOYMENT)
+    podctl = Component.REPLICASET if ctl is Component.DEPLOYMENT else ctl
 
     def step(t: float, comp: Component, where: str, kind: EventKind, text: str, loc: Loc | None = None,
              pod: str = "") -> None:
@@ -249,6 +253,15 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     ]
     news: list[_Pod] = []
     deletion_order = list(dict.fromkeys([i for i in choices.deletion if i < r] + list(range(r))))
+    stateful = sc.rollout.strategy is Strategy.STATEFUL_SET
+    ordinal: dict[int, int] = {}  # StatefulSet: old pod index -> ordinal
+    if stateful:
+        # upstream deletes the highest ordinal first; the pods are symmetric but for their
+        # placement, so the ordinals follow the chosen deletion order, and the last
+        # ``partition`` of them (ordinals below the partition) are never updated
+        for rank, i in enumerate(deletion_order):
+            ordinal[i] = r - 1 - rank
+            olds[i].name = f"{name}-{r - 1 - rank}-old"
 
     # ---- controller loop ------------------------------------------------------------
     queue: list[tuple[float, int, str]] = []
@@ -274,10 +287,10 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     if sc.drain is not None:
         pass  # the drain loop below acts instead of the Deployment controller
     elif sc.paused:
-        step(0.0, Component.DEPLOYMENT, "", EventKind.ROLLOUT_START,
+        step(0.0, ctl, "", EventKind.ROLLOUT_START,
              "template changed, but spec.paused is true: no new ReplicaSet is scaled", w.loc_of("spec.paused"))
     else:
-        step(0.0, Component.DEPLOYMENT, "", EventKind.ROLLOUT_START, "template changed: rollout starts")
+        step(0.0, ctl, "", EventKind.ROLLOUT_START, "template changed: rollout starts")
         trigger(0.0, "rollout start")
 
     old_spec = r
@@ -290,11 +303,11 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     breg, bdereg = b["lb-register"], b["lb-deregister"]
     ip = any(e.ip for e in sc.entries)
 
-    def create_new(t: float, on: int | None = None) -> None:
+    def create_new(t: float, on: int | None = None, label: str = "") -> None:
         i = len(news)
         nt = timing.new_at(i)
         node = on if on is not None else place(_cyc(choices.placement, i) if choices.placement else 0)
-        p = _Pod(f"{name}-new-{i + 1}", False, i, node, created=t)
+        p = _Pod(label or f"{name}-new-{i + 1}", False, i, node, created=t)
         p.start = t + min(max(nt.start, bpod.lo), bpod.hi)
         p.listen = p.start + min(max(nt.app, bapp.lo), bapp.hi)
         # startup probe gates readiness and liveness
@@ -335,7 +348,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         news.append(p)
         where = node_name(p.node)
         pstep = partial(step, pod=p.name)
-        pstep(t, Component.REPLICASET, p.name, EventKind.POD_CREATED, f"creates {p.name}; scheduled on {where}")
+        pstep(t, podctl, p.name, EventKind.POD_CREATED, f"creates {p.name}; scheduled on {where}")
         pstep(p.start, Component.KUBELET, where, EventKind.CONTAINER_STARTED, f"starts {p.name}", pod.container_loc)
         if p.listen < p.killed:
             pstep(p.listen, Component.APP, p.name, EventKind.APP_LISTENING, f"{p.name} accepts connections")
@@ -398,7 +411,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             p.unready = p.exit
         where = node_name(p.node)
         pstep = partial(step, pod=p.name)
-        pstep(t, Component.REPLICASET, p.name, EventKind.POD_DELETED, f"deletes {p.name} (on {where})")
+        pstep(t, podctl, p.name, EventKind.POD_DELETED, f"deletes {p.name} (on {where})")
         pstep(p.seen, Component.KUBELET, where, EventKind.KUBELET_SEES_DELETE,
              f"sees {p.name} deleted; runs {h.text}", h.loc or pod.container_loc)
         pstep(p.sigterm, Component.KUBELET, where, EventKind.SIGTERM, f"sends SIGTERM to {p.name}",
@@ -413,7 +426,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                  tpl_loc)
         else:
             pstep(p.exit, Component.APP, p.name, EventKind.CONTAINER_EXITED, f"{p.name} exits")
-        if recreate or (daemon and surge == 0):
+        if recreate or sc.rollout.waits_gone:
             react(p.exit, f"{p.name} gone")
 
     def _drain_loop() -> None:
@@ -467,7 +480,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             taken = {p.node for p in olds if p.exit > t} | {q.node for q in news}
             free = [n for n in feasible if n not in taken]
             if free:
-                step(t, Component.DEPLOYMENT, "", EventKind.SCALE_UP,
+                step(t, ctl, "", EventKind.SCALE_UP,
                      f"DaemonSet: creates new pods on {', '.join(node_name(n) for n in free)} (old pods gone)", src)
                 for n in free:
                     create_new(t, n)
@@ -476,7 +489,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             k = min(len(running_old), unavailable - (r - len(running_old) - n_avail))
             if k > 0:
                 victims_ = sorted(running_old, key=lambda p: preference[p.index])[:k]
-                step(t, Component.DEPLOYMENT, "", EventKind.SCALE_DOWN,
+                step(t, ctl, "", EventKind.SCALE_DOWN,
                      f"DaemonSet: deletes {k} old pod{'s' if k > 1 else ''} (maxUnavailable {unavailable})", src)
                 for p in victims_:
                     delete_old(t, p)
@@ -484,7 +497,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             return
         replaced = [p for p in running_old if any(q.node == p.node and q.available <= t for q in news)]
         if replaced:
-            step(t, Component.DEPLOYMENT, "", EventKind.SCALE_DOWN,
+            step(t, ctl, "", EventKind.SCALE_DOWN,
                  f"DaemonSet: deletes the old pod on {', '.join(node_name(p.node) for p in replaced)} "
                  "(its new pod is available)", src)
             for p in replaced:
@@ -496,11 +509,39 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         todo = [p.node for p in sorted(running_old, key=lambda p: preference[p.index]) if p.node not in with_new]
         k = min(surge - surging, len(todo))
         if k > 0:
-            step(t, Component.DEPLOYMENT, "", EventKind.SCALE_UP,
+            step(t, ctl, "", EventKind.SCALE_UP,
                  f"DaemonSet: surges new pods on {', '.join(node_name(n) for n in todo[:k])} (maxSurge {surge})", src)
             for n in todo[:k]:
                 create_new(t, n)
             trigger(t, "scaled up")
+
+    recreated: set[int] = set()  # StatefulSet: ordinals whose new pod exists
+
+    def stateful_sync(t: float) -> None:
+        """stateful_set_control.go updateStatefulSet (maxUnavailable 1): recreate the pods
+        whose old pod is gone; else, when every pod is healthy, delete the old pod with the
+        highest ordinal >= partition."""
+        src = w.loc_of("spec.updateStrategy")
+        gone = [p for p in olds if p.exit <= t and ordinal[p.index] not in recreated]
+        if gone:
+            for p in gone:
+                recreated.add(ordinal[p.index])
+                step(t, ctl, "", EventKind.SCALE_UP,
+                     f"StatefulSet: {p.name} is gone; creates {name}-{ordinal[p.index]} from the new template",
+                     src)
+                create_new(t, label=f"{name}-{ordinal[p.index]}-new")
+            trigger(t, "scaled up")
+            return
+        deleted = [p for p in olds if p.deleted < INF]
+        if len(news) < len(deleted) or any(q.available > t for q in news):
+            return  # waits for the pod being updated to be Running and Ready (available)
+        todo = [i for i in deletion_order if olds[i].deleted == INF and ordinal[i] >= sc.rollout.partition]
+        if todo:
+            p = olds[todo[0]]
+            step(t, ctl, "", EventKind.SCALE_DOWN,
+                 f"StatefulSet: every pod is healthy; deletes {p.name} (highest ordinal not updated)", src)
+            delete_old(t, p)
+            trigger(t, "scaled down")
 
     if sc.drain is not None:
         _drain_loop()
@@ -512,11 +553,14 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         if daemon:
             daemon_sync(t)
             continue
+        if stateful:
+            stateful_sync(t)
+            continue
         if recreate:
             if old_spec > 0:
                 k = old_spec
                 old_spec = 0
-                step(t, Component.DEPLOYMENT, "", EventKind.SCALE_DOWN, "Recreate: scales old ReplicaSet to 0",
+                step(t, ctl, "", EventKind.SCALE_DOWN, "Recreate: scales old ReplicaSet to 0",
                      w.loc_of("spec.strategy.type"))
                 for p in victims(t, k):
                     delete_old(t, p)
@@ -526,7 +570,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             elif new_spec < r:
                 k = r - new_spec
                 new_spec = r
-                step(t, Component.DEPLOYMENT, "", EventKind.SCALE_UP,
+                step(t, ctl, "", EventKind.SCALE_UP,
                      f"old pods gone: scales new ReplicaSet to {r}", w.loc_of("spec.strategy.type"))
                 for _ in range(k):
                     create_new(t)
@@ -537,7 +581,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         if current < max_total and new_spec < r:
             k = min(max_total - current, r - new_spec)
             new_spec += k
-            step(t, Component.DEPLOYMENT, "", EventKind.SCALE_UP,
+            step(t, ctl, "", EventKind.SCALE_UP,
                  f"scales new ReplicaSet to {new_spec} (maxSurge {surge})",
                  w.loc_of("spec.strategy.rollingUpdate.maxSurge"))
             for _ in range(k):
@@ -550,7 +594,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             if available_all > min_available:
                 k = min(old_spec, available_all - min_available)
                 old_spec -= k
-                step(t, Component.DEPLOYMENT, "", EventKind.SCALE_DOWN,
+                step(t, ctl, "", EventKind.SCALE_DOWN,
                      f"scales old ReplicaSet to {old_spec} ({n_avail} new available, maxUnavailable {unavailable})",
                      w.loc_of("spec.strategy.rollingUpdate.maxUnavailable"))
                 for p in victims(t, k):
@@ -561,16 +605,17 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     run.pod_nodes = {p.name: p.node for p in all_pods}
     run.completed = (not sc.paused and old_spec == 0 and new_spec == r
                      and all(p.available < INF for p in news))
-    if daemon:
-        run.completed = (all(p.deleted < INF for p in olds) and len(news) == r
+    if daemon or stateful:
+        moving = [p for p in olds if not stateful or ordinal[p.index] >= sc.rollout.partition]
+        run.completed = (all(p.deleted < INF for p in moving) and len(news) == len(moving)
                          and all(p.available < INF for p in news))
     if sc.drain is not None:
         run.completed = (all(p.deleted < INF for p in olds if p.node == sc.drain)
                          and len(news) == sum(1 for p in olds if p.node == sc.drain)
                          and all(p.available < INF for p in news))
     if run.completed:
-        done = max([p.available for p in news] + [p.exit for p in olds] + [0.0])
-        step(done, Component.DEPLOYMENT, "", EventKind.ROLLOUT_COMPLETE, "rollout complete")
+        done = max([p.available for p in news] + [p.exit for p in olds if p.exit < INF] + [0.0])
+        step(done, ctl, "", EventKind.ROLLOUT_COMPLETE, "rollout complete")
 
     # ---- EndpointSlice (FIFO) and kube-proxy per node (FIFO) ----------------------------
     pnr = sc.publish_not_ready

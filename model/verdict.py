@@ -53,6 +53,8 @@ class Component(Enum):
 
     DEPLOYMENT = "deployment-controller"
     REPLICASET = "replicaset-controller"
+    DAEMONSET = "daemonset-controller"
+    STATEFULSET = "statefulset-controller"
     SCHEDULER = "scheduler"
     KUBELET = "kubelet"
     APP = "app"

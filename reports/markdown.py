@@ -142,12 +142,14 @@ class _Participants:
     _ORDER = {
         Component.CLIENT: 0, Component.LOAD_BALANCER: 1, Component.KUBE_PROXY: 2,
         Component.ENDPOINTSLICE: 3, Component.KUBELET: 4, Component.APP: 5,
-        Component.REPLICASET: 6, Component.DEPLOYMENT: 7, Component.SCHEDULER: 8, Component.KUBECTL: 9,
+        Component.REPLICASET: 6, Component.DEPLOYMENT: 7, Component.DAEMONSET: 7, Component.STATEFULSET: 7,
+        Component.SCHEDULER: 8, Component.KUBECTL: 9,
     }
     _PREFIX = {
         Component.CLIENT: "client", Component.LOAD_BALANCER: "lb", Component.KUBE_PROXY: "kp",
         Component.ENDPOINTSLICE: "eps", Component.KUBELET: "kl", Component.APP: "pod",
         Component.REPLICASET: "rs", Component.DEPLOYMENT: "deploy", Component.SCHEDULER: "sched",
+        Component.DAEMONSET: "ds", Component.STATEFULSET: "sts",
         Component.KUBECTL: "kubectl",
     }
     _LABEL = {
@@ -155,11 +157,13 @@ class _Participants:
         Component.KUBE_PROXY: "kube-proxy", Component.ENDPOINTSLICE: "EndpointSlice",
         Component.KUBELET: "kubelet", Component.APP: "pod",
         Component.REPLICASET: "ReplicaSet controller", Component.DEPLOYMENT: "Deployment controller",
+        Component.DAEMONSET: "DaemonSet controller", Component.STATEFULSET: "StatefulSet controller",
         Component.SCHEDULER: "scheduler", Component.KUBECTL: "kubectl drain",
     }
     # actors that are one per cluster: their ``where`` names a target, not the actor
     _CLUSTER_WIDE = {Component.CLIENT, Component.LOAD_BALANCER, Component.ENDPOINTSLICE,
-                     Component.REPLICASET, Component.DEPLOYMENT, Component.SCHEDULER, Component.KUBECTL}
+                     Component.REPLICASET, Component.DEPLOYMENT, Component.DAEMONSET, Component.STATEFULSET,
+                     Component.SCHEDULER, Component.KUBECTL}
 
     def __init__(self, steps: Sequence[Step]) -> None:
         self.pods: list[str] = []  # pod names in first-seen order
@@ -215,9 +219,10 @@ class _Participants:
     def target_key(self, step: Step) -> tuple[Component, str] | None:
         """Who the step's arrow points at; None for a self-arrow."""
         c, k = step.component, step.kind
-        pod = step.where if c in (Component.APP, Component.REPLICASET) and step.where else self.mentioned_pod(step)
+        pod_owner = c in (Component.REPLICASET, Component.DAEMONSET, Component.STATEFULSET)
+        pod = step.where if (c is Component.APP or pod_owner) and step.where else self.mentioned_pod(step)
         node = step.where if re.fullmatch(r"node-\d+", step.where or "") else ""
-        if c is Component.REPLICASET and pod:
+        if pod_owner and step.where:
             return (Component.APP, pod)
         if c is Component.KUBECTL and k is EventKind.SCALE_DOWN:
             return (Component.REPLICASET, "")

@@ -49,6 +49,8 @@ class Manifest:
     ip: str = ""  # "", "ip" (NLB IP targets), "ip+gate" (and the target-health readiness gate)
     daemon: bool = False  # a DaemonSet (replicas: the feasible nodes; surge/unavailable as its update strategy)
     drain: str = ""  # "", "none" (drain node 1, no PodDisruptionBudget), "min1", "max1" (with one)
+    stateful: bool = False  # a StatefulSet (one pod at a time; recreate: none; surge/unavailable unused)
+    partition: int = 0  # StatefulSet: ordinals below are not updated
 
     def yaml(self) -> str:
         strategy = ("  strategy:\n    type: Recreate\n" if self.recreate else
@@ -58,6 +60,9 @@ class Manifest:
             surge = self.surge if self.unavailable in (0, "0%") else 0
             strategy = (f"  updateStrategy:\n    rollingUpdate:\n      maxSurge: {surge!r}\n"
                         f"      maxUnavailable: {self.unavailable!r}\n").replace("'", '"')
+        if self.stateful:
+            strategy = f"  serviceName: web\n  updateStrategy:\n    rollingUpdate: {{partition: {self.partition}}}\n"
+        kind = "DaemonSet" if self.daemon else "StatefulSet" if self.stateful else "Deployment"
         probe = {
             "none": "",
             "port": f"        readinessProbe:\n          tcpSocket: {{port: 80}}\n"
@@ -78,7 +83,7 @@ class Manifest:
         itp = "  internalTrafficPolicy: Local\n" if self.local and self.svc_type == "ClusterIP" else ""
         pnr = "  publishNotReadyAddresses: true\n" if self.pnr else ""
         return (
-            f"apiVersion: apps/v1\nkind: {'DaemonSet' if self.daemon else 'Deployment'}\nmetadata:\n  name: web\n"
+            f"apiVersion: apps/v1\nkind: {kind}\nmetadata:\n  name: web\n"
             + (f"  annotations: {{zdverify/on-sigterm: '{self.on_sigterm}'}}\n" if self.on_sigterm else "")
             + "spec:\n"
             + ("" if self.daemon else f"  replicas: {self.replicas}\n") + f"  minReadySeconds: {self.min_ready}\n"
@@ -102,8 +107,10 @@ class Manifest:
 
 def _valid(m: Manifest) -> bool:
     zero = lambda v: v in (0, "0%")  # noqa: E731
-    if m.drain and (m.daemon or m.from_bare or m.pinned):
+    if m.drain and (m.daemon or m.from_bare or m.pinned or m.stateful):
         return False
+    if m.stateful:
+        return not m.daemon and not m.recreate and m.partition < m.replicas
     if m.daemon:
         return not m.recreate and not m.from_bare and not (zero(m.surge) and zero(m.unavailable))
     return not (not m.recreate and zero(m.surge) and zero(m.unavailable))
@@ -131,6 +138,8 @@ manifests = st.builds(
     ip=st.sampled_from(["", "", "", "ip", "ip+gate"]),
     daemon=st.sampled_from([False, False, False, True]),
     drain=st.sampled_from(["", "", "", "", "none", "min1", "max1"]),
+    stateful=st.sampled_from([False, False, False, True]),
+    partition=st.sampled_from([0, 0, 1, 2]),
 ).filter(_valid).filter(lambda m: not (m.prestop == "sleep" and m.prestop_s > m.grace))
 
 

@@ -456,7 +456,7 @@ def test_bare_pod_errors() -> None:
 def test_unverified_and_ignored_kinds() -> None:
     objects = build(
         """\
-        apiVersion: apps/v1
+        apiVersion: apps/v1beta2
         kind: StatefulSet
         metadata: {name: db, namespace: data}
         ---
@@ -484,6 +484,61 @@ def test_unverified_and_ignored_kinds() -> None:
         Unverified("StatefulSet/data/db", "StatefulSet is not modelled yet", Loc("m.yaml", 2, 1)),
         Unverified("CronJob/default/nightly", "CronJob is not modelled yet", Loc("m.yaml", 6, 1)),
     )
+
+
+_STS = """\
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: postgres}]
+"""
+
+
+def test_statefulset_defaults_to_one_at_a_time_rolling_update() -> None:
+    (w,) = build(_STS).workloads
+    assert (w.kind, w.strategy, w.replicas, w.partition, w.max_surge, w.max_unavailable) == \
+        (WorkloadKind.STATEFUL_SET, Strategy.STATEFUL_SET, 3, 0, 0, 1)
+
+
+def test_statefulset_partition_and_policy() -> None:
+    (w,) = build(_STS + "  podManagementPolicy: Parallel\n"
+                        "  updateStrategy: {type: RollingUpdate, rollingUpdate: {partition: 2, maxUnavailable: 1}}\n"
+                 ).workloads
+    assert w.partition == 2
+
+
+@pytest.mark.parametrize("strategy, reason, line", [
+    ("{type: OnDelete}", "updateStrategy OnDelete replaces pods only when they are deleted by hand", 11),
+    ("{rollingUpdate: {partition: 3}}", "rollingUpdate.partition 3 >= replicas 3: no pod is updated", 11),
+    ("{rollingUpdate: {maxUnavailable: 2}}", "feature gate MaxUnavailableStatefulSet", 11),
+    ("{rollingUpdate: {maxUnavailable: 67%}}", "feature gate MaxUnavailableStatefulSet", 11),
+])
+def test_statefulset_updates_not_checked_are_unverified(strategy: str, reason: str, line: int) -> None:
+    objects = build(_STS + f"  updateStrategy: {strategy}\n")
+    assert objects.workloads == ()
+    (u,) = objects.unverified
+    assert u.ref == "StatefulSet/default/db" and reason in u.reason and u.loc.line == line
+
+
+def test_statefulset_small_percentage_rounds_down_to_at_least_one() -> None:
+    (w,) = build(_STS + "  updateStrategy: {rollingUpdate: {maxUnavailable: 34%}}\n").workloads
+    assert w.max_unavailable == 1  # 34% of 3 rounds down to 1
+
+
+@pytest.mark.parametrize("tail, message", [
+    ("  updateStrategy: {rollingUpdate: {maxUnavailable: 0}}\n", "must be greater than 0"),
+    ("  podManagementPolicy: Serial\n", "OrderedReady"),
+    ("  updateStrategy: {rollingUpdate: {partition: -1}}\n", "must be at least 0"),
+])
+def test_statefulset_invalid_fields_are_located(tail: str, message: str) -> None:
+    e = fails(_STS + tail)
+    assert message in e.message and e.loc is not None and e.loc.line == 11
 
 
 def test_deployment_without_api_version_is_an_error() -> None:
