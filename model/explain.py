@@ -47,7 +47,8 @@ def _assumptions(sc: Scenario) -> tuple[Assumption, ...]:
                    from_file or ("flag" if sc.nodes != 3 else "default"),
                    f"pods of this workload may run on {len(sc.feasible)} of them"
                    if from_file else "every node is feasible for every pod (no cluster file)"),
-        Assumption("deletion-order", "any old pod", "model",
+        Assumption("deletion-order", "highest ordinal" if sc.rollout.strategy is Strategy.STATEFUL_SET
+                   else "any old pod", "model",
                    "highest ordinal first; the ordinals only name pods that differ in placement, which "
                    "the proofs leave free" if sc.rollout.strategy is Strategy.STATEFUL_SET else
                    "proofs over-approximate the ReplicaSet ranking; replayed traces follow it "

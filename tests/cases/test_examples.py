@@ -36,6 +36,8 @@ EXPECTED: dict[tuple[str, str | None], tuple[str, str, str, str, str]] = {
     ("ip-targets-long-prestop.yaml", None): (P, P, P, P, P),
     ("daemonset-local-surge.yaml", None): (P, P, P, P, P),
     ("daemonset-local-unavailable.yaml", None): (P, C, C, P, P),
+    ("statefulset-single-replica.yaml", None): (P, C, C, P, P),
+    ("statefulset-three-replicas.yaml", None): (P, P, P, P, P),
     # the incident corpus (flags in example_options.py, stories in the README)
     ("incident-k8s-85643.yaml", None): (P, C, C, P, P),
     ("incident-k8s-85643-fixed.yaml", None): (P, C, P, P, P),

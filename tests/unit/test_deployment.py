@@ -268,3 +268,34 @@ def test_drain_without_budget_can_empty_the_service_and_a_full_budget_blocks_it(
     assert free.zero_ready and free.always_completes
     blocked = facts(Rollout(2, Strategy.DRAIN, 0, 0, desired_healthy=2))
     assert not blocked.always_completes and not blocked.deletes
+
+
+# ------------------------------------------- StatefulSet (statefulset/stateful_set_control.go)
+def test_statefulset_deletes_one_pod_when_all_are_healthy_and_recreates_it_once_gone() -> None:
+    """updateStatefulSet: the highest not-updated ordinal is deleted only while every pod is
+    healthy; the missing ordinal is recreated once its old pod is gone (same name); the
+    next deletion waits until the new pod is available."""
+    r = Rollout(3, Strategy.STATEFUL_SET, 0, 1)
+    s = r.initial
+    assert r.reconcile(s) == Action(ActionKind.SCALE_DOWN, 1)
+    s = r.apply(s, Action(ActionKind.SCALE_DOWN, 1))
+    assert r.reconcile(s) is None  # terminating: no second deletion, no replacement yet
+    s = r.apply(s, Action(ActionKind.GONE))
+    assert r.reconcile(s) == Action(ActionKind.SCALE_UP, 1)
+    s = r.apply(s, Action(ActionKind.SCALE_UP, 1))
+    assert r.reconcile(s) is None  # the new pod is not available yet
+    s = r.apply(s, Action(ActionKind.AVAILABLE))
+    assert r.reconcile(s) == Action(ActionKind.SCALE_DOWN, 1)
+    g = build_graph(r)
+    assert all(3 - st.old - st.new_available <= 1 for st in g)  # never two pods down
+    f = facts(r)
+    assert f.always_completes and f.deletes and not f.zero_ready
+
+
+def test_statefulset_partition_keeps_the_lower_ordinals() -> None:
+    """rollingUpdate.partition: ordinals below it keep the old template and stay Ready, so
+    even a single updated pod never empties the Service."""
+    r = Rollout(2, Strategy.STATEFUL_SET, 0, 1, partition=1)
+    assert (r.moving, r.kept, r.initial, r.final) == (1, 1, RolloutState(1, 0, 0), RolloutState(0, 1, 1))
+    assert not facts(r).zero_ready and facts(r).always_completes
+    assert facts(Rollout(1, Strategy.STATEFUL_SET, 0, 1)).zero_ready  # one replica: always a gap

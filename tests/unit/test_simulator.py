@@ -296,3 +296,25 @@ def test_deregistration_lag_keeps_sending_after_the_listener_closed() -> None:
     assert old.close == old.deleted + 30.0
     assert old.tg_out == old.close + 2 * 10.0  # 3 failed checks (phase 0) come before the 100 s lag
     assert builtin_by_slug("termination") in props(run)
+
+
+# ------------------------------------------------------------------ StatefulSet
+
+
+def statefulset(replicas: int = 3, partition: int = 0, pod: str = "") -> str:
+    return manifest(replicas=replicas, pod=pod).replace("kind: Deployment", "kind: StatefulSet").replace(
+        SURGE1, f"  serviceName: web\n  updateStrategy:\n    rollingUpdate: {{partition: {partition}}}\n")
+
+
+def test_statefulset_updates_highest_ordinal_first_one_at_a_time() -> None:
+    """stateful_set_control.go: delete web-2, recreate it once gone, wait until it is
+    available, then web-1; ordinals below the partition are never touched."""
+    sc = build(statefulset(replicas=3, partition=1, pod=prestop('[sleep, "5"]')), nodes=2)
+    run = simulate(sc, Choices(), Timing(default_new=NewTiming(start=4.0)))
+    deleted = [(s.t, s.where) for s in steps_of(run, EventKind.POD_DELETED)]
+    created = [(s.t, s.where) for s in steps_of(run, EventKind.POD_CREATED)]
+    assert deleted == [(0.0, "web-2-old"), (9.0, "web-1-old")]  # 5 s preStop + 4 s start
+    assert created == [(5.0, "web-2-new"), (14.0, "web-1-new")]
+    assert run.completed and "web-0-old" in run.pod_nodes
+    assert all(s.component.value == "statefulset-controller"
+               for s in steps_of(run, EventKind.POD_DELETED) + steps_of(run, EventKind.SCALE_DOWN))
