@@ -10,6 +10,7 @@
         zone: eu-west-1a             # shorthand for the topology.kubernetes.io/zone label
         labels: {deploy: nginx}
         taints: [{key: dedicated, value: db, effect: NoSchedule}]
+        pods: 2                      # room for at most 2 pods of the checked workload
 
 ``loadBalancer`` may instead describe the load balancer (``custom_lb_profile``); ``base``
 and ``name`` are optional, and ``base`` lets the other fields override a profile:
@@ -47,7 +48,7 @@ from zdverify.model.source import InputError, Loc
 
 PROXY_MODES = ("iptables", "ipvs", "nftables")
 _KEYS = ("apiVersion", "kind", "kubernetesVersion", "kubeProxyMode", "loadBalancer", "bounds", "nodes")
-_NODE_KEYS = ("name", "zone", "labels", "taints")
+_NODE_KEYS = ("name", "zone", "labels", "taints", "pods")
 
 
 @dataclass(frozen=True)
@@ -140,5 +141,9 @@ def _node(entry: Any, i: int, loc: Any) -> Node:
             raise InputError(f"nodes[{i}].taints[{j}].effect: expected one of {', '.join(TAINT_EFFECTS)}, "
                              f"got {effect!r}", where)
         taints.append(Taint(t["key"], str(t.get("value", "")), effect))
-    return Node(name, labels, tuple(taints))
+    pods = entry.get("pods")
+    if pods is not None and (isinstance(pods, bool) or not isinstance(pods, int) or pods < 0):
+        raise InputError(f"nodes[{i}].pods: expected an integer >= 0 (room for this many pods of the "
+                         f"workload), got {pods!r}", loc("nodes", i, "pods"))
+    return Node(name, labels, tuple(taints), pods)
 

@@ -154,7 +154,7 @@ def _setup(case: _Case) -> None:
             continue
         c = enc.real(f"{p.name}.created")
         enc.add(c >= 0)
-        p.z = kubelet.new_pod(enc, p.name, c)
+        p.z = kubelet.new_pod(enc, p.name, c, may_pend=case.gf.pending or not sc.placement.exact)
         if p.role != "first-new":
             continue
         # the rollout's first new pod, relative to every old pod's deletion

@@ -95,6 +95,18 @@ class Rollout:
     on_drained: int = 0  # drain: how many of the pods run on the drained node (0: any number)
     desired_healthy: int = 0  # drain: the PodDisruptionBudget's floor of Ready pods
     partition: int = 0  # StatefulSet: pods below this ordinal are not updated
+    # pods (old and new, terminating ones until gone) that fit on the nodes at once: required
+    # pod anti-affinity, node room (scheduler.Placement.slots); 0: no limit
+    slots: int = 0
+
+    def scheduled(self, s: RolloutState) -> int:
+        """New pods that found a node; the others are Pending (there is no room until an
+        old pod is gone; the scheduler takes pods in creation order)."""
+        if not self.slots:
+            return s.new
+        if self.strategy is Strategy.DRAIN:
+            return max(0, min(s.new, self.slots - self.kept))
+        return max(0, min(s.new, self.slots - s.old - s.gone_wait))
 
     @property
     def moving(self) -> int:
@@ -209,13 +221,17 @@ class Rollout:
                 return replace(s, new_available=s.new_available + 1)
             return replace(s, gone_wait=s.gone_wait - 1)
         if a.kind is ActionKind.SCALE_UP:
-            return RolloutState(s.old, s.new + a.count, s.new_available, s.old_terminating)
+            return replace(s, new=s.new + a.count)
         if a.kind is ActionKind.SCALE_DOWN:
-            # Recreate must wait for deleted pods to be gone; RollingUpdate never does.
+            # Recreate must wait for deleted pods to be gone; RollingUpdate never does, but
+            # with limited room a deleted pod holds its place until it is gone
+            held = a.count if self.slots and self.strategy is Strategy.ROLLING_UPDATE else 0
             return RolloutState(s.old - a.count, s.new, s.new_available,
-                                self.strategy is Strategy.RECREATE)
+                                self.strategy is Strategy.RECREATE, s.gone_wait + held)
         if a.kind is ActionKind.AVAILABLE:
-            return RolloutState(s.old, s.new, s.new_available + 1, s.old_terminating)
+            return replace(s, new_available=s.new_available + 1)
+        if s.gone_wait:
+            return replace(s, gone_wait=s.gone_wait - 1)
         return RolloutState(s.old, s.new, s.new_available, False)
 
     def successors(self, s: RolloutState) -> list[Action]:
@@ -225,7 +241,7 @@ class Rollout:
         a = self.reconcile(s)
         if a is not None:
             out.append(a)
-        if s.new_available < s.new:
+        if s.new_available < self.scheduled(s):
             out.append(Action(ActionKind.AVAILABLE))
         if s.old_terminating and self.strategy is Strategy.RECREATE and s.old == 0:
             out.append(Action(ActionKind.GONE))
@@ -276,6 +292,7 @@ class GraphFacts:
     deletes: bool  # some old pod is deleted
     always_completes: bool  # from every reachable state the final state is reachable
     reduced: bool = False  # decided on the reduced graphs (see ``facts``)
+    pending: bool = False  # some new pod may wait for room (Pending) beyond the pod-start bound
 
 
 def facts(rollout: Rollout, max_states: int = 20_000) -> GraphFacts:
@@ -295,19 +312,20 @@ def facts(rollout: Rollout, max_states: int = 20_000) -> GraphFacts:
         parts = [facts(replace(rollout, on_drained=k), max_states) for k in range(1, rollout.replicas + 1)]
         return GraphFacts(sum(p.states for p in parts), sum(p.edges for p in parts),
                           any(p.zero_ready for p in parts), any(p.deletes for p in parts),
-                          all(p.always_completes for p in parts))
+                          all(p.always_completes for p in parts), pending=any(p.pending for p in parts))
     try:
         g = build_graph(rollout, max_states)
     except StateBudgetExceeded:
-        if rollout.strategy in (Strategy.DAEMON_SET, Strategy.DRAIN, Strategy.STATEFUL_SET):
-            raise  # the reduced graphs' arguments are about the Deployment controller
+        if rollout.strategy in (Strategy.DAEMON_SET, Strategy.DRAIN, Strategy.STATEFUL_SET) or rollout.slots:
+            raise  # the reduced graphs' arguments are about the Deployment controller without Pending pods
         return _reduced_facts(rollout)
     # a drain and a partitioned StatefulSet keep the other pods
     zero = [s for s in g if s.old == 0 and s.new_available == 0 and rollout.kept == 0]
     final = rollout.final
     always = final in g and len(nx.ancestors(g, final)) + 1 == g.number_of_nodes()
     deletes = any(d["action"].kind is ActionKind.SCALE_DOWN for _, _, d in g.edges(data=True))
-    return GraphFacts(g.number_of_nodes(), g.number_of_edges(), bool(zero), deletes, always)
+    pending = any(rollout.scheduled(s) < s.new for s in g)
+    return GraphFacts(g.number_of_nodes(), g.number_of_edges(), bool(zero), deletes, always, pending=pending)
 
 
 def _reduced_facts(rollout: Rollout) -> GraphFacts:

@@ -55,11 +55,19 @@ def _assumptions(sc: Scenario) -> tuple[Assumption, ...]:
                    "(doubled-up nodes first, ties free)"),
         Assumption("entries", ", ".join(e.text for e in sc.entries), "manifest",
                    "clients may send a request at any instant"),
-    ) + ((Assumption("scheduling", "every new pod finds a node within pod-start", "model",
-                     "required pod anti-affinity / a DoNotSchedule spread can keep pods Pending, which is not "
-                     "modelled: raise the bound (--assume pod-start=1s..10m) if pods may wait for a node",
-                     sc.pair.workload.loc_of("spec.template.spec.affinity")),)
-         if sc.pair.workload.template.may_pend else ())
+    )
+    rules = sc.placement
+    if rules.caps or any(x is not None for x in rules.node_room):
+        slots = rules.slots()
+        extra += (Assumption("placement", f"{slots} pods at once" if slots else "per revision", "manifest",
+                             f"{rules.why()}: a new pod without room stays Pending until a pod is gone "
+                             "(a terminating pod still holds its place); proofs leave its start unbounded",
+                             rules.loc),)
+    if not rules.exact:
+        extra += (Assumption("scheduling", "not modelled exactly", "model",
+                             f"{rules.unmodelled}: proofs let a new pod wait for a node any time, but take "
+                             "the rollout to finish (a pod Pending forever is not found)",
+                             rules.loc or sc.pair.workload.loc_of("spec.template.spec.affinity")),)
     return sc.settings.assumptions(any(e.ip for e in sc.entries)) + extra
 
 
@@ -392,8 +400,33 @@ def result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None) -> R
         return Result(verdict=Verdict.INCONCLUSIVE, summary=f"not decided: {o.reason}", why=o.reason, **base)
     assert o.run is not None and o.violation is not None
     v = o.violation
+    blame, why, fix = _blame(sc, prop.cause), _why(sc, prop.cause), _fix(sc, prop, gf)
+    if prop.cause is Cause.STALLED and gf is not None and gf.pending and not gf.always_completes:
+        blame, why, fix = _no_room(sc)
     return Result(verdict=Verdict.COUNTEREXAMPLE, cause=prop.cause,
                   summary=f"{v.text} at t={v.t:.2f}s ({port})", trace=_trace(sc, o.run, v),
-                  blame=tuple(_blame(sc, prop.cause)), why=_why(sc, prop.cause), fix=_fix(sc, prop, gf),
-                  **base)
+                  blame=tuple(blame), why=why, fix=fix, **base)
+
+
+def _no_room(sc: Scenario) -> tuple[list[Blame], str, str]:
+    """A rollout stuck on Pending pods: the required rules leave no room for a surge pod, and
+    the controller deletes no old pod until a new one is available."""
+    w, r = sc.pair.workload, sc.rollout
+    rules = sc.placement
+    slots = rules.slots()
+    blame = [Blame(rules.loc or w.loc_of("spec.template.spec"), "placement",
+                   f"{rules.why()}: {slots} pods fit on the {len(sc.feasible)} feasible node(s)")]
+    if r.strategy is Strategy.ROLLING_UPDATE:
+        blame.append(Blame(w.loc_of("spec.strategy.rollingUpdate"), "spec.strategy.rollingUpdate",
+                           f"maxSurge {r.surge}, maxUnavailable {r.unavailable} of {r.replicas} replicas"))
+    why = (f"only {slots} pods fit at once and all {r.replicas} old pods hold their places: the surge pod stays "
+           "Pending, and with maxUnavailable 0 the controller deletes no old pod before a new one is available")
+    fix = ("strategy.rollingUpdate: {maxSurge: 0, maxUnavailable: 1} — the rollout then frees a place before it "
+           "needs one; or, on Kubernetes 1.31+, matchLabelKeys: [pod-template-hash] in the anti-affinity term, "
+           "so new pods do not avoid the old ones; or add nodes")
+    if r.strategy is Strategy.DRAIN:
+        why = ("the evicted pods' replacements have no room on the other nodes (the drained node is cordoned): "
+               "they stay Pending and the drain waits on the budget forever")
+        fix = "add a node with room for the evicted pods, or relax the required placement rule"
+    return blame, why, fix
 

@@ -9,7 +9,7 @@ offending value. Defaults are those the API server fills in.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 from zdverify.model.load import KEY, Document
@@ -35,6 +35,8 @@ from zdverify.model.objects import (
     DisruptionBudget,
     Workload,
     scaled,
+    PodAffinityTerm,
+    SpreadConstraint,
     WorkloadKind,
 )
 from zdverify.model.source import InputError, Loc
@@ -524,6 +526,7 @@ def _pod_template(spec: _Field, labels: dict[str, str]) -> PodTemplate:
         gate.mapping()
         gates.append(gate.get("conditionType").string())
     required, preferred = _node_affinity(spec.get("affinity"))
+    anti, preferred_anti, pod_affinity = _pod_affinity(spec.get("affinity"))
     return PodTemplate(
         labels=labels,
         containers=containers,
@@ -533,22 +536,64 @@ def _pod_template(spec: _Field, labels: dict[str, str]) -> PodTemplate:
         required_node_terms=required,
         preferred_node_terms=preferred,
         tolerations=tuple(_toleration(t) for t in spec.get("tolerations").items()),
-        may_pend=_may_pend(spec),
+        anti_affinity=anti,
+        preferred_anti_affinity=preferred_anti,
+        pod_affinity=pod_affinity,
+        spread=tuple(_spread(c) for c in spec.get("topologySpreadConstraints").items()),
         loc=spec.loc,
         locs=spec.locs(),
     )
 
 
-def _may_pend(spec: _Field) -> bool:
-    """Required pod anti-affinity, or a DoNotSchedule topology spread constraint (read
-    leniently: only their presence matters here)."""
-    anti = spec.get("affinity").value
-    if isinstance(anti, dict) and isinstance(anti.get("podAntiAffinity"), dict) and \
-            anti["podAntiAffinity"].get("requiredDuringSchedulingIgnoredDuringExecution"):
-        return True
-    spread = spec.get("topologySpreadConstraints").value
-    return isinstance(spread, list) and any(
-        isinstance(c, dict) and c.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule" for c in spread)
+def _pod_affinity(affinity: _Field) -> tuple[tuple[PodAffinityTerm, ...], tuple[PodAffinityTerm, ...], bool]:
+    """(required anti-affinity terms, preferred anti-affinity terms, whether required pod
+    affinity is set) of ``affinity``."""
+    affinity.mapping()
+    anti = affinity.get("podAntiAffinity")
+    anti.mapping()
+    required = tuple(_pod_affinity_term(t) for t in anti.get("requiredDuringSchedulingIgnoredDuringExecution").items())
+    preferred = []
+    for p in anti.get("preferredDuringSchedulingIgnoredDuringExecution").items():
+        p.mapping()
+        weight = p.get("weight").integer(minimum=1, maximum=100)
+        term = p.get("podAffinityTerm")
+        term.mapping(required=True)
+        preferred.append(replace(_pod_affinity_term(term), weight=weight))
+    together = affinity.get("podAffinity")
+    together.mapping()
+    for t in together.get("requiredDuringSchedulingIgnoredDuringExecution").items():
+        _pod_affinity_term(t)  # validated; about other pods, so not modelled
+    pod_affinity = bool(together.get("requiredDuringSchedulingIgnoredDuringExecution").items())
+    return required, tuple(preferred), pod_affinity
+
+
+def _pod_affinity_term(f: _Field) -> PodAffinityTerm:
+    f.mapping()
+    key = f.get("topologyKey").string()
+    if not key:
+        raise f.get("topologyKey").error("can not be empty")
+    sel = f.get("labelSelector")
+    selector = _label_selector(sel) if sel.value is not None else LabelSelector(nothing=True)
+    namespaces = tuple(n.string() for n in f.get("namespaces").items())
+    ns_selector = f.get("namespaceSelector")
+    keys = tuple(k.string() for k in f.get("matchLabelKeys").items())
+    return PodAffinityTerm(selector, key, namespaces, ns_selector.value is not None, keys, loc=f.value_loc)
+
+
+def _spread(f: _Field) -> SpreadConstraint:
+    f.mapping()
+    skew = f.get("maxSkew").integer(minimum=1)
+    key = f.get("topologyKey").string()
+    if not key:
+        raise f.get("topologyKey").error("can not be empty")
+    hard = f.get("whenUnsatisfiable").choice(None, ("DoNotSchedule", "ScheduleAnyway")) == "DoNotSchedule"
+    sel = f.get("labelSelector")
+    selector = _label_selector(sel) if sel.value is not None else LabelSelector(nothing=True)
+    keys = tuple(k.string() for k in f.get("matchLabelKeys").items())
+    min_domains = f.get("minDomains").integer(1, minimum=1)
+    if min_domains > 1 and not hard:
+        raise f.get("minDomains").error("can only be used with whenUnsatisfiable: DoNotSchedule")
+    return SpreadConstraint(skew, key, hard, selector, keys, min_domains, loc=f.value_loc)
 
 
 def _node_affinity(

@@ -17,7 +17,9 @@ Simplifications:
     (it only delays Ready). Source: aws-load-balancer-controller docs/deploy/pod_readiness_gate.md.
  4. A liveness/startup kill before the application listens is followed by restarts that
     are just as slow: the pod never becomes Ready (a stalled rollout).
- 5. Readiness keeps being probed during termination (PR #110191), except exec probes on
+ 5. A pod that may wait for a node (scheduler.py: no room under required pod
+    anti-affinity or the node's ``pods:``) starts any time after ``pod-start``'s lower end.
+ 6. Readiness keeps being probed during termination (PR #110191), except exec probes on
     1.35 (kubernetes/kubernetes#140509); Ready ends at the failure threshold after the
     listener closed, or when the container exits.
 """
@@ -54,11 +56,19 @@ class NewPod:
     ready: z3.ArithRef
 
 
-def new_pod(enc: Encoding, name: str, created: z3.ArithRef, *, may_be_killed: bool = False) -> NewPod:
-    """A new pod's start-up. Unless ``may_be_killed``, assumes probes do not kill it."""
+def new_pod(enc: Encoding, name: str, created: z3.ArithRef, *, may_be_killed: bool = False,
+            may_pend: bool = False) -> NewPod:
+    """A new pod's start-up. Unless ``may_be_killed``, assumes probes do not kill it.
+    ``may_pend``: the pod may wait for a node (Pending) any time before the ``pod-start``
+    delay, so only the bound's lower end holds."""
     pod = enc.sc.pod
     start = enc.real(f"{name}.start")
-    enc.add(start == created + enc.within(f"{name}.start_delay", enc.bound("pod-start")))
+    bound = enc.bound("pod-start")
+    delay = enc.real(f"{name}.start_delay")
+    enc.add(delay >= bound.lo)
+    if not may_pend:
+        enc.add(delay <= bound.hi)
+    enc.add(start == created + delay)
     listen = application.listen(enc, name, start)
     started: z3.ArithRef = start
     if pod.startup is not None:

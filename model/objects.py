@@ -94,8 +94,11 @@ class LabelSelector:
     match_labels: tuple[tuple[str, str], ...] = ()
     # (key, operator In|NotIn|Exists|DoesNotExist, values)
     match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    nothing: bool = False  # a null labelSelector of an affinity term or spread: selects no pod
 
     def matches(self, labels: Mapping[str, str]) -> bool:
+        if self.nothing:
+            return False
         for k, v in self.match_labels:
             if labels.get(k) != v:
                 return False
@@ -112,7 +115,7 @@ class LabelSelector:
 
     @property
     def empty(self) -> bool:
-        return not self.match_labels and not self.match_expressions
+        return not self.nothing and not self.match_labels and not self.match_expressions
 
 
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")  # what Go's strconv.ParseInt(s, 10, 64) accepts
@@ -216,6 +219,41 @@ class Toleration:
 
 
 @dataclass(frozen=True)
+class PodAffinityTerm:
+    """A pod (anti-)affinity term: pods matching ``selector`` (in ``namespaces``; () = the
+    pod's own; ``any_namespace``: a namespaceSelector) count per ``topology_key`` domain.
+    ``match_label_keys`` (KEP-3633) narrows the selector to the incoming pod's values of
+    those labels (``pod-template-hash``: the same ReplicaSet)."""
+
+    selector: LabelSelector
+    topology_key: str
+    namespaces: tuple[str, ...] = ()
+    any_namespace: bool = False
+    match_label_keys: tuple[str, ...] = ()
+    weight: int = 0  # preferred terms only
+    loc: Loc = field(default=Loc("<unknown>", 0), compare=False)
+
+    def selects_own(self, namespace: str, labels: Mapping[str, str]) -> bool:
+        """Does the term select the workload's own pods (of either revision)?"""
+        in_ns = self.any_namespace or (namespace in self.namespaces if self.namespaces else True)
+        return in_ns and self.selector.matches(labels)
+
+
+@dataclass(frozen=True)
+class SpreadConstraint:
+    """A ``topologySpreadConstraints`` entry (``whenUnsatisfiable`` DoNotSchedule filters,
+    ScheduleAnyway only scores)."""
+
+    max_skew: int
+    topology_key: str
+    hard: bool  # DoNotSchedule
+    selector: LabelSelector
+    match_label_keys: tuple[str, ...] = ()
+    min_domains: int = 1
+    loc: Loc = field(default=Loc("<unknown>", 0), compare=False)
+
+
+@dataclass(frozen=True)
 class PodTemplate(Located):
     labels: Mapping[str, str]
     containers: tuple[Container, ...]
@@ -229,9 +267,12 @@ class PodTemplate(Located):
     # proof (the scheduler may still pick any feasible node), kept for reporting
     preferred_node_terms: tuple[NodeSelectorTerm, ...] = ()
     tolerations: tuple[Toleration, ...] = ()
-    # required pod anti-affinity or topology spread with DoNotSchedule: a new pod may stay
-    # Pending (not modelled: the pod-start bound assumes a schedulable node)
-    may_pend: bool = False
+    # affinity.podAntiAffinity required / preferred terms
+    anti_affinity: tuple[PodAffinityTerm, ...] = ()
+    preferred_anti_affinity: tuple[PodAffinityTerm, ...] = ()
+    # affinity.podAffinity required terms: about other workloads' pods, not modelled
+    pod_affinity: bool = False
+    spread: tuple[SpreadConstraint, ...] = ()
     loc: Loc = field(default=Loc("<unknown>", 0), compare=False)
     locs: Mapping[str, Loc] = field(default_factory=dict, compare=False, hash=False)
 

@@ -30,7 +30,7 @@ from zdverify.model.objects import (
     WorkloadKind,
 )
 from zdverify.model.pairing import Pair
-from zdverify.model.scheduler import ZONE_LABEL, Node, feasible
+from zdverify.model.scheduler import ZONE_LABEL, Node, Placement, feasible, placement
 from zdverify.model.source import InputError, Loc
 
 
@@ -124,6 +124,7 @@ class Scenario:
     node_zones: tuple[str, ...] = ()  # topology.kubernetes.io/zone per node (cluster file); "" unknown
     drain: int | None = None  # the node ``kubectl drain`` empties (--drain); new pods avoid it
     budget: Loc | None = None  # the PodDisruptionBudget that limits the drain's evictions
+    placement: Placement = Placement()  # required inter-pod rules (caps, spreads); none by default
 
     def node_zone(self, i: int) -> str:
         return self.node_zones[i] if i < len(self.node_zones) else ""
@@ -324,6 +325,15 @@ def _serving_container(old: Workload, name: str, pair: Pair) -> tuple[Container,
     return c, target
 
 
+class NotRunnable(Exception):
+    """The workload cannot be in the steady state a rollout starts from (some of its pods
+    could never be scheduled): it is left unverified with this reason."""
+
+    def __init__(self, message: str, loc: Loc) -> None:
+        super().__init__(message)
+        self.message, self.loc = message, loc
+
+
 def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
                    old: Workload | None = None, drain: int | None = None,
                    budget: DisruptionBudget | None = None) -> Scenario:
@@ -369,11 +379,25 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
             unavailable = 1
         rollout = Rollout(f, Strategy.DAEMON_SET, min(surge, f), min(unavailable, f))
     paused = w.paused
+    rules = placement(w.template, w.namespace, nodes, feasible_idx, settings.k8s_version,
+                      w.kind is WorkloadKind.DEPLOYMENT)
     if drain is not None:  # the same template before and after: the pods move, nothing rolls
         r = w.replicas
         rollout = Rollout(r, Strategy.DRAIN, 0, 0, 0, budget.desired_healthy(r) if budget is not None else 0)
         old_pod, paused = pod, False
+        # the cordoned node takes no replacement: the room is the other nodes'
+        rules_rest = replace(rules, feasible=tuple(i for i in feasible_idx if i != drain))
+        rollout = replace(rollout, slots=rules_rest.slots())
+    elif rollout.strategy is Strategy.ROLLING_UPDATE:
+        rollout = replace(rollout, slots=rules.slots())
+    most = min(x for x in (rules.slots(), rules.per_revision_slots()) if x) if rules.slots() or \
+        rules.per_revision_slots() else 0
+    if most and w.kind is not WorkloadKind.DAEMON_SET and w.replicas > most:
+        raise NotRunnable(f"{w.ref}: only {most} of its {w.replicas} replicas fit on the "
+                         f"{len(feasible_idx)} node(s) its pods may use ({rules.caps[0].why if rules.caps else 'pods: room'}"
+                         "); the others stay Pending before any rollout — add nodes or lower spec.replicas",
+                         rules.loc or w.loc_of("spec.replicas"))
     return Scenario(pair, rollout, float(w.min_ready_seconds), paused, count, pod, entries,
                     pair.service.publish_not_ready, settings, names, feasible_idx, old_pod,
                     f"{old.ref} at {old.loc}" if old is not None else "", zones, drain,
-                    budget.loc if budget is not None else None)
+                    budget.loc if budget is not None else None, rules)

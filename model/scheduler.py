@@ -1,25 +1,39 @@
-"""Scheduler: where a pod may be placed.
+"""Scheduler: where a pod may be placed, and when it has to wait.
+
+Follows the scheduler's filter plugins (``pkg/scheduler/framework/plugins``): NodeAffinity,
+TaintToleration, InterPodAffinity, PodTopologySpread, and the node's room for pods.
 
 Simplifications:
  1. Without a cluster file every one of the ``--nodes`` nodes carries the labels the
     workload asks for (nodeSelector, required node affinity) and has room: every node is
-    feasible for every pod.
+    feasible for every pod. Zones are unknown then.
  2. With a cluster file, a node is feasible when ``feasible(template, node)`` holds
-    (nodeSelector, required node affinity, NoSchedule/NoExecute taints). The scheduler may
-    pick any feasible node: preferred rules narrow nothing in a proof.
- 3. Pod (anti-)affinity, topology spread constraints and node capacity are not modelled.
-    As placement rules they only narrow the choices; but required anti-affinity or a
-    DoNotSchedule spread can keep a new pod Pending, which the ``pod-start`` bound does not
-    cover — such workloads' proofs list that assumption (``scheduling``).
+    (nodeSelector, required node affinity, NoSchedule/NoExecute taints). Preferred rules
+    (preferred node/pod (anti-)affinity, ScheduleAnyway spreads) only score: the scheduler
+    may still pick any feasible node, so they narrow nothing; a counterexample that relies on
+    a placement they discourage says so (``discouraged``).
+ 3. Required pod anti-affinity of the workload's own pods per hostname or zone, and a node's
+    ``pods:`` room (cluster file), are caps: at most k pods of the workload per node or zone.
+    Old and new pods count against each other (their labels match the same selector) unless
+    the term has ``matchLabelKeys: [pod-template-hash]`` (KEP-3633, on from 1.31). A
+    terminating pod still counts until it is gone [inference: the scheduler's snapshot keeps a
+    pod until it is deleted from the API server; kubernetes#116891, #90151]. A new pod with no
+    room stays Pending until a pod is gone.
+ 4. DoNotSchedule spread constraints (hostname or zone) filter nodes by skew, counting the
+    matching pods that are not terminating (``countPodsMatchSelector``), per revision with
+    ``matchLabelKeys: [pod-template-hash]``. On their own they never keep a pod Pending: the
+    domain with the fewest pods always passes (skew 1 <= maxSkew).
+ 5. Not modelled exactly (the proof then lists a ``scheduling`` assumption): required pod
+    affinity (it depends on other workloads' pods), other topology keys, ``minDomains``,
+    zone rules without a cluster file, and a DoNotSchedule spread together with caps.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping, Sequence
 
-from typing import TYPE_CHECKING
-
-from zdverify.model.objects import PodTemplate, Taint
+from zdverify.model.objects import PodTemplate, SpreadConstraint, Taint
+from zdverify.model.source import Loc
 
 if TYPE_CHECKING:
     from zdverify.model.scenario import Scenario
@@ -29,6 +43,8 @@ _BLOCKING_EFFECTS = ("NoSchedule", "NoExecute")
 
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+REVISION_LABEL = "pod-template-hash"  # set by the Deployment controller on every pod of a ReplicaSet
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,7 @@ class Node:
     name: str
     labels: Mapping[str, str] = field(default_factory=dict, hash=False)
     taints: tuple[Taint, ...] = ()
+    pods: int | None = None  # cluster file ``pods:``: room for this many pods of the workload
 
 
 def feasible(template: PodTemplate, node: Node) -> bool:
@@ -67,3 +84,212 @@ def feasible_nodes(sc: Scenario) -> tuple[int, ...]:
 def can_place_elsewhere(sc: Scenario) -> bool:
     """Can a new pod avoid a given node? (What lets a node lose its last local pod.)"""
     return len(feasible_nodes(sc)) >= 2
+
+
+@dataclass(frozen=True)
+class Cap:
+    """At most ``limit`` pods of the workload per node (``zone`` False) or per zone;
+    ``cross``: old and new pods count together (else each revision on its own)."""
+
+    limit: int
+    zone: bool
+    cross: bool
+    why: str
+    loc: Loc | None = None
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A pod as the scheduler's filters see it at one instant."""
+
+    node: int
+    new: bool
+    terminating: bool
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The required inter-pod rules of one workload on a cluster (simplifications 3-5)."""
+
+    caps: tuple[Cap, ...] = ()
+    node_room: tuple[int | None, ...] = ()  # per node: the cluster file's ``pods:``
+    spread: tuple[tuple[SpreadConstraint, bool], ...] = ()  # hard constraints, per revision?
+    zones: tuple[str, ...] = ()
+    feasible: tuple[int, ...] = ()
+    unmodelled: str = ""  # what keeps these rules from being exact ("" if nothing)
+    loc: Loc | None = None
+
+    def _limit(self, node: int, zone: bool, cross: bool) -> float:
+        limits = [c.limit for c in self.caps if c.zone == zone and c.cross == cross]
+        if not zone and cross and node < len(self.node_room) and self.node_room[node] is not None:
+            limits.append(self.node_room[node])  # type: ignore[arg-type]
+        return min(limits, default=float("inf"))
+
+    def slots(self) -> int:
+        """How many pods of the workload, old and new together, fit at once (0: no limit).
+        Only the caps shared by both revisions bound the rollout's total."""
+        zones: dict[str, float] = {}
+        total = 0.0
+        for n in self.feasible:
+            room = self._limit(n, False, True)
+            z = self.zones[n] if n < len(self.zones) else ""
+            if z and self._limit(n, True, True) < float("inf"):
+                zones[z] = zones.get(z, 0.0) + room
+            else:
+                total += room
+        for z, room in zones.items():
+            total += min(room, self._limit(0, True, True))
+        return 0 if total == float("inf") else int(total)
+
+    def per_revision_slots(self) -> int:
+        """How many pods of one revision fit (0: no limit)."""
+        total = 0.0
+        zones: dict[str, float] = {}
+        for n in self.feasible:
+            room = min(self._limit(n, False, False), self._limit(n, False, True))
+            z = self.zones[n] if n < len(self.zones) else ""
+            if z and self._limit(n, True, False) < float("inf"):
+                zones[z] = zones.get(z, 0.0) + room
+            else:
+                total += room
+        for z, room in zones.items():
+            total += min(room, self._limit(0, True, False))
+        return 0 if total == float("inf") else int(total)
+
+    def room(self, node: int, new: bool, pods: Sequence[Placed]) -> bool:
+        """May a pod (``new`` revision or not) go to ``node`` next to ``pods``? Caps count
+        pods until they are gone; spreads skip terminating pods."""
+        zone = self.zones[node] if node < len(self.zones) else ""
+        for zone_scope in (False, True):
+            if zone_scope and not zone:
+                continue
+            for cross in (True, False):
+                limit = self._limit(node, zone_scope, cross)
+                if limit == float("inf"):
+                    continue
+                same = [p for p in pods if (p.node == node if not zone_scope else
+                                            (self.zones[p.node] if p.node < len(self.zones) else "") == zone)
+                        and (cross or p.new == new)]
+                if len(same) + 1 > limit:
+                    return False
+        for c, per_revision in self.spread:
+            counted = [p for p in pods if not p.terminating and (not per_revision or p.new == new)]
+            domain = self._domain(c)
+            values = {domain(n) for n in self.feasible}
+            counts = {v: sum(1 for p in counted if domain(p.node) == v) for v in values}
+            if counts and counts[domain(node)] + 1 - min(counts.values()) > c.max_skew:
+                return False
+        return True
+
+    def _domain(self, c: SpreadConstraint):  # type: ignore[no-untyped-def]
+        if c.topology_key == ZONE_LABEL:
+            return lambda n: self.zones[n] if n < len(self.zones) else ""
+        return lambda n: n
+
+    def why(self) -> str:
+        """What limits the room, for messages."""
+        parts = [c.why + ("" if c.cross else ", per revision") for c in self.caps]
+        if any(x is not None for x in self.node_room):
+            parts.append("the nodes' pods: room in the cluster file")
+        return "; ".join(parts) or "no rule"
+
+    @property
+    def exact(self) -> bool:
+        return not self.unmodelled
+
+
+def placement(template: PodTemplate, namespace: str, nodes: Sequence[Node] | int, feasible: Sequence[int],
+              version: tuple[int, int], kind_has_revision_label: bool) -> Placement:
+    """The workload's required inter-pod rules on these nodes (an int: ``--nodes``)."""
+    from_file = not isinstance(nodes, int)
+    zones = tuple(n.labels.get(ZONE_LABEL, "") for n in nodes) if not isinstance(nodes, int) else ()
+    room = tuple(n.pods for n in nodes) if not isinstance(nodes, int) else ()
+    caps: list[Cap] = []
+    unmodelled: list[str] = []
+    loc: Loc | None = None
+    labels = template.labels
+
+    def per_revision(keys: tuple[str, ...], since: tuple[int, int]) -> bool:
+        return kind_has_revision_label and REVISION_LABEL in keys and version >= since
+
+    for t in template.anti_affinity:
+        if not t.selects_own(namespace, labels):
+            continue  # about other workloads' pods: they are not in the model
+        loc = loc or t.loc
+        cross = not per_revision(t.match_label_keys, (1, 31))
+        if t.topology_key == HOSTNAME_LABEL:
+            caps.append(Cap(1, False, cross, "required pod anti-affinity per node", t.loc))
+        elif t.topology_key == ZONE_LABEL and from_file:
+            caps.append(Cap(1, True, cross, "required pod anti-affinity per zone", t.loc))
+        else:
+            unmodelled.append(f"required pod anti-affinity on {t.topology_key}")
+    if template.pod_affinity:
+        unmodelled.append("required pod affinity (it depends on other workloads' pods)")
+    spread: list[tuple[SpreadConstraint, bool]] = []
+    for c in template.spread:
+        if not c.hard or not c.selector.matches(labels):
+            continue
+        loc = loc or c.loc
+        if c.min_domains > 1:
+            unmodelled.append("a spread constraint with minDomains")
+        elif c.topology_key == HOSTNAME_LABEL or (c.topology_key == ZONE_LABEL and from_file):
+            spread.append((c, per_revision(c.match_label_keys, (1, 27))))
+        else:
+            unmodelled.append(f"a DoNotSchedule spread on {c.topology_key}")
+    if spread and (any(c.cross for c in caps) or any(r is not None for r in room)):
+        unmodelled.append("a DoNotSchedule spread together with anti-affinity or node room")
+    if any(r is not None for r in room):
+        loc = loc or template.loc
+    return Placement(tuple(caps), room, tuple(spread), zones, tuple(feasible), "; ".join(unmodelled), loc)
+
+
+def discouraged(template: PodTemplate, namespace: str, nodes: Sequence[Node] | int, feasible: Sequence[int],
+                placed: Sequence[tuple[str, int, Sequence[tuple[str, int]]]]) -> list[tuple[str, Loc]]:
+    """What preferred rules say about a run's placements: (text, where) for each rule some pod
+    went against — a preferred node affinity term another feasible node matches, a preferred
+    pod anti-affinity term (hostname/zone), a ScheduleAnyway spread. ``placed``: (pod, node,
+    the workload's pods then running with their nodes) for each new pod at its scheduling."""
+    out: list[tuple[str, Loc]] = []
+    labels_of = (lambda n: nodes[n].labels) if not isinstance(nodes, int) else (lambda n: {})
+    zones = [labels_of(n).get(ZONE_LABEL, "") for n in range(len(nodes) if not isinstance(nodes, int) else nodes)]
+
+    def domain(key: str, n: int) -> str | int | None:
+        if key == HOSTNAME_LABEL:
+            return n
+        if key == ZONE_LABEL:
+            return (zones[n] if n < len(zones) else "") or None
+        return None
+
+    seen: set[Loc] = set()
+    for name, node, running in placed:
+        for term in template.preferred_node_terms:
+            if term.loc in seen or term.matches(labels_of(node)):
+                continue
+            if any(term.matches(labels_of(n)) for n in feasible):
+                seen.add(term.loc)
+                out.append((f"{name} runs on a node its preferred node affinity does not match (another node "
+                            "does): preferences only score — the scheduler may still place it so", term.loc))
+        for t in template.preferred_anti_affinity:
+            d = domain(t.topology_key, node)
+            if d is None or t.loc in seen or not t.selects_own(namespace, template.labels):
+                continue
+            near = [b for b, n in running if domain(t.topology_key, n) == d]
+            if near:
+                seen.add(t.loc)
+                out.append((f"{name} shares {'a node' if t.topology_key == HOSTNAME_LABEL else 'a zone'} "
+                            f"with {near[0]}: preferred pod anti-affinity (weight {t.weight}) discourages it, "
+                            "but only scores — the scheduler may still place it so", t.loc))
+        for c in template.spread:
+            if c.hard or c.loc in seen or not c.selector.matches(template.labels):
+                continue
+            d = domain(c.topology_key, node)
+            if d is None:
+                continue
+            counts = {domain(c.topology_key, n): 0 for n in feasible}
+            for _, n in running:
+                counts[domain(c.topology_key, n)] = counts.get(domain(c.topology_key, n), 0) + 1
+            if counts.get(d, 0) + 1 - min(counts.values(), default=0) > c.max_skew:
+                seen.add(c.loc)
+                out.append((f"{name} makes the skew exceed maxSkew {c.max_skew}: the ScheduleAnyway spread "
+                            "discourages it, but only scores — the scheduler may still place it so", c.loc))
+    return out

@@ -29,10 +29,12 @@ import heapq
 import math
 from functools import partial
 from dataclasses import dataclass, field
+from typing import Sequence
 
 from zdverify.model.assumptions import LBProfile
 from zdverify.model.objects import Strategy, WorkloadKind
 from zdverify.model.scenario import Entry, EntrySpec, Scenario
+from zdverify.model.scheduler import Placed
 from zdverify.model.source import Loc
 from zdverify.grammar.specs import Sort
 from zdverify.model.evaluate import Change, Found, PodLife, Timeline, find
@@ -218,6 +220,9 @@ def _probe_first(base: float, period: float, cond: float, gate: float) -> tuple[
     return k, base + k * period
 
 
+SCHEDULER_RETRY = "scheduler retries Pending pods"
+
+
 def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     run = Run(node_names=tuple(sc.node_name(i) for i in range(sc.nodes)))
     n_nodes = sc.nodes
@@ -239,19 +244,35 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     node_name = sc.node_name
     feasible = sc.feasible or tuple(range(n_nodes))
 
-    def place(choice: int) -> int:
-        """Choices index the nodes where the scheduler may put this workload's pods."""
-        return feasible[int(choice) % len(feasible)]
+    rules = sc.placement
+    daemon = sc.rollout.strategy is Strategy.DAEMON_SET
+
+    def placed(t: float) -> list[Placed]:
+        """The workload's pods on nodes at ``t`` as the scheduler sees them: old pods until
+        they are gone, new pods once scheduled."""
+        return ([Placed(p.node, False, p.deleted <= t) for p in olds if p.exit > t]
+                + [Placed(q.node, True, False) for q in news if q.node >= 0])
+
+    def place(choice: int, t: float = 0.0, new: bool = True, among: Sequence[int] | None = None) -> int:
+        """Choices index the nodes where the scheduler may put this workload's pods; the
+        first node from there on with room under the required rules (-1: none, Pending)."""
+        nodes = list(among if among is not None else feasible)
+        if not nodes:
+            return -1
+        k = int(choice) % len(nodes)
+        if daemon:
+            return nodes[k]
+        here = placed(t)
+        return next((n for n in nodes[k:] + nodes[:k] if rules.room(n, new, here)), -1)
 
     # ---- old pods, steady state ------------------------------------------------------
     r = sc.rollout.replicas
-    daemon = sc.rollout.strategy is Strategy.DAEMON_SET
-    olds = [
-        _Pod(f"{name}-old-{i + 1}", True, i, feasible[i % len(feasible)] if daemon else
-             place(choices.initial[i] if i < len(choices.initial) else i))
-        for i in range(r)
-    ]
+    olds: list[_Pod] = []
     news: list[_Pod] = []
+    for i in range(r):
+        olds.append(_Pod(f"{name}-old-{i + 1}", True, i, feasible[i % len(feasible)] if daemon else
+                         place(choices.initial[i] if i < len(choices.initial) else i, -INF, False)))
+    assert all(p.node >= 0 for p in olds), "scenario.build_scenario checks that the old pods fit"
     deletion_order = list(dict.fromkeys([i for i in choices.deletion if i < r] + list(range(r))))
     stateful = sc.rollout.strategy is Strategy.STATEFUL_SET
     ordinal: dict[int, int] = {}  # StatefulSet: old pod index -> ordinal
@@ -303,11 +324,37 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     breg, bdereg = b["lb-register"], b["lb-deregister"]
     ip = any(e.ip for e in sc.entries)
 
-    def create_new(t: float, on: int | None = None, label: str = "") -> None:
+    pending: list[_Pod] = []  # new pods waiting for room (Pending), in creation order
+
+    def create_new(t: float, on: int | None = None, label: str = "", among: Sequence[int] | None = None) -> None:
         i = len(news)
-        nt = timing.new_at(i)
-        node = on if on is not None else place(_cyc(choices.placement, i) if choices.placement else 0)
+        node = on if on is not None else place(_cyc(choices.placement, i) if choices.placement else 0, t, True, among)
         p = _Pod(label or f"{name}-new-{i + 1}", False, i, node, created=t)
+        news.append(p)
+        if node < 0:
+            p.start = p.listen = p.started = p.ready = p.available = INF
+            pending.append(p)
+            step(t, podctl, p.name, EventKind.POD_CREATED,
+                 f"creates {p.name}; Pending: no feasible node has room ({rules.why()})", rules.loc, pod=p.name)
+            return
+        start_new(p, t, f"creates {p.name}; scheduled on {node_name(node)}")
+
+    def schedule_pending(t: float) -> None:
+        """The scheduler retries Pending pods when a pod is gone (FIFO)."""
+        for p in list(pending):
+            n = place(_cyc(choices.placement, p.index) if choices.placement else 0, t, True,
+                      [x for x in feasible if x != sc.drain] if sc.drain is not None else None)
+            if n < 0:
+                break
+            pending.remove(p)
+            p.node = n
+            step(t, Component.SCHEDULER, node_name(n), EventKind.POD_SCHEDULED,
+                 f"schedules {p.name} on {node_name(n)} (room freed)", rules.loc, pod=p.name)
+            start_new(p, t, "")
+
+    def start_new(p: _Pod, t: float, created_text: str) -> None:
+        """A scheduled new pod's life from ``t``: container start, probes, Ready."""
+        nt = timing.new_at(p.index)
         p.start = t + min(max(nt.start, bpod.lo), bpod.hi)
         p.listen = p.start + min(max(nt.app, bapp.lo), bapp.hi)
         # startup probe gates readiness and liveness
@@ -345,10 +392,10 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         if p.ready >= p.killed:
             p.ready = INF
         p.available = p.ready + sc.min_ready if p.ready < INF else INF
-        news.append(p)
         where = node_name(p.node)
         pstep = partial(step, pod=p.name)
-        pstep(t, podctl, p.name, EventKind.POD_CREATED, f"creates {p.name}; scheduled on {where}")
+        if created_text:
+            pstep(p.created, podctl, p.name, EventKind.POD_CREATED, created_text)
         pstep(p.start, Component.KUBELET, where, EventKind.CONTAINER_STARTED, f"starts {p.name}", pod.container_loc)
         if p.listen < p.killed:
             pstep(p.listen, Component.APP, p.name, EventKind.APP_LISTENING, f"{p.name} accepts connections")
@@ -428,6 +475,8 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             pstep(p.exit, Component.APP, p.name, EventKind.CONTAINER_EXITED, f"{p.name} exits")
         if recreate or sc.rollout.waits_gone:
             react(p.exit, f"{p.name} gone")
+        elif rules.caps or any(x is not None for x in rules.node_room):
+            heapq.heappush(queue, (p.exit, -1, SCHEDULER_RETRY))  # the scheduler retries at once
 
     def _drain_loop() -> None:
         """``kubectl drain``: cordon, then evict the node's pods, retrying every 5 s while the
@@ -437,15 +486,15 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         assert n is not None
         others = [x for x in feasible if x != n] or [n]
         desired = sc.rollout.desired_healthy
-        pending: list[tuple[float, int]] = []  # (creation time, node) of replacements
+        replacements: list[float] = []  # creation times of replacements
         step(0.0, Component.KUBECTL, "", EventKind.ROLLOUT_START,
              f"drain {node_name(n)}: cordons the node and evicts its pods", sc.budget)
         t, idle = 0.0, 0
         while True:
-            for when, node in sorted(pending):
+            for when in sorted(replacements):
                 if when <= t:
-                    create_new(when, node)
-            pending = [x for x in pending if x[0] > t]
+                    create_new(when, among=others)
+            replacements = [x for x in replacements if x > t]
             todo = sorted((p for p in olds if p.node == n and p.deleted == INF), key=lambda p: preference[p.index])
             if not todo:
                 break
@@ -455,21 +504,19 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                 idle = 0
                 for p in todo[:k]:
                     delete_old(t, p)
-                    i = len(news) + len(pending)
+                    i = len(news) + len(replacements)
                     delay = min(max(_cyc(timing.react, i), b["controller"].lo), b["controller"].hi)
-                    node = others[int(_cyc(choices.placement, i)) % len(others)] if choices.placement else \
-                        others[i % len(others)]
-                    pending.append((t + delay, node))
+                    replacements.append(t + delay)
                 step(t, Component.KUBECTL, "", EventKind.SCALE_DOWN,
                      f"evicts {', '.join(p.name for p in todo[:k])} (PodDisruptionBudget allows {healthy - desired})",
                      sc.budget)
             else:
                 idle += 1
-                if idle > 200 and not pending and all(q.ready <= t for q in news):
+                if idle > 200 and not replacements and all(q.ready <= t for q in news):
                     return  # the budget never allows it: the drain is blocked
             t += 5.0  # kubectl drain retries an eviction every 5 s
-        for when, node in sorted(pending):
-            create_new(when, node)
+        for when in sorted(replacements):
+            create_new(when, among=others)
 
     def daemon_sync(t: float) -> None:
         """update.go rollingUpdate, one pod per feasible node (see deployment.Rollout._daemon)."""
@@ -549,6 +596,9 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
 
     while queue:
         t, _, _why = heapq.heappop(queue)
+        if _why == SCHEDULER_RETRY:
+            schedule_pending(t)
+            continue
         n_avail = sum(1 for p in news if p.available <= t)
         if daemon:
             daemon_sync(t)

@@ -72,6 +72,7 @@ class EventKind(Enum):
     SCALE_UP = "scale-up"
     SCALE_DOWN = "scale-down"
     POD_CREATED = "pod-created"
+    POD_SCHEDULED = "pod-scheduled"  # a Pending pod finds room
     CONTAINER_STARTED = "container-started"
     APP_LISTENING = "app-listening"
     READY = "ready"
