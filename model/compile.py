@@ -155,6 +155,8 @@ def _setup(case: _Case) -> None:
         c = enc.real(f"{p.name}.created")
         enc.add(c >= 0)
         p.z = kubelet.new_pod(enc, p.name, c, may_pend=case.gf.pending or not sc.placement.exact)
+        if not case.gf.starts:
+            enc.add(p.z.start >= NEVER)  # every new pod stays Pending (the graph schedules none)
         if p.role != "first-new":
             continue
         # the rollout's first new pod, relative to every old pod's deletion

@@ -293,6 +293,7 @@ class GraphFacts:
     always_completes: bool  # from every reachable state the final state is reachable
     reduced: bool = False  # decided on the reduced graphs (see ``facts``)
     pending: bool = False  # some new pod may wait for room (Pending) beyond the pod-start bound
+    starts: bool = True  # some new pod is ever scheduled (not when every one stays Pending)
 
 
 def facts(rollout: Rollout, max_states: int = 20_000) -> GraphFacts:
@@ -312,7 +313,8 @@ def facts(rollout: Rollout, max_states: int = 20_000) -> GraphFacts:
         parts = [facts(replace(rollout, on_drained=k), max_states) for k in range(1, rollout.replicas + 1)]
         return GraphFacts(sum(p.states for p in parts), sum(p.edges for p in parts),
                           any(p.zero_ready for p in parts), any(p.deletes for p in parts),
-                          all(p.always_completes for p in parts), pending=any(p.pending for p in parts))
+                          all(p.always_completes for p in parts), pending=any(p.pending for p in parts),
+                          starts=any(p.starts for p in parts))
     try:
         g = build_graph(rollout, max_states)
     except StateBudgetExceeded:
@@ -325,7 +327,9 @@ def facts(rollout: Rollout, max_states: int = 20_000) -> GraphFacts:
     always = final in g and len(nx.ancestors(g, final)) + 1 == g.number_of_nodes()
     deletes = any(d["action"].kind is ActionKind.SCALE_DOWN for _, _, d in g.edges(data=True))
     pending = any(rollout.scheduled(s) < s.new for s in g)
-    return GraphFacts(g.number_of_nodes(), g.number_of_edges(), bool(zero), deletes, always, pending=pending)
+    starts = any(rollout.scheduled(s) > 0 for s in g)
+    return GraphFacts(g.number_of_nodes(), g.number_of_edges(), bool(zero), deletes, always, pending=pending,
+                      starts=starts)
 
 
 def _reduced_facts(rollout: Rollout) -> GraphFacts:

@@ -381,6 +381,11 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
     paused = w.paused
     rules = placement(w.template, w.namespace, nodes, feasible_idx, settings.k8s_version,
                       w.kind is WorkloadKind.DEPLOYMENT)
+    if rules.spread and drain is not None:
+        # the cordoned node stays a domain (nodeTaintsPolicy: Ignore) with no pod left: the
+        # evicted pods' replacements may find no node within maxSkew
+        rules = replace(rules, unmodelled="; ".join(x for x in (
+            rules.unmodelled, "a DoNotSchedule spread during a drain (the cordoned node still counts)") if x))
     if drain is not None:  # the same template before and after: the pods move, nothing rolls
         r = w.replicas
         rollout = Rollout(r, Strategy.DRAIN, 0, 0, 0, budget.desired_healthy(r) if budget is not None else 0)

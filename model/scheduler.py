@@ -25,7 +25,9 @@ Simplifications:
     domain with the fewest pods always passes (skew 1 <= maxSkew).
  5. Not modelled exactly (the proof then lists a ``scheduling`` assumption): required pod
     affinity (it depends on other workloads' pods), other topology keys, ``minDomains``,
-    zone rules without a cluster file, and a DoNotSchedule spread together with caps.
+    zone rules without a cluster file, a DoNotSchedule spread together with caps, with
+    tainted nodes (``nodeTaintsPolicy: Ignore`` keeps them as domains) or during a drain
+    (the cordoned node stays a domain).
 """
 from __future__ import annotations
 
@@ -75,6 +77,12 @@ def feasible(template: PodTemplate, node: Node) -> bool:
         for taint in node.taints
         if taint.effect in _BLOCKING_EFFECTS
     )
+
+
+def feasible_ignoring_taints(template: PodTemplate, node: Node) -> bool:
+    """The spread's domains: nodes that pass nodeSelector and required node affinity
+    (``nodeAffinityPolicy: Honor``), taints aside (``nodeTaintsPolicy: Ignore``)."""
+    return feasible(template, Node(node.name, node.labels))
 
 
 def feasible_nodes(sc: Scenario) -> tuple[int, ...]:
@@ -238,6 +246,11 @@ def placement(template: PodTemplate, namespace: str, nodes: Sequence[Node] | int
             unmodelled.append(f"a DoNotSchedule spread on {c.topology_key}")
     if spread and (any(c.cross for c in caps) or any(r is not None for r in room)):
         unmodelled.append("a DoNotSchedule spread together with anti-affinity or node room")
+    if spread and not isinstance(nodes, int) and any(
+            n.taints and i not in feasible and feasible_ignoring_taints(template, n) for i, n in enumerate(nodes)):
+        # nodeTaintsPolicy defaults to Ignore: a tainted node is still a domain, and an empty one
+        # can keep the others at maxSkew
+        unmodelled.append("a DoNotSchedule spread with tainted nodes its pods do not tolerate")
     if any(r is not None for r in room):
         loc = loc or template.loc
     return Placement(tuple(caps), room, tuple(spread), zones, tuple(feasible), "; ".join(unmodelled), loc)

@@ -17,7 +17,7 @@ from zdverify.model.assumptions import for_workload, settings as make_settings
 from zdverify.model.kube import build_objects
 from zdverify.model.load import load_text
 from zdverify.model.pairing import pair
-from zdverify.model.scenario import Scenario, build_scenario
+from zdverify.model.scenario import NotRunnable, Scenario, build_scenario
 from zdverify.model.scheduler import Node
 from zdverify.model.search import check_scenario
 from zdverify.model.simulator import Choices, NewTiming, OldTiming, Timing, simulate
@@ -51,6 +51,8 @@ class Manifest:
     drain: str = ""  # "", "none" (drain node 1, no PodDisruptionBudget), "min1", "max1" (with one)
     stateful: bool = False  # a StatefulSet (one pod at a time; recreate: none; surge/unavailable unused)
     partition: int = 0  # StatefulSet: ordinals below are not updated
+    placement: str = ""  # "", "host" (required anti-affinity per node), "host-mlk" (per revision),
+    #                      "spread" (DoNotSchedule, maxSkew 1 per node), "room" (cluster file pods: 2)
 
     def yaml(self) -> str:
         strategy = ("  strategy:\n    type: Recreate\n" if self.recreate else
@@ -79,6 +81,15 @@ class Manifest:
             "exec-other": "        lifecycle:\n          preStop:\n            exec: {command: [sh, -c, \"sleep "
                           f"{self.prestop_s} && nginx -s quit\"]}}\n",
         }[self.prestop]
+        rules = {
+            "host": "      affinity:\n        podAntiAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution:\n"
+                    "          - {labelSelector: {matchLabels: {app: web}}, topologyKey: kubernetes.io/hostname}\n",
+            "host-mlk": "      affinity:\n        podAntiAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution:\n"
+                        "          - {labelSelector: {matchLabels: {app: web}}, topologyKey: kubernetes.io/hostname,"
+                        " matchLabelKeys: [pod-template-hash]}\n",
+            "spread": "      topologySpreadConstraints:\n      - {maxSkew: 1, topologyKey: kubernetes.io/hostname,"
+                      " whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: web}}}\n",
+        }.get(self.placement, "")
         etp = f"  externalTrafficPolicy: {'Local' if self.local else 'Cluster'}\n" if self.svc_type != "ClusterIP" else ""
         itp = "  internalTrafficPolicy: Local\n" if self.local and self.svc_type == "ClusterIP" else ""
         pnr = "  publishNotReadyAddresses: true\n" if self.pnr else ""
@@ -90,7 +101,7 @@ class Manifest:
             "  selector: {matchLabels: {app: web}}\n" + strategy +
             "  template:\n    metadata: {labels: {app: web}}\n    spec:\n"
             f"      terminationGracePeriodSeconds: {self.grace}\n"
-            + ("      nodeSelector: {pool: web}\n" if self.pinned else "")
+            + ("      nodeSelector: {pool: web}\n" if self.pinned else "") + rules
             + ("      readinessGates: [{conditionType: target-health.elbv2.k8s.aws/web}]\n"
                if self.ip == "ip+gate" else "") + "      containers:\n"
             "      - name: web\n        image: nginx\n        ports: [{containerPort: 80}]\n" + probe + hook +
@@ -107,8 +118,8 @@ class Manifest:
 
 def _valid(m: Manifest) -> bool:
     zero = lambda v: v in (0, "0%")  # noqa: E731
-    if m.drain and (m.daemon or m.from_bare or m.pinned or m.stateful):
-        return False
+    if m.drain and (m.daemon or m.from_bare or m.pinned or m.stateful or m.placement == "spread"):
+        return False  # (a spread during a drain is a stated assumption: the cordoned node still counts)
     if m.stateful:
         return not m.daemon and not m.recreate and m.partition < m.replicas
     if m.daemon:
@@ -140,6 +151,7 @@ manifests = st.builds(
     drain=st.sampled_from(["", "", "", "", "none", "min1", "max1"]),
     stateful=st.sampled_from([False, False, False, True]),
     partition=st.sampled_from([0, 0, 1, 2]),
+    placement=st.sampled_from(["", "", "", "", "host", "host-mlk", "spread", "room"]),
 ).filter(_valid).filter(lambda m: not (m.prestop == "sleep" and m.prestop_s > m.grace))
 
 
@@ -148,8 +160,9 @@ def scenario(m: Manifest, nodes: int, version: str) -> Scenario:
     objects = build_objects(load_text(m.yaml(), "gen.yaml"))
     pairs, _ = pair(objects)
     topology: int | list[Node] = nodes
-    if m.pinned:  # a cluster file in which the last node (of two or more) cannot run the pods
-        topology = [Node(f"n{i}", {"pool": "web"} if i < max(1, nodes - 1) else {}) for i in range(nodes)]
+    if m.pinned or m.placement == "room":  # a cluster file in which the last node (of two or more) cannot run the pods
+        topology = [Node(f"n{i}", {"pool": "web"} if i < max(1, nodes - 1) or not m.pinned else {},
+                         pods=2 if m.placement == "room" else None) for i in range(nodes)]
     old = None
     if m.from_bare:
         bare = replace(m, readiness="none", prestop="none", from_bare=False)
@@ -160,9 +173,13 @@ def scenario(m: Manifest, nodes: int, version: str) -> Scenario:
     # IP targets: the registration lags shortened so that runs stay short
     assume_ = {"lb-register": "0s..20s", "lb-deregister": "0s..20s"} if m.ip else None
     own = for_workload(make_settings(assume_, k8s_version=version), w.annotations, w.loc_of)
-    if m.drain:
-        return build_scenario(pairs[0], topology, own, None, 0, objects.budgets[0] if objects.budgets else None)
-    return build_scenario(pairs[0], topology, own, old)
+    try:
+        if m.drain:
+            return build_scenario(pairs[0], topology, own, None, 0, objects.budgets[0] if objects.budgets else None)
+        return build_scenario(pairs[0], topology, own, old)
+    except NotRunnable:
+        assume(False)  # more replicas than the placement rules let run: nothing to roll out
+        raise
 
 
 def edge(draw, lo: float, hi: float) -> float:  # type: ignore[no-untyped-def]
