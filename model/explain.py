@@ -12,6 +12,7 @@ from zdverify.model.deployment import GraphFacts, facts
 from zdverify.model.objects import Strategy, WorkloadKind
 from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries
 from zdverify.model.scenario import Entry, HookSpec, Scenario
+from zdverify.model.scheduler import Node, discouraged
 from zdverify.model.simulator import Run, Violation
 from zdverify.model.timing import Encoding
 from zdverify.model.verdict import (
@@ -403,9 +404,14 @@ def result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None) -> R
     blame, why, fix = _blame(sc, prop.cause), _why(sc, prop.cause), _fix(sc, prop, gf)
     if prop.cause is Cause.STALLED and gf is not None and gf.pending and not gf.always_completes:
         blame, why, fix = _no_room(sc)
+    w = sc.pair.workload
+    nodes = [Node(n, dict(labels)) for n, labels in zip(sc.node_names, sc.node_labels)] if sc.node_labels \
+        else sc.nodes
+    preferred = discouraged(w.template, w.namespace, nodes, sc.feasible, o.run.placements)
     return Result(verdict=Verdict.COUNTEREXAMPLE, cause=prop.cause,
                   summary=f"{v.text} at t={v.t:.2f}s ({port})", trace=_trace(sc, o.run, v),
-                  blame=tuple(blame), why=why, fix=fix, **base)
+                  blame=tuple(blame), why=why, fix=fix,
+                  discouraged=tuple(Blame(loc, "preferred placement", text) for text, loc in preferred), **base)
 
 
 def _no_room(sc: Scenario) -> tuple[list[Blame], str, str]:

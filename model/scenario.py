@@ -12,7 +12,7 @@ import re
 import shlex
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from zdverify.model.assumptions import Settings
 from zdverify.model.deployment import Rollout, resolve_fenceposts, scaled
@@ -125,6 +125,7 @@ class Scenario:
     drain: int | None = None  # the node ``kubectl drain`` empties (--drain); new pods avoid it
     budget: Loc | None = None  # the PodDisruptionBudget that limits the drain's evictions
     placement: Placement = Placement()  # required inter-pod rules (caps, spreads); none by default
+    node_labels: tuple[Mapping[str, str], ...] = ()  # per node (cluster file); () without one
 
     def node_zone(self, i: int) -> str:
         return self.node_zones[i] if i < len(self.node_zones) else ""
@@ -405,4 +406,5 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
     return Scenario(pair, rollout, float(w.min_ready_seconds), paused, count, pod, entries,
                     pair.service.publish_not_ready, settings, names, feasible_idx, old_pod,
                     f"{old.ref} at {old.loc}" if old is not None else "", zones, drain,
-                    budget.loc if budget is not None else None, rules)
+                    budget.loc if budget is not None else None, rules,
+                    tuple(n.labels for n in nodes) if not isinstance(nodes, int) else ())

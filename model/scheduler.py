@@ -287,7 +287,10 @@ def discouraged(template: PodTemplate, namespace: str, nodes: Sequence[Node] | i
             if d is None or t.loc in seen or not t.selects_own(namespace, template.labels):
                 continue
             near = [b for b, n in running if domain(t.topology_key, n) == d]
-            if near:
+            free = any(domain(t.topology_key, f) is not None
+                       and all(domain(t.topology_key, n) != domain(t.topology_key, f) for _, n in running)
+                       for f in feasible)
+            if near and free:  # another node was free of such pods: the preference pointed there
                 seen.add(t.loc)
                 out.append((f"{name} shares {'a node' if t.topology_key == HOSTNAME_LABEL else 'a zone'} "
                             f"with {near[0]}: preferred pod anti-affinity (weight {t.weight}) discourages it, "
@@ -301,7 +304,8 @@ def discouraged(template: PodTemplate, namespace: str, nodes: Sequence[Node] | i
             counts = {domain(c.topology_key, n): 0 for n in feasible}
             for _, n in running:
                 counts[domain(c.topology_key, n)] = counts.get(domain(c.topology_key, n), 0) + 1
-            if counts.get(d, 0) + 1 - min(counts.values(), default=0) > c.max_skew:
+            low = min(counts.values(), default=0)
+            if counts.get(d, 0) + 1 - low > c.max_skew and low + 1 - low <= c.max_skew:
                 seen.add(c.loc)
                 out.append((f"{name} makes the skew exceed maxSkew {c.max_skew}: the ScheduleAnyway spread "
                             "discourages it, but only scores — the scheduler may still place it so", c.loc))

@@ -158,6 +158,8 @@ class Run:
     completed: bool = False
     local_empty_at: dict[int, float] = field(default_factory=dict)  # node -> first time it has no local ready pod
     pod_nodes: dict[str, int] = field(default_factory=dict)  # pod name -> node index
+    # each pod's scheduling: (pod, node, the workload's pods then on nodes, with their nodes)
+    placements: list[tuple[str, int, list[tuple[str, int]]]] = field(default_factory=list)
     timeline: Timeline | None = None
     node_names: tuple[str, ...] = ()
     _found: dict[str, Violation | None] = field(default_factory=dict, repr=False)
@@ -284,6 +286,8 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             ordinal[i] = r - 1 - rank
             olds[i].name = f"{name}-{r - 1 - rank}-old"
 
+    run.placements += [(p.name, p.node, [(q.name, q.node) for q in olds[:i]]) for i, p in enumerate(olds)]
+
     # ---- controller loop ------------------------------------------------------------
     queue: list[tuple[float, int, str]] = []
     seq = 0
@@ -354,6 +358,8 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
 
     def start_new(p: _Pod, t: float, created_text: str) -> None:
         """A scheduled new pod's life from ``t``: container start, probes, Ready."""
+        run.placements.append((p.name, p.node, [(q.name, q.node) for q in olds if q.exit > t]
+                               + [(q.name, q.node) for q in news if q.node >= 0 and q is not p]))
         nt = timing.new_at(p.index)
         p.start = t + min(max(nt.start, bpod.lo), bpod.hi)
         p.listen = p.start + min(max(nt.app, bapp.lo), bapp.hi)

@@ -164,6 +164,9 @@ class Result:
     port: int | None = None  # the Service port this result is about
     suppressed: str | None = None  # the reason, when an annotation or the config suppresses it
     suppressed_by: Loc | None = None  # where that suppression is written
+    # preferred placement rules the counterexample goes against (they only score: the
+    # scheduler may still place pods so, but it is unlikely)
+    discouraged: tuple[Blame, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ def _result(result: Result) -> dict[str, Any]:
         "suppressed": result.suppressed,
         "suppressed_by": _location(result.suppressed_by),
         "rule": result.property.rule_id,
+        "discouraged": [_blame(b) for b in result.discouraged],
     }
 
 

@@ -448,6 +448,10 @@ class _Renderer:
             out += [f"- {self.link(b.loc)} {code(b.field)}: {md(b.why)}" for b in r.blame]
         if r.fix:
             out += ["", "**Smallest fix:**", *self.fix(r.fix)]
+        if r.discouraged:
+            out += ["", "**Placement preferences this trace goes against** (they only score, so the "
+                    "scheduler may still place pods this way):", ""]
+            out += [f"- {self.link(b.loc)} {md(b.why)}" for b in r.discouraged]
         return "\n".join(out)
 
     def trace_table(self, steps: Sequence[Step]) -> str:

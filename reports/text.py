@@ -117,6 +117,9 @@ def _counterexample(result: Result, color: bool) -> list[str]:
         lines += ["  blame:", *_blame(result.blame)]
     if result.fix:
         lines += _labelled("fix", result.fix)
+    if result.discouraged:
+        lines += ["  placement preferences this trace goes against (they only score):",
+                  *_blame(result.discouraged)]
     return lines
 
 

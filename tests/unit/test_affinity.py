@@ -197,9 +197,10 @@ def test_match_fields_are_accepted_and_ignored() -> None:
     assert t.required_node_terms[2].matches({})
 
 
-def test_pod_affinity_is_not_read() -> None:
+def test_empty_pod_anti_affinity_adds_no_term() -> None:
     text = edit("    nodeAffinity:\n", "    podAntiAffinity: {}\n    nodeAffinity:\n")
-    assert len(template(text).required_node_terms) == 2
+    t = template(text)
+    assert len(t.required_node_terms) == 2 and t.anti_affinity == () and t.preferred_anti_affinity == ()
 
 
 @pytest.mark.parametrize(

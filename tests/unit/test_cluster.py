@@ -52,6 +52,8 @@ def test_parse(tmp_path: Path) -> None:
     ("bounds: {kube-proxy: 5x}\nnodes: [{name: a}]\n", 1, "expected a duration"),
     ("kubeProxyMode: userspace\nnodes: [{name: a}]\n", 1, "kubeProxyMode"),
     ("nodez: []\n", 1, "unknown key"),
+    ("nodes:\n  - {name: a, pods: -1}\n", 2, "nodes[0].pods"),
+    ("nodes:\n  - {name: a, pods: two}\n", 2, "expected an integer"),
 ])
 def test_errors_are_located(tmp_path: Path, text: str, line: int, words: str) -> None:
     path = write(tmp_path, text)

@@ -1,0 +1,176 @@
+"""Required and preferred inter-pod placement (model/scheduler.py ``Placement``) and the
+Pending pods it causes in the rollout graph (model/deployment.py ``Rollout.slots``).
+
+Facts: k8s-semantics.md §7 (required hostname anti-affinity with replicas == nodes leaves
+surge pods Pending; topology spread counts both revisions unless matchLabelKeys names
+pod-template-hash); the scheduler's PodTopologySpread skips terminating pods
+(``countPodsMatchSelector``, kubernetes#87621); KEP-3633 (matchLabelKeys in pod
+(anti-)affinity: beta and on in 1.31); kubernetes#116891 (3 replicas, 3 nodes, required
+anti-affinity: the rollout hangs).
+"""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from zdverify.model.deployment import Rollout, facts
+from zdverify.model.kube import build_objects
+from zdverify.model.load import load_text
+from zdverify.model.objects import PodTemplate, Strategy
+from zdverify.model.scheduler import Node, Placed, discouraged, placement
+from zdverify.model.source import InputError
+
+BASE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: nginx}]
+"""
+
+
+def template(rules: str) -> PodTemplate:
+    text = BASE + textwrap.indent(textwrap.dedent(rules), "      ")
+    (w,) = build_objects(load_text(text, "p.yaml")).workloads
+    return w.template
+
+
+ANTI_HOST = """\
+affinity:
+  podAntiAffinity:
+    requiredDuringSchedulingIgnoredDuringExecution:
+    - labelSelector: {matchLabels: {app: web}}
+      topologyKey: kubernetes.io/hostname
+"""
+
+
+def rules_of(rules: str, nodes: int | list[Node] = 3, version: tuple[int, int] = (1, 34)):  # type: ignore[no-untyped-def]
+    t = template(rules)
+    n = nodes if isinstance(nodes, int) else len(nodes)
+    return placement(t, "default", nodes, tuple(range(n)), version, True)
+
+
+def test_required_hostname_anti_affinity_is_one_pod_per_node_across_revisions() -> None:
+    r = rules_of(ANTI_HOST)
+    assert r.exact and r.slots() == 3
+    old_on_0 = [Placed(0, False, False)]
+    assert not r.room(0, True, old_on_0) and r.room(1, True, old_on_0)
+    # a terminating old pod still holds its node until it is gone
+    assert not r.room(0, True, [Placed(0, False, True)])
+    assert r.room(0, True, [])
+
+
+@pytest.mark.parametrize("version, per_revision", [((1, 31), True), ((1, 34), True), ((1, 30), False)])
+def test_match_label_keys_pod_template_hash_separates_revisions_from_1_31(version, per_revision) -> None:
+    r = rules_of(ANTI_HOST + "      matchLabelKeys: [pod-template-hash]\n", version=version)
+    assert r.room(0, True, [Placed(0, False, False)]) is per_revision
+    assert not r.room(0, True, [Placed(0, True, False)])  # one new pod per node either way
+    assert r.slots() == (0 if per_revision else 3) and r.per_revision_slots() == 3
+
+
+def test_terms_about_other_workloads_are_not_caps() -> None:
+    r = rules_of(ANTI_HOST.replace("{app: web}", "{app: db}"))
+    assert r.caps == () and r.slots() == 0 and r.room(0, True, [Placed(0, False, False)])
+
+
+def test_zone_anti_affinity_needs_zones_from_a_cluster_file() -> None:
+    zone = ANTI_HOST.replace("kubernetes.io/hostname", "topology.kubernetes.io/zone")
+    nodes = [Node(f"n{i}", {"topology.kubernetes.io/zone": z}) for i, z in enumerate("aab")]
+    r = rules_of(zone, nodes)
+    assert r.exact and r.slots() == 2  # one pod per zone, two zones
+    assert not r.room(1, True, [Placed(0, False, False)]) and r.room(2, True, [Placed(0, False, False)])
+    unknown = rules_of(zone, 3)
+    assert not unknown.exact and "topology.kubernetes.io/zone" in unknown.unmodelled
+
+
+def test_node_room_from_the_cluster_file() -> None:
+    nodes = [Node("a", {}, (), 2), Node("b", {}, (), 1)]
+    r = rules_of("", nodes)
+    assert r.slots() == 3
+    assert r.room(0, True, [Placed(0, False, True)]) and not r.room(1, True, [Placed(1, False, True)])
+
+
+def test_spread_skips_terminating_pods_and_allows_the_emptiest_domain() -> None:
+    r = rules_of("""\
+topologySpreadConstraints:
+- {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule,
+   labelSelector: {matchLabels: {app: web}}}
+""", 2)
+    assert r.exact and r.slots() == 0  # a spread alone is not a cap
+    two_on_0 = [Placed(0, False, False), Placed(0, False, False)]
+    assert not r.room(0, True, two_on_0) and r.room(1, True, two_on_0)
+    # a terminating pod is not counted: 1 on each node, so either node may take one more
+    assert r.room(0, True, [Placed(0, False, False), Placed(0, False, True), Placed(1, False, False)])
+
+
+@pytest.mark.parametrize("rules, what", [
+    ("affinity:\n  podAffinity:\n    requiredDuringSchedulingIgnoredDuringExecution:\n"
+     "    - {labelSelector: {matchLabels: {app: db}}, topologyKey: kubernetes.io/hostname}\n", "pod affinity"),
+    (ANTI_HOST.replace("kubernetes.io/hostname", "example.com/rack"), "example.com/rack"),
+    ("topologySpreadConstraints:\n- {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: "
+     "DoNotSchedule, minDomains: 5, labelSelector: {matchLabels: {app: web}}}\n", "minDomains"),
+])
+def test_rules_not_modelled_exactly_are_named(rules: str, what: str) -> None:
+    r = rules_of(rules)
+    assert not r.exact and what in r.unmodelled
+
+
+@pytest.mark.parametrize("rules, message, line", [
+    ("affinity:\n  podAntiAffinity:\n    requiredDuringSchedulingIgnoredDuringExecution:\n"
+     "    - {labelSelector: {matchLabels: {app: web}}, topologyKey: ''}\n", "can not be empty", 14),
+    ("topologySpreadConstraints:\n- {maxSkew: 0, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}\n",
+     "must be at least 1", 12),
+    ("topologySpreadConstraints:\n- {maxSkew: 1, topologyKey: zone, whenUnsatisfiable: Sometimes}\n",
+     "DoNotSchedule", 12),
+    ("affinity:\n  podAntiAffinity:\n    preferredDuringSchedulingIgnoredDuringExecution:\n"
+     "    - {weight: 101, podAffinityTerm: {topologyKey: x}}\n", "at most 100", 14),
+])
+def test_invalid_rules_are_located(rules: str, message: str, line: int) -> None:
+    with pytest.raises(InputError) as e:
+        template(rules)
+    assert message in e.value.message and e.value.loc is not None and e.value.loc.line == line
+
+
+# ------------------------------------------------------------------- Pending in the rollout graph
+def test_replicas_equal_to_nodes_with_surge_and_no_unavailable_hangs() -> None:
+    """kubernetes#116891: 3 replicas, 3 nodes, required hostname anti-affinity, maxSurge 1 /
+    maxUnavailable 0: the surge pod stays Pending and no old pod is ever deleted."""
+    stuck = facts(Rollout(3, Strategy.ROLLING_UPDATE, 1, 0, slots=3))
+    assert not stuck.always_completes and stuck.pending and not stuck.starts and not stuck.deletes
+    # maxUnavailable 1 frees a place first: the new pod waits for the old one to be gone
+    ok = facts(Rollout(3, Strategy.ROLLING_UPDATE, 0, 1, slots=3))
+    assert ok.always_completes and ok.pending and ok.starts
+    # a fourth node gives the surge pod room
+    assert facts(Rollout(3, Strategy.ROLLING_UPDATE, 1, 0, slots=4)).always_completes
+    assert not facts(Rollout(3, Strategy.ROLLING_UPDATE, 1, 0)).pending
+
+
+def test_drain_replacements_need_room_on_the_other_nodes() -> None:
+    # 2 replicas, both on the drained node, room for 1 pod on the rest: one replacement never starts
+    r = Rollout(2, Strategy.DRAIN, 0, 0, on_drained=2, slots=1)
+    assert facts(r).pending and not facts(r).always_completes
+
+
+# ------------------------------------------------------------------- preferred rules are reported
+def test_discouraged_names_preferred_rules_a_placement_goes_against() -> None:
+    t = template("""\
+affinity:
+  podAntiAffinity:
+    preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 50
+      podAffinityTerm: {labelSelector: {matchLabels: {app: web}}, topologyKey: kubernetes.io/hostname}
+""")
+    apart = discouraged(t, "default", 3, (0, 1, 2), [("web-new-1", 1, [("web-old-1", 0)])])
+    assert apart == []
+    shared = discouraged(t, "default", 3, (0, 1, 2), [("web-new-1", 0, [("web-old-1", 0)])])
+    assert len(shared) == 1 and "web-old-1" in shared[0][0] and "weight 50" in shared[0][0]
+    assert shared[0][1].line == 15  # the podAffinityTerm
+    # with every node taken, sharing is no choice of the scheduler's: nothing to report
+    full = [("web-old-1", 0), ("web-old-2", 1), ("web-old-3", 2)]
+    assert discouraged(t, "default", 3, (0, 1, 2), [("web-new-1", 0, full)]) == []
