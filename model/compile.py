@@ -231,6 +231,7 @@ def _setup(case: _Case) -> None:
             for n in real_nodes:
                 if n.feasible:
                     enc.add(case.on_vars[(p.name, n.name)])
+    _one_per_node(case, real_nodes)
     t = case.t
     enc.add(t >= 0, t < NEVER / 2)  # an instant of the run (events that never come are at NEVER)
     if not case.gf.deletes:  # the controllers never delete a pod (a blocked drain, a paused rollout)
@@ -239,6 +240,36 @@ def _setup(case: _Case) -> None:
             enc.add(p.z.deleted > t)
     for n in case.nodes:
         _node_lemmas(case, n)
+
+
+def _one_per_node(case: _Case, nodes: list[_Node]) -> None:
+    """A cap of one pod per node (required hostname anti-affinity, ``pods: 1``): two entities
+    on one node are the same pod (entities may name one pod twice: then their events are
+    equal), or the later one was scheduled after the earlier one was gone. Per revision, the
+    cap ties only pods of one revision."""
+    caps = case.sc.placement.caps
+    cross = any(c.limit == 1 and not c.zone and c.cross for c in caps) or (
+        bool(case.sc.placement.node_room) and all(x == 1 for x in case.sc.placement.node_room))
+    own = cross or any(c.limit == 1 and not c.zone for c in caps)
+    if not own:
+        return
+    enc = case.enc
+    fields = {kubelet.OldPod: ("deleted", "seen", "sigterm", "close", "exit", "kill", "unready"),
+              kubelet.NewPod: ("created", "start", "listen", "started", "ready")}
+    for i, p in enumerate(case.pods):
+        for q in case.pods[i + 1:]:
+            if p.old != q.old and not cross:
+                continue
+            pz, qz = p.z, q.z
+            if type(pz) is type(qz):  # same revision: both alive at once (old pods from before the
+                # rollout, new pods until its end), so only one pod named twice fits
+                apart = z3.And(*[getattr(pz, f) == getattr(qz, f) for f in fields[type(pz)]])
+            else:
+                old_z, new_z = (pz, qz) if p.old else (qz, pz)
+                assert isinstance(old_z, kubelet.OldPod) and isinstance(new_z, kubelet.NewPod)
+                apart = new_z.start >= old_z.exit
+            for n in nodes:
+                enc.add(z3.Implies(z3.And(case.on_vars[(p.name, n.name)], case.on_vars[(q.name, n.name)]), apart))
 
 
 def _ready_route(case: _Case, n: _Node, p: _Pod) -> z3.BoolRef:

@@ -41,10 +41,13 @@ EXPECTED: dict[tuple[str, str | None], tuple[str, str, str, str, str]] = {
     # the incident corpus (flags in example_options.py, stories in the README)
     ("incident-k8s-85643.yaml", None): (P, C, C, P, P),
     ("incident-k8s-85643-fixed.yaml", None): (P, C, P, P, P),
+    ("incident-k8s-85643-one-per-node.yaml", None): (P, P, P, P, P),
     ("incident-k8s-99299.yaml", None): (P, C, C, P, P),
     ("incident-k8s-50977.yaml", None): (P, P, C, P, P),
     ("incident-ingress-gce-769.yaml", None): (P, C, P, P, P),
     ("incident-ingress-gce-769-fixed.yaml", None): (P, P, P, P, P),
+    ("incident-k8s-116891.yaml", None): (P, P, P, P, C),
+    ("incident-k8s-116891-fixed.yaml", None): (C, C, P, P, P),
 }
 
 
