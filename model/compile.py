@@ -737,6 +737,8 @@ def witnesses(enc: Encoding, local: bool) -> list[tuple[Choices, Timing]]:
         if sc.rollout.strategy is Strategy.RECREATE:
             react = (max(0.0, created - max(_val(enc, f"{p.name}.exit") for p in olds)),)
             ctrl = (0.0, 0.0)
+        elif sc.rollout.strategy is Strategy.DRAIN:  # the replacement follows its eviction
+            react = (min(max(0.0, created - _val(enc, f"{olds[0].name}.deleted")), enc.bound("controller").hi),)
         else:
             ctrl = (0.0, min(abs(created - _val(enc, f"{olds[0].name}.deleted")), enc.bound("controller").hi))
     req = _val(enc, "req.duration")

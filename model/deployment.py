@@ -98,6 +98,7 @@ class Rollout:
     # pods (old and new, terminating ones until gone) that fit on the nodes at once: required
     # pod anti-affinity, node room (scheduler.Placement.slots); 0: no limit
     slots: int = 0
+    node_cap: int = 0  # drain: the most pods the drained node can hold (0: no limit)
 
     def scheduled(self, s: RolloutState) -> int:
         """New pods that found a node; the others are Pending (there is no room until an
@@ -310,7 +311,8 @@ def facts(rollout: Rollout, max_states: int = 20_000) -> GraphFacts:
     """
     if rollout.strategy is Strategy.DRAIN and rollout.on_drained == 0:
         # how many pods run on the drained node is the scheduler's choice: every count
-        parts = [facts(replace(rollout, on_drained=k), max_states) for k in range(1, rollout.replicas + 1)]
+        most = min(rollout.replicas, rollout.node_cap or rollout.replicas)
+        parts = [facts(replace(rollout, on_drained=k), max_states) for k in range(1, most + 1)]
         return GraphFacts(sum(p.states for p in parts), sum(p.edges for p in parts),
                           any(p.zero_ready for p in parts), any(p.deletes for p in parts),
                           all(p.always_completes for p in parts), pending=any(p.pending for p in parts),

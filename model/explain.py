@@ -11,6 +11,7 @@ import z3
 from zdverify.model.deployment import GraphFacts, facts
 from zdverify.model.objects import Strategy, WorkloadKind
 from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries
+from zdverify.grammar.specs import ClaimKind
 from zdverify.model.scenario import Entry, HookSpec, Scenario
 from zdverify.model.scheduler import Node, discouraged
 from zdverify.model.simulator import Run, Violation
@@ -395,8 +396,11 @@ def result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None) -> R
     base = dict(property=prop, workload=sc.workload, service=sc.service, port=sc.pair.port.port,
                 assumptions=_assumptions(sc), source=sc.pair.workload.loc)
     port = f"port {sc.pair.port.port}"
+    title = prop.title
+    if sc.drain is not None and prop.claim.kind is ClaimKind.COMPLETES:
+        title = f"the drain of {sc.node_name(sc.drain)} always finishes, its pods replaced and available"
     if o.verdict is Verdict.PROVED:
-        return Result(verdict=Verdict.PROVED, summary=f"{prop.title} ({port})", **base)
+        return Result(verdict=Verdict.PROVED, summary=f"{title} ({port})", **base)
     if o.verdict is Verdict.INCONCLUSIVE:
         return Result(verdict=Verdict.INCONCLUSIVE, summary=f"not decided: {o.reason}", why=o.reason, **base)
     assert o.run is not None and o.violation is not None

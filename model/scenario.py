@@ -382,6 +382,11 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
     paused = w.paused
     rules = placement(w.template, w.namespace, nodes, feasible_idx, settings.k8s_version,
                       w.kind is WorkloadKind.DEPLOYMENT)
+    if drain is not None:
+        # a drain rolls nothing: replacements belong to the same ReplicaSet as the pods they
+        # join, so per-revision rules (matchLabelKeys: [pod-template-hash]) tie them all
+        rules = replace(rules, caps=tuple(replace(c, cross=True) for c in rules.caps),
+                        spread=tuple((c, False) for c, _ in rules.spread))
     if rules.spread and drain is not None:
         # the cordoned node stays a domain (nodeTaintsPolicy: Ignore) with no pod left: the
         # evicted pods' replacements may find no node within maxSkew
@@ -393,7 +398,8 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
         old_pod, paused = pod, False
         # the cordoned node takes no replacement: the room is the other nodes'
         rules_rest = replace(rules, feasible=tuple(i for i in feasible_idx if i != drain))
-        rollout = replace(rollout, slots=rules_rest.slots())
+        on_node = replace(rules, feasible=(drain,)).slots() if drain in feasible_idx else 0
+        rollout = replace(rollout, slots=rules_rest.slots(), node_cap=on_node)
     elif rollout.strategy is Strategy.ROLLING_UPDATE:
         rollout = replace(rollout, slots=rules.slots())
     most = min(x for x in (rules.slots(), rules.per_revision_slots()) if x) if rules.slots() or \

@@ -162,6 +162,7 @@ class Run:
     placements: list[tuple[str, int, list[tuple[str, int]]]] = field(default_factory=list)
     timeline: Timeline | None = None
     node_names: tuple[str, ...] = ()
+    drain: bool = False  # a drain (--drain) rather than a rollout
     _found: dict[str, Violation | None] = field(default_factory=dict, repr=False)
 
     def first(self, prop: Property) -> Violation | None:
@@ -177,7 +178,8 @@ class Run:
         if violation is None:  # always completes
             if tl.completed:
                 return None
-            return Violation(prop, tl.horizon, tl.horizon, 0, None, None, "the rollout does not finish")
+            return Violation(prop, tl.horizon, tl.horizon, 0, None, None,
+                             "the drain does not finish" if self.drain else "the rollout does not finish")
         found = find(tl, violation)
         if found is None:
             return None
@@ -226,7 +228,7 @@ SCHEDULER_RETRY = "scheduler retries Pending pods"
 
 
 def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
-    run = Run(node_names=tuple(sc.node_name(i) for i in range(sc.nodes)))
+    run = Run(node_names=tuple(sc.node_name(i) for i in range(sc.nodes)), drain=sc.drain is not None)
     n_nodes = sc.nodes
     w = sc.pair.workload
     pod = sc.pod

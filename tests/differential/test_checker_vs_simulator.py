@@ -256,9 +256,9 @@ def test_what_the_simulator_finds_the_checker_finds(m: Manifest, nodes: int, ver
 def test_every_checker_counterexample_is_a_replayed_run(m: Manifest, nodes: int, version: str) -> None:
     sc = scenario(m, nodes, version)
     for r in check_scenario(sc, builtin() + USER):
-        # drains and spreads: witnesses are not complete (proofs ignore a spread, so a Local
-        # trace it forbids is inconclusive); soundness is still checked by the test above
-        if r.property.builtin and not m.drain and m.placement != "spread":
+        # spreads: proofs ignore them, so a Local trace a spread forbids is inconclusive;
+        # soundness is still checked by the test above
+        if r.property.builtin and m.placement != "spread":
             assert r.verdict is not Verdict.INCONCLUSIVE, f"{r.property.value}: {r.summary}\n{m.yaml()}"
         if r.verdict is Verdict.COUNTEREXAMPLE:
             assert [s.kind for s in r.trace].count(EventKind.VIOLATION) == 1
