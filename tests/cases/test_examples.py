@@ -36,6 +36,7 @@ EXPECTED: dict[tuple[str, str | None], tuple[str, str, str, str, str]] = {
     ("ip-targets-long-prestop.yaml", None): (P, P, P, P, P),
     ("daemonset-local-surge.yaml", None): (P, P, P, P, P),
     ("daemonset-local-unavailable.yaml", None): (P, C, C, P, P),
+    ("local-preferred-anti-affinity.yaml", None): (P, C, C, P, P),
     ("statefulset-single-replica.yaml", None): (P, C, C, P, P),
     ("statefulset-three-replicas.yaml", None): (P, P, P, P, P),
     # the incident corpus (flags in example_options.py, stories in the README)
@@ -59,6 +60,7 @@ def structure(report: Report) -> list[dict]:
         "steps": [s.kind.value for s in r.trace],
         "blame": [[Path(b.loc.file).name, b.loc.line] for b in r.blame],
         "source_lines": sorted({s.source.line for s in r.trace if s.source}),
+        "discouraged": [[Path(b.loc.file).name, b.loc.line] for b in r.discouraged],
     } for r in report.results]
 
 
