@@ -358,9 +358,10 @@ def _deployment(root: _Field, api: str) -> Workload:
     )
 
 
-def _daemonset(root: _Field) -> Workload | Unverified:
-    """A DaemonSet with a RollingUpdate update strategy (apps/v1; defaults maxUnavailable 1,
-    maxSurge 0). OnDelete replaces pods only when someone deletes them: nothing rolls."""
+def _controller_head(root: _Field) -> tuple[str, str, dict[str, str], _Field, _Field, dict[str, str],
+                                           LabelSelector, int]:
+    """What an apps/v1 DaemonSet and StatefulSet start with: metadata, spec, the template
+    and its labels, the selector (required, matching them), minReadySeconds."""
     namespace, name, _, annotations = _metadata(root)
     spec = root.get("spec")
     spec.mapping()
@@ -369,6 +370,13 @@ def _daemonset(root: _Field) -> Workload | Unverified:
     labels = template.get("metadata").get("labels").string_map()
     selector = _deployment_selector(spec.get("selector"), "apps/v1", labels)
     min_ready = spec.get("minReadySeconds").integer(0, minimum=0)
+    return namespace, name, annotations, spec, template, labels, selector, min_ready
+
+
+def _daemonset(root: _Field) -> Workload | Unverified:
+    """A DaemonSet with a RollingUpdate update strategy (apps/v1; defaults maxUnavailable 1,
+    maxSurge 0). OnDelete replaces pods only when someone deletes them: nothing rolls."""
+    namespace, name, annotations, spec, template, labels, selector, min_ready = _controller_head(root)
     strategy_field = spec.get("updateStrategy")
     strategy_field.mapping()
     kind = strategy_field.get("type").choice("RollingUpdate", ("RollingUpdate", "OnDelete"))
@@ -398,16 +406,9 @@ def _statefulset(root: _Field) -> Workload | Unverified:
     the highest ordinal >= ``partition`` not yet updated is deleted, once every pod is healthy;
     its replacement (same name) is created when it is gone. ``maxUnavailable`` above 1 needs the
     ``MaxUnavailableStatefulSet`` gate (KEP-961) and is not modelled; OnDelete rolls nothing."""
-    namespace, name, _, annotations = _metadata(root)
+    namespace, name, annotations, spec, template, labels, selector, min_ready = _controller_head(root)
     ref = f"StatefulSet/{namespace}/{name}"
-    spec = root.get("spec")
-    spec.mapping()
-    template = spec.get("template")
-    template.mapping(required=True)
-    labels = template.get("metadata").get("labels").string_map()
-    selector = _deployment_selector(spec.get("selector"), "apps/v1", labels)
     replicas = spec.get("replicas").integer(1, minimum=0)
-    min_ready = spec.get("minReadySeconds").integer(0, minimum=0)
     spec.get("podManagementPolicy").choice("OrderedReady", ("OrderedReady", "Parallel"))
     strategy_field = spec.get("updateStrategy")
     strategy_field.mapping()

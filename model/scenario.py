@@ -402,13 +402,11 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
         rollout = replace(rollout, slots=rules_rest.slots(), node_cap=on_node)
     elif rollout.strategy is Strategy.ROLLING_UPDATE:
         rollout = replace(rollout, slots=rules.slots())
-    most = min(x for x in (rules.slots(), rules.per_revision_slots()) if x) if rules.slots() or \
-        rules.per_revision_slots() else 0
+    most = min((x for x in (rules.slots(), rules.per_revision_slots()) if x), default=0)
     if most and w.kind is not WorkloadKind.DAEMON_SET and w.replicas > most:
-        raise NotRunnable(f"{w.ref}: only {most} of its {w.replicas} replicas fit on the "
-                         f"{len(feasible_idx)} node(s) its pods may use ({rules.caps[0].why if rules.caps else 'pods: room'}"
-                         "); the others stay Pending before any rollout — add nodes or lower spec.replicas",
-                         rules.loc or w.loc_of("spec.replicas"))
+        raise NotRunnable(f"{w.ref}: only {most} of its {w.replicas} replicas fit on the {len(feasible_idx)} "
+                          f"node(s) its pods may use ({rules.why()}); the others stay Pending before any "
+                          "rollout — add nodes or lower spec.replicas", rules.loc or w.loc_of("spec.replicas"))
     return Scenario(pair, rollout, float(w.min_ready_seconds), paused, count, pod, entries,
                     pair.service.publish_not_ready, settings, names, feasible_idx, old_pod,
                     f"{old.ref} at {old.loc}" if old is not None else "", zones, drain,

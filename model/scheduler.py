@@ -136,32 +136,26 @@ class Placement:
     def slots(self) -> int:
         """How many pods of the workload, old and new together, fit at once (0: no limit).
         Only the caps shared by both revisions bound the rollout's total."""
-        zones: dict[str, float] = {}
-        total = 0.0
-        for n in self.feasible:
-            room = self._limit(n, False, True)
-            z = self.zones[n] if n < len(self.zones) else ""
-            if z and self._limit(n, True, True) < float("inf"):
-                zones[z] = zones.get(z, 0.0) + room
-            else:
-                total += room
-        for z, room in zones.items():
-            total += min(room, self._limit(0, True, True))
-        return 0 if total == float("inf") else int(total)
+        return self._fit(True)
 
     def per_revision_slots(self) -> int:
         """How many pods of one revision fit (0: no limit)."""
+        return self._fit(False)
+
+    def _fit(self, cross: bool) -> int:
+        """Pods that fit under the shared caps (and, unless ``cross``, the per-revision ones):
+        each node's room, summed per zone and cut at the zone's cap."""
+        zone_cap = min(self._limit(0, True, True), self._limit(0, True, cross))
+        by_zone: dict[str, float] = {}
         total = 0.0
-        zones: dict[str, float] = {}
         for n in self.feasible:
-            room = min(self._limit(n, False, False), self._limit(n, False, True))
+            room = min(self._limit(n, False, True), self._limit(n, False, cross))
             z = self.zones[n] if n < len(self.zones) else ""
-            if z and self._limit(n, True, False) < float("inf"):
-                zones[z] = zones.get(z, 0.0) + room
+            if z and zone_cap < float("inf"):
+                by_zone[z] = by_zone.get(z, 0.0) + room
             else:
                 total += room
-        for z, room in zones.items():
-            total += min(room, self._limit(0, True, False))
+        total += sum(min(room, zone_cap) for room in by_zone.values())
         return 0 if total == float("inf") else int(total)
 
     def room(self, node: int, new: bool, pods: Sequence[Placed]) -> bool:

@@ -338,7 +338,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         p = _Pod(label or f"{name}-new-{i + 1}", False, i, node, created=t)
         news.append(p)
         if node < 0:
-            p.start = p.listen = p.started = p.ready = p.available = INF
+            p.start = p.listen = p.started = p.ready = p.available = p.tg_in = INF  # nothing until scheduled
             pending.append(p)
             step(t, podctl, p.name, EventKind.POD_CREATED,
                  f"creates {p.name}; Pending: no feasible node has room ({rules.why()})", rules.loc, pod=p.name)

@@ -300,7 +300,9 @@ def _read_stdin(name: str) -> str:
 
 
 def _nothing_to_verify(report: Report) -> str:
-    reason = "no workload in the input is selected by a Service"
+    left = any("left unverified" in n for n in report.notes)
+    reason = ("no workload selected by a Service could be checked" if left else
+              "no workload in the input is selected by a Service")
     return "\n  ".join([f"nothing to verify: {reason}", *report.notes])
 
 
