@@ -317,10 +317,18 @@ def facts(rollout: Rollout, max_states: int = 20_000) -> GraphFacts:
                           any(p.zero_ready for p in parts), any(p.deletes for p in parts),
                           all(p.always_completes for p in parts), pending=any(p.pending for p in parts),
                           starts=any(p.starts for p in parts))
+    if rollout.slots and rollout.slots >= 2 * rollout.replicas:
+        rollout = replace(rollout, slots=0)  # old pods (deleted or not) and new pods never exceed 2R
     try:
         g = build_graph(rollout, max_states)
     except StateBudgetExceeded:
-        if rollout.strategy in (Strategy.DAEMON_SET, Strategy.DRAIN, Strategy.STATEFUL_SET) or rollout.slots:
+        if rollout.slots and rollout.strategy is Strategy.ROLLING_UPDATE:
+            # Pending pods only withhold availability steps, so the graph without room limits
+            # reaches every count state this one does: its zero_ready and deletes are safe
+            # over-approximations; completion is left to the search (a stall must replay)
+            free = facts(replace(rollout, slots=0), max_states)
+            return replace(free, always_completes=_progress_lemma(rollout), pending=True, starts=True, reduced=True)
+        if rollout.strategy in (Strategy.DAEMON_SET, Strategy.DRAIN, Strategy.STATEFUL_SET):
             raise  # the reduced graphs' arguments are about the Deployment controller without Pending pods
         return _reduced_facts(rollout)
     # a drain and a partitioned StatefulSet keep the other pods
@@ -347,6 +355,10 @@ def _reduced_facts(rollout: Rollout) -> GraphFacts:
 
 
 def _progress_lemma(rollout: Rollout) -> bool:
+    """Sufficient for completion: at every count pair, once the pending steps are done (new
+    pods available as far as they found room, deleted pods gone), a sync changes the counts
+    towards the final state. Syncs only scale up new or scale down old, so finitely many of
+    them, with the steps in between, reach it."""
     r = rollout.replicas
     limit = r + rollout.surge
     for old in range(r + 1):
@@ -354,6 +366,7 @@ def _progress_lemma(rollout: Rollout) -> bool:
             if old + new > limit or (old == 0 and new == r):
                 continue
             s = RolloutState(old, new, new)
+            s = replace(s, new_available=rollout.scheduled(s))
             a = rollout.reconcile(s)
             if a is None and not (rollout.strategy is Strategy.RECREATE and s.old_terminating):
                 return False

@@ -111,6 +111,10 @@ def decide_property(sc: Scenario, prop: Property, gf: GraphFacts) -> Outcome:
             found = replay(sc, prop, [(Choices(), Timing())] + random_timings(sc, random.Random(0), 24))
             if found is not None:
                 return Outcome(Verdict.COUNTEREXAMPLE, found[0], found[1])
+            if gf.reduced and gf.pending:
+                return Outcome(Verdict.INCONCLUSIVE, reason=(
+                    f"the state graph with Pending pods exceeds its budget ({gf.states} states without them): "
+                    "whether every run finishes is not decided, and no stuck run was found"))
             return Outcome(Verdict.INCONCLUSIVE, reason="the state graph has a state that cannot finish")
         if sc.rollout.replicas == 0:
             return Outcome(Verdict.PROVED)

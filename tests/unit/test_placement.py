@@ -174,3 +174,22 @@ affinity:
     # with every node taken, sharing is no choice of the scheduler's: nothing to report
     full = [("web-old-1", 0), ("web-old-2", 1), ("web-old-3", 2)]
     assert discouraged(t, "default", 3, (0, 1, 2), [("web-new-1", 0, full)]) == []
+
+
+def test_progress_lemma_with_pending_pods_never_claims_more_than_the_full_graph() -> None:
+    """Large graphs with Pending pods decide completion by the progress lemma; where it says
+    "completes", the full graph must agree (it may only be more cautious)."""
+    from zdverify.model.deployment import _progress_lemma
+
+    checked = 0
+    for r in range(1, 7):
+        for surge in range(0, 3):
+            for unavailable in range(0, 3):
+                if surge == unavailable == 0 or unavailable > r:
+                    continue
+                for slots in range(r, 2 * r):
+                    rollout = Rollout(r, Strategy.ROLLING_UPDATE, surge, unavailable, slots=slots)
+                    full = facts(rollout).always_completes
+                    assert not _progress_lemma(rollout) or full, rollout
+                    checked += 1
+    assert checked > 100
