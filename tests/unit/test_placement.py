@@ -193,3 +193,17 @@ def test_progress_lemma_with_pending_pods_never_claims_more_than_the_full_graph(
                     assert not _progress_lemma(rollout) or full, rollout
                     checked += 1
     assert checked > 100
+
+
+@pytest.mark.parametrize("version, per_revision", [((1, 27), True), ((1, 26), False)])
+def test_spread_match_label_keys_counts_one_revision_from_1_27(version, per_revision) -> None:
+    """k8s-semantics §7: spreads count old and new pods together unless matchLabelKeys names
+    pod-template-hash (KEP-3243, beta and on from 1.27)."""
+    r = rules_of("""\
+topologySpreadConstraints:
+- {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule,
+   labelSelector: {matchLabels: {app: web}}, matchLabelKeys: [pod-template-hash]}
+""", 2, version)
+    two_old_on_0 = [Placed(0, False, False), Placed(0, False, False)]
+    # a new pod on node 0: per revision, it is the first new pod anywhere (skew 1)
+    assert r.room(0, True, two_old_on_0) is per_revision
