@@ -23,10 +23,12 @@ Simplifications:
     new pod is created once its old pod is gone; with surge its old pod is deleted once
     the new one is available. Unhealthy old pods (deleted at once upstream) do not occur
     (simplification 1).
- 8. StatefulSets (``pkg/controller/statefulset/stateful_set_control.go`` ``updateStatefulSet``,
-    maxUnavailable 1): an old pod of ordinal >= partition is deleted only while every pod is
-    healthy (Running, Ready, available after minReadySeconds, not terminating); its replacement
-    is created once it is gone. The ordinal order (highest first) is a naming of symmetric
+ 8. StatefulSets (``pkg/controller/statefulset/stateful_set_control.go`` ``updateStatefulSet``
+    and ``updateStatefulSetAfterInvariantEstablished``): old pods of ordinal >= partition are
+    deleted while fewer than maxUnavailable pods are unhealthy (not Running, Ready, available
+    after minReadySeconds, or terminating); a replacement is created once its old pod is gone.
+    maxUnavailable is 1 unless the MaxUnavailableStatefulSet gate is on (beta, on from 1.35)
+    with Parallel pod management; OrderedReady with more than 1 is left unverified. The ordinal order (highest first) is a naming of symmetric
     pods here: which old pod goes next is a free choice, as for Deployments. Pods below the
     partition keep running, Ready. ``podManagementPolicy`` does not change a one-at-a-time
     update; ``maxUnavailable`` above 1 (feature gate) is not modelled (the workload is left
@@ -184,15 +186,15 @@ class Rollout:
         return Action(ActionKind.SCALE_UP, k) if k > 0 else None
 
     def _stateful(self, s: RolloutState) -> Action | None:
-        """StatefulSet RollingUpdate, one pod at a time: recreate a deleted pod once it is gone;
-        delete the next old pod (of ordinal >= partition) once every pod is healthy."""
+        """StatefulSet RollingUpdate: recreate deleted pods once they are gone; delete old pods
+        (of ordinal >= partition) while fewer than ``unavailable`` pods are unhealthy — one
+        at a time, or ``maxUnavailable`` with the feature gate and Parallel management."""
         f = self.moving
         free = f - s.old - s.gone_wait - s.new  # ordinals whose old pod is gone, not yet recreated
         if free > 0:
             return Action(ActionKind.SCALE_UP, free)
-        if s.old > 0 and s.old + s.new_available == f:
-            return Action(ActionKind.SCALE_DOWN, 1)
-        return None
+        k = min(s.old, self.unavailable - (f - s.old - s.new_available))
+        return Action(ActionKind.SCALE_DOWN, k) if k > 0 else None
 
     def _drain(self, s: RolloutState) -> Action | None:
         """``kubectl drain``: the drained node's pods are evicted while the budget allows

@@ -34,7 +34,6 @@ from zdverify.model.objects import (
     Unverified,
     DisruptionBudget,
     Workload,
-    scaled,
     PodAffinityTerm,
     SpreadConstraint,
     WorkloadKind,
@@ -404,12 +403,13 @@ def _statefulset(root: _Field) -> Workload | Unverified:
 
     ``pkg/controller/statefulset/stateful_set_control.go`` ``updateStatefulSet``: the pod with
     the highest ordinal >= ``partition`` not yet updated is deleted, once every pod is healthy;
-    its replacement (same name) is created when it is gone. ``maxUnavailable`` above 1 needs the
-    ``MaxUnavailableStatefulSet`` gate (KEP-961) and is not modelled; OnDelete rolls nothing."""
+    its replacement (same name) is created when it is gone. ``maxUnavailable`` counts only with
+    the ``MaxUnavailableStatefulSet`` gate (KEP-961; the scenario resolves it against the
+    version); OnDelete rolls nothing."""
     namespace, name, annotations, spec, template, labels, selector, min_ready = _controller_head(root)
     ref = f"StatefulSet/{namespace}/{name}"
     replicas = spec.get("replicas").integer(1, minimum=0)
-    spec.get("podManagementPolicy").choice("OrderedReady", ("OrderedReady", "Parallel"))
+    ordered = spec.get("podManagementPolicy").choice("OrderedReady", ("OrderedReady", "Parallel")) == "OrderedReady"
     strategy_field = spec.get("updateStrategy")
     strategy_field.mapping()
     kind = strategy_field.get("type").choice("RollingUpdate", ("RollingUpdate", "OnDelete"))
@@ -420,15 +420,11 @@ def _statefulset(root: _Field) -> Workload | Unverified:
     rolling.mapping()
     partition = rolling.get("partition").integer(0, minimum=0)
     max_unavailable = rolling.get("maxUnavailable")
+    unavailable: int | str = 1
     if max_unavailable.value is not None:
-        value = _surge_or_unavailable(max_unavailable, 1)
-        if value in (0, "0%"):
+        unavailable = _surge_or_unavailable(max_unavailable, 1)
+        if unavailable in (0, "0%"):
             raise max_unavailable.error("must be greater than 0")
-        # getStatefulSetMaxUnavailable: percentages of replicas rounded down, at least 1
-        if max(scaled(value, replicas, False), 1) > 1:
-            return Unverified(ref, f"rollingUpdate.maxUnavailable {value} updates several pods at once "
-                                   "(feature gate MaxUnavailableStatefulSet, KEP-961), which is not modelled; "
-                                   "zdverify checks the default one-at-a-time update", max_unavailable.loc)
     if replicas > 0 and partition >= replicas:
         return Unverified(ref, f"rollingUpdate.partition {partition} >= replicas {replicas}: no pod is updated",
                           rolling.get("partition").loc)
@@ -437,8 +433,8 @@ def _statefulset(root: _Field) -> Workload | Unverified:
     locs.update({f"spec.template.spec.{k}": v for k, v in pod.locs.items()})
     return Workload(
         kind=WorkloadKind.STATEFUL_SET, namespace=namespace, name=name, replicas=replicas, selector=selector,
-        template=pod, strategy=Strategy.STATEFUL_SET, max_surge=0, max_unavailable=1,
-        min_ready_seconds=min_ready, annotations=annotations, partition=partition,
+        template=pod, strategy=Strategy.STATEFUL_SET, max_surge=0, max_unavailable=unavailable,
+        min_ready_seconds=min_ready, annotations=annotations, partition=partition, ordered=ordered,
         loc=root.get("kind").loc, locs=locs)
 
 

@@ -320,6 +320,7 @@ class Workload(Located):
     paused: bool = False
     annotations: Mapping[str, str] = field(default_factory=dict)
     partition: int = 0  # StatefulSet: pods with a lower ordinal keep the old template
+    ordered: bool = True  # StatefulSet podManagementPolicy: OrderedReady (else Parallel)
     loc: Loc = field(default=Loc("<unknown>", 0), compare=False)
     locs: Mapping[str, Loc] = field(default_factory=dict, compare=False, hash=False)
 

@@ -326,13 +326,23 @@ def _serving_container(old: Workload, name: str, pair: Pair) -> tuple[Container,
     return c, target
 
 
-class NotRunnable(Exception):
-    """The workload cannot be in the steady state a rollout starts from (some of its pods
-    could never be scheduled): it is left unverified with this reason."""
+class LeftUnverified(Exception):
+    """The workload cannot be checked on this cluster: some of its pods could never be
+    scheduled (no steady state to roll from), or its update is one the model does not cover.
+    It is left unverified with this reason."""
 
     def __init__(self, message: str, loc: Loc) -> None:
         super().__init__(message)
         self.message, self.loc = message, loc
+
+
+def statefulset_unavailable(w: Workload, version: tuple[int, int]) -> int:
+    """``getStatefulSetMaxUnavailable``: a percentage of replicas rounded down, at least 1 —
+    honoured only with the feature gate MaxUnavailableStatefulSet (beta and on from 1.35;
+    before, the controller updates one pod at a time whatever the field says)."""
+    if version < (1, 35):
+        return 1
+    return min(max(scaled(w.max_unavailable, w.replicas, False), 1), max(w.replicas, 1))
 
 
 def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
@@ -348,7 +358,12 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
     elif w.kind is WorkloadKind.DAEMON_SET:
         rollout = Rollout(0, Strategy.DAEMON_SET, 0, 1)  # sized below, from the feasible nodes
     elif w.kind is WorkloadKind.STATEFUL_SET:
-        rollout = Rollout(w.replicas, Strategy.STATEFUL_SET, 0, 1, partition=w.partition)
+        rollout = Rollout(w.replicas, Strategy.STATEFUL_SET, 0,
+                          statefulset_unavailable(w, settings.k8s_version), partition=w.partition)
+        if rollout.unavailable > 1 and w.ordered:
+            raise LeftUnverified(f"{w.ref}: rollingUpdate.maxUnavailable {w.max_unavailable} with podManagementPolicy "
+                                 "OrderedReady deletes a batch and recreates it one pod at a time in ordinal order, "
+                                 "which is not modelled (Parallel is)", w.loc_of("spec.updateStrategy.rollingUpdate"))
     else:
         surge, unavailable = resolve_fenceposts(w.max_surge, w.max_unavailable, w.replicas)
         rollout = Rollout(w.replicas, w.strategy, surge, unavailable)
@@ -404,7 +419,7 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
         rollout = replace(rollout, slots=rules.slots())
     most = min((x for x in (rules.slots(), rules.per_revision_slots()) if x), default=0)
     if most and w.kind is not WorkloadKind.DAEMON_SET and w.replicas > most:
-        raise NotRunnable(f"{w.ref}: only {most} of its {w.replicas} replicas fit on the {len(feasible_idx)} "
+        raise LeftUnverified(f"{w.ref}: only {most} of its {w.replicas} replicas fit on the {len(feasible_idx)} "
                           f"node(s) its pods may use ({rules.why()}); the others stay Pending before any "
                           "rollout — add nodes or lower spec.replicas", rules.loc or w.loc_of("spec.replicas"))
     return Scenario(pair, rollout, float(w.min_ready_seconds), paused, count, pod, entries,

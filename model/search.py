@@ -32,7 +32,7 @@ from zdverify.model.explain import Outcome, result
 from zdverify.model.objects import Objects, WorkloadKind
 from zdverify.model.pairing import Pair
 from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries, random_timings, stalled_query
-from zdverify.model.scenario import Entry, NotRunnable, Scenario, build_scenario
+from zdverify.model.scenario import Entry, LeftUnverified, Scenario, build_scenario
 from zdverify.model.scheduler import Node
 from zdverify.model.simulator import Choices, Run, Timing, Violation, simulate
 from zdverify.model.source import InputError
@@ -171,7 +171,7 @@ def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nod
                            and b.selector.matches(p.workload.template.labels)), None)
         try:
             sc = build_scenario(p, nodes, own_settings, old, drain, budget)
-        except NotRunnable as e:
+        except LeftUnverified as e:
             notes.append(f"{e.message}; left unverified ({e.loc})")
             continue
         if drain is not None and (drain not in sc.feasible or len(sc.feasible) < 2):

@@ -587,15 +587,18 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                 create_new(t, label=f"{name}-{ordinal[p.index]}-new")
             trigger(t, "scaled up")
             return
-        deleted = [p for p in olds if p.deleted < INF]
-        if len(news) < len(deleted) or any(q.available > t for q in news):
-            return  # waits for the pod being updated to be Running and Ready (available)
+        # unhealthy: deleted pods whose replacement is not available yet (terminating, gone,
+        # Pending, starting); the partition's pods stay healthy
+        unhealthy = sum(1 for p in olds if p.deleted < INF) - sum(1 for q in news if q.available <= t)
         todo = [i for i in deletion_order if olds[i].deleted == INF and ordinal[i] >= sc.rollout.partition]
-        if todo:
-            p = olds[todo[0]]
+        k = min(len(todo), unavailable - unhealthy)
+        if k > 0:
+            doomed = [olds[i] for i in todo[:k]]
             step(t, ctl, "", EventKind.SCALE_DOWN,
-                 f"StatefulSet: every pod is healthy; deletes {p.name} (highest ordinal not updated)", src)
-            delete_old(t, p)
+                 f"StatefulSet: {unhealthy} pod(s) unhealthy, maxUnavailable {unavailable}; deletes "
+                 f"{', '.join(p.name for p in doomed)} (highest ordinals not updated)", src)
+            for p in doomed:
+                delete_old(t, p)
             trigger(t, "scaled down")
 
     if sc.drain is not None:

@@ -299,3 +299,18 @@ def test_statefulset_partition_keeps_the_lower_ordinals() -> None:
     assert (r.moving, r.kept, r.initial, r.final) == (1, 1, RolloutState(1, 0, 0), RolloutState(0, 1, 1))
     assert not facts(r).zero_ready and facts(r).always_completes
     assert facts(Rollout(1, Strategy.STATEFUL_SET, 0, 1)).zero_ready  # one replica: always a gap
+
+
+def test_statefulset_parallel_max_unavailable_deletes_a_batch() -> None:
+    """updateStatefulSetAfterInvariantEstablished (gate on, Parallel): delete
+    maxUnavailable - unhealthy pods at once; recreate each once gone."""
+    r = Rollout(4, Strategy.STATEFUL_SET, 0, 2)
+    s = r.initial
+    assert r.reconcile(s) == Action(ActionKind.SCALE_DOWN, 2)
+    s = r.apply(s, Action(ActionKind.SCALE_DOWN, 2))
+    assert r.reconcile(s) is None
+    s = r.apply(s, Action(ActionKind.GONE))
+    assert r.reconcile(s) == Action(ActionKind.SCALE_UP, 1)
+    assert all(4 - st.old - st.new_available <= 2 for st in build_graph(r))
+    assert facts(r).always_completes and not facts(r).zero_ready
+    assert facts(Rollout(2, Strategy.STATEFUL_SET, 0, 2)).zero_ready  # both pods at once

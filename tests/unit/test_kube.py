@@ -516,8 +516,6 @@ def test_statefulset_partition_and_policy() -> None:
 @pytest.mark.parametrize("strategy, reason, line", [
     ("{type: OnDelete}", "updateStrategy OnDelete replaces pods only when they are deleted by hand", 11),
     ("{rollingUpdate: {partition: 3}}", "rollingUpdate.partition 3 >= replicas 3: no pod is updated", 11),
-    ("{rollingUpdate: {maxUnavailable: 2}}", "feature gate MaxUnavailableStatefulSet", 11),
-    ("{rollingUpdate: {maxUnavailable: 67%}}", "feature gate MaxUnavailableStatefulSet", 11),
 ])
 def test_statefulset_updates_not_checked_are_unverified(strategy: str, reason: str, line: int) -> None:
     objects = build(_STS + f"  updateStrategy: {strategy}\n")
@@ -526,9 +524,21 @@ def test_statefulset_updates_not_checked_are_unverified(strategy: str, reason: s
     assert u.ref == "StatefulSet/default/db" and reason in u.reason and u.loc.line == line
 
 
-def test_statefulset_small_percentage_rounds_down_to_at_least_one() -> None:
-    (w,) = build(_STS + "  updateStrategy: {rollingUpdate: {maxUnavailable: 34%}}\n").workloads
-    assert w.max_unavailable == 1  # 34% of 3 rounds down to 1
+@pytest.mark.parametrize("value, version, policy, expected", [
+    ("34%", (1, 35), "Parallel", 1),  # 34% of 3 rounds down to 1
+    ("10%", (1, 35), "Parallel", 1),  # rounds down to 0, at least 1
+    ("67%", (1, 35), "Parallel", 2),
+    (2, (1, 35), "Parallel", 2),
+    (2, (1, 34), "Parallel", 1),  # the gate MaxUnavailableStatefulSet is off before 1.35
+    (9, (1, 36), "Parallel", 3),  # at most the replicas
+])
+def test_statefulset_max_unavailable_by_version(value, version, policy, expected) -> None:
+    from zdverify.model.scenario import statefulset_unavailable
+    (w,) = build(_STS + f"  podManagementPolicy: {policy}\n"
+                        f"  updateStrategy: {{rollingUpdate: {{maxUnavailable: {value!r}}}}}\n".replace("'", '"')
+                 ).workloads
+    assert w.max_unavailable == value and not w.ordered
+    assert statefulset_unavailable(w, version) == expected
 
 
 @pytest.mark.parametrize("tail, message", [
