@@ -115,7 +115,7 @@ class Rollout:
     def moving(self) -> int:
         """How many pods the rollout replaces (the others keep running, Ready)."""
         if self.strategy is Strategy.DRAIN:
-            return self.on_drained
+            return self.on_drained or self.replicas  # 0: any count, so possibly every pod
         return self.replicas - self.partition
 
     @property
