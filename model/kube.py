@@ -81,18 +81,12 @@ def build_objects(docs: Sequence[Document]) -> Objects:
             workloads.append(_deployment(root, doc.data["apiVersion"]))
         elif kind == "Pod" and _api_in(root, {"v1"}):
             workloads.append(_pod(root))
-        elif kind == "DaemonSet" and _api_in(root, {"apps/v1"}):
-            ds = _daemonset(root)
-            if isinstance(ds, Unverified):
-                unverified.append(ds)
+        elif kind in ("DaemonSet", "StatefulSet") and _api_in(root, {"apps/v1"}):
+            parsed = _daemonset(root) if kind == "DaemonSet" else _statefulset(root)
+            if isinstance(parsed, Unverified):
+                unverified.append(parsed)
             else:
-                workloads.append(ds)
-        elif kind == "StatefulSet" and _api_in(root, {"apps/v1"}):
-            sts = _statefulset(root)
-            if isinstance(sts, Unverified):
-                unverified.append(sts)
-            else:
-                workloads.append(sts)
+                workloads.append(parsed)
         elif kind == "Service" and _api_in(root, {"v1"}):
             services.append(_service(root))
         elif kind == "PodDisruptionBudget" and _api_in(root, {"policy/v1", "policy/v1beta1"}):
