@@ -397,6 +397,11 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
     paused = w.paused
     rules = placement(w.template, w.namespace, nodes, feasible_idx, settings.k8s_version,
                       w.kind is WorkloadKind.DEPLOYMENT)
+    if w.kind is WorkloadKind.DAEMON_SET and (rules.caps or rules.spread or not rules.exact):
+        # a DaemonSet pod is bound to its node; with maxSurge its new pod would need room next
+        # to the old one, which required anti-affinity refuses: not modelled, stated
+        rules = Placement(unmodelled="required inter-pod rules on a DaemonSet (a surge pod may never find room)",
+                          loc=rules.loc)
     if drain is not None:
         # a drain rolls nothing: replacements belong to the same ReplicaSet as the pods they
         # join, so per-revision rules (matchLabelKeys: [pod-template-hash]) tie them all

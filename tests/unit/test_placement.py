@@ -207,3 +207,18 @@ topologySpreadConstraints:
     two_old_on_0 = [Placed(0, False, False), Placed(0, False, False)]
     # a new pod on node 0: per revision, it is the first new pod anywhere (skew 1)
     assert r.room(0, True, two_old_on_0) is per_revision
+
+
+def test_daemonset_with_required_anti_affinity_states_the_scheduling_assumption() -> None:
+    """A DaemonSet's surge pod would need room next to its node's old pod: not modelled, so
+    no cap is used and the proof says so instead of claiming the rollout finishes outright."""
+    from zdverify.model.assumptions import settings
+    from zdverify.model.pairing import pair
+    from zdverify.model.scenario import build_scenario
+
+    text = BASE.replace("kind: Deployment", "kind: DaemonSet").replace("  replicas: 3\n", "") + \
+        textwrap.indent(ANTI_HOST, "      ") + \
+        "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n"
+    pairs, _ = pair(build_objects(load_text(text, "ds.yaml")))
+    sc = build_scenario(pairs[0], 3, settings())
+    assert sc.placement.caps == () and not sc.placement.exact and "DaemonSet" in sc.placement.unmodelled
