@@ -247,10 +247,7 @@ def _one_per_node(case: _Case, nodes: list[_Node]) -> None:
     on one node are the same pod (entities may name one pod twice: then their events are
     equal), or the later one was scheduled after the earlier one was gone. Per revision, the
     cap ties only pods of one revision."""
-    caps = case.sc.placement.caps
-    cross = any(c.limit == 1 and not c.zone and c.cross for c in caps) or (
-        bool(case.sc.placement.node_room) and all(x == 1 for x in case.sc.placement.node_room))
-    own = cross or any(c.limit == 1 and not c.zone for c in caps)
+    cross, own = case.sc.placement.one_per_node()
     if not own:
         return
     enc = case.enc

@@ -59,7 +59,7 @@ def _assumptions(sc: Scenario) -> tuple[Assumption, ...]:
                    "clients may send a request at any instant"),
     )
     rules = sc.placement
-    if rules.caps or any(x is not None for x in rules.node_room):
+    if rules.limited:
         slots = rules.slots()
         extra += (Assumption("placement", f"{slots} pods at once" if slots else "per revision", "manifest",
                              f"{rules.why()}: a new pod without room stays Pending until a pod is gone "

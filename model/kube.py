@@ -305,16 +305,9 @@ def _metadata(
 
 
 def _deployment(root: _Field, api: str) -> Workload:
-    namespace, name, _, annotations = _metadata(root)
-    spec = root.get("spec")
-    spec.mapping()
-    template = spec.get("template")
-    template.mapping(required=True)
-    labels = template.get("metadata").get("labels").string_map()
+    namespace, name, annotations, spec, template, labels, selector, min_ready = _controller_head(root, api)
     pod_spec = template.get("spec")
-    selector = _deployment_selector(spec.get("selector"), api, labels)
     replicas = spec.get("replicas").integer(1, minimum=0)
-    min_ready = spec.get("minReadySeconds").integer(0, minimum=0)
     deadline = spec.get("progressDeadlineSeconds")
     if deadline.value is not None and deadline.integer(minimum=0) <= min_ready:
         raise deadline.error(f"must be greater than minReadySeconds ({min_ready})")
@@ -351,17 +344,17 @@ def _deployment(root: _Field, api: str) -> Workload:
     )
 
 
-def _controller_head(root: _Field) -> tuple[str, str, dict[str, str], _Field, _Field, dict[str, str],
-                                           LabelSelector, int]:
-    """What an apps/v1 DaemonSet and StatefulSet start with: metadata, spec, the template
-    and its labels, the selector (required, matching them), minReadySeconds."""
+def _controller_head(root: _Field, api: str = "apps/v1") -> tuple[
+        str, str, dict[str, str], _Field, _Field, dict[str, str], LabelSelector, int]:
+    """What a Deployment, DaemonSet and StatefulSet start with: metadata, spec, the template
+    and its labels, the selector (matching them; required from apps/v1), minReadySeconds."""
     namespace, name, _, annotations = _metadata(root)
     spec = root.get("spec")
     spec.mapping()
     template = spec.get("template")
     template.mapping(required=True)
     labels = template.get("metadata").get("labels").string_map()
-    selector = _deployment_selector(spec.get("selector"), "apps/v1", labels)
+    selector = _deployment_selector(spec.get("selector"), api, labels)
     min_ready = spec.get("minReadySeconds").integer(0, minimum=0)
     return namespace, name, annotations, spec, template, labels, selector, min_ready
 
@@ -552,10 +545,9 @@ def _pod_affinity(affinity: _Field) -> tuple[tuple[PodAffinityTerm, ...], tuple[
         preferred.append(replace(_pod_affinity_term(term), weight=weight))
     together = affinity.get("podAffinity")
     together.mapping()
-    for t in together.get("requiredDuringSchedulingIgnoredDuringExecution").items():
-        _pod_affinity_term(t)  # validated; about other pods, so not modelled
-    pod_affinity = bool(together.get("requiredDuringSchedulingIgnoredDuringExecution").items())
-    return required, tuple(preferred), pod_affinity
+    # validated; the terms are about other workloads' pods, so only their presence is kept
+    pod_affinity = [_pod_affinity_term(t) for t in together.get("requiredDuringSchedulingIgnoredDuringExecution").items()]
+    return required, tuple(preferred), bool(pod_affinity)
 
 
 def _pod_affinity_term(f: _Field) -> PodAffinityTerm:

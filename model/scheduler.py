@@ -188,6 +188,19 @@ class Placement:
             return lambda n: self.zones[n] if n < len(self.zones) else ""
         return lambda n: n
 
+    @property
+    def limited(self) -> bool:
+        """Does anything cap how many pods fit (anti-affinity caps, a node's room)?"""
+        return bool(self.caps) or any(x is not None for x in self.node_room)
+
+    def one_per_node(self) -> tuple[bool, bool]:
+        """(old and new pods together, each revision) hold at most one pod on every feasible
+        node — the cap the proofs use exactly."""
+        def one(cross: bool) -> bool:
+            return bool(self.feasible) and all(self._limit(n, False, cross) <= 1 for n in self.feasible)
+        shared = one(True)
+        return shared, shared or one(False)
+
     def why(self) -> str:
         """What limits the room, for messages."""
         parts = [c.why + ("" if c.cross else ", per revision") for c in self.caps]

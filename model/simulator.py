@@ -483,7 +483,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             pstep(p.exit, Component.APP, p.name, EventKind.CONTAINER_EXITED, f"{p.name} exits")
         if recreate or sc.rollout.waits_gone:
             react(p.exit, f"{p.name} gone")
-        elif rules.caps or any(x is not None for x in rules.node_room):
+        elif rules.limited:
             heapq.heappush(queue, (p.exit, -1, SCHEDULER_RETRY))  # the scheduler retries at once
 
     def _drain_loop() -> None:
