@@ -23,16 +23,19 @@ Simplifications:
     new pod is created once its old pod is gone; with surge its old pod is deleted once
     the new one is available. Unhealthy old pods (deleted at once upstream) do not occur
     (simplification 1).
- 8. StatefulSets (``pkg/controller/statefulset/stateful_set_control.go`` ``updateStatefulSet``
-    and ``updateStatefulSetAfterInvariantEstablished``): old pods of ordinal >= partition are
-    deleted while fewer than maxUnavailable pods are unhealthy (not Running, Ready, available
-    after minReadySeconds, or terminating); a replacement is created once its old pod is gone.
-    maxUnavailable is 1 unless the MaxUnavailableStatefulSet gate is on (beta, on from 1.35)
-    with Parallel pod management; OrderedReady with more than 1 is left unverified. The ordinal order (highest first) is a naming of symmetric
-    pods here: which old pod goes next is a free choice, as for Deployments. Pods below the
-    partition keep running, Ready. ``podManagementPolicy`` does not change a one-at-a-time
-    update; ``maxUnavailable`` above 1 (feature gate) is not modelled (the workload is left
-    unverified).
+ 8. StatefulSets (``pkg/controller/statefulset/stateful_set_control.go`` ``updateStatefulSet``,
+    ``processReplica`` and ``updateStatefulSetAfterInvariantEstablished``): old pods of
+    ordinal >= partition are deleted, highest first, while fewer than maxUnavailable pods are
+    unhealthy (not Running, Ready, available after minReadySeconds, or terminating); a
+    replacement (same name) is created once its old pod is gone. maxUnavailable is 1 unless
+    the MaxUnavailableStatefulSet gate is on (beta, on from 1.35). With Parallel pod
+    management every gone pod is recreated at once; with OrderedReady the sync walks the
+    ordinals upwards and stops at the first unhealthy pod (creating it if it is gone), so a
+    batch is deleted only when every pod is healthy and is recreated one pod at a time, each
+    once the previous one is available. The count graph lets any gone pod of the batch be
+    recreated next (the exact ordinal order is a subset of those steps: an
+    over-approximation, sound for proofs); the simulator follows the ordinals. Pods below the
+    partition keep running, Ready.
 """
 from __future__ import annotations
 
@@ -101,6 +104,7 @@ class Rollout:
     # pod anti-affinity, node room (scheduler.Placement.slots); 0: no limit
     slots: int = 0
     node_cap: int = 0  # drain: the most pods the drained node can hold (0: no limit)
+    ordered: bool = False  # StatefulSet: podManagementPolicy OrderedReady (one creation at a time)
 
     def scheduled(self, s: RolloutState) -> int:
         """New pods that found a node; the others are Pending (there is no room until an
@@ -187,13 +191,21 @@ class Rollout:
 
     def _stateful(self, s: RolloutState) -> Action | None:
         """StatefulSet RollingUpdate: recreate deleted pods once they are gone; delete old pods
-        (of ordinal >= partition) while fewer than ``unavailable`` pods are unhealthy — one
-        at a time, or ``maxUnavailable`` with the feature gate and Parallel management."""
+        (of ordinal >= partition) while fewer than ``unavailable`` pods are unhealthy. With
+        OrderedReady, a gone pod is recreated only when every recreated pod is available (the
+        ordinal walk stops at the first unhealthy pod), one per sync, and deletion waits
+        until no pod is unhealthy."""
         f = self.moving
         free = f - s.old - s.gone_wait - s.new  # ordinals whose old pod is gone, not yet recreated
-        if free > 0:
+        unhealthy = f - s.old - s.new_available  # terminating, gone, Pending or starting
+        if self.ordered:
+            if free > 0 and s.new == s.new_available:
+                return Action(ActionKind.SCALE_UP, 1)
+            if unhealthy > 0:
+                return None
+        elif free > 0:
             return Action(ActionKind.SCALE_UP, free)
-        k = min(s.old, self.unavailable - (f - s.old - s.new_available))
+        k = min(s.old, self.unavailable - unhealthy)
         return Action(ActionKind.SCALE_DOWN, k) if k > 0 else None
 
     def _drain(self, s: RolloutState) -> Action | None:

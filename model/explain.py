@@ -195,6 +195,11 @@ def _blame(sc: Scenario, cause: Cause) -> list[Blame]:
             return out
         if w.kind is WorkloadKind.POD:
             out.append(Blame(w.loc, "kind: Pod", "a bare Pod is replaced by delete + create"))
+        elif _statefulset_batch_takes_all(sc):
+            field = "spec.updateStrategy.rollingUpdate.maxUnavailable"
+            out.append(Blame(w.loc_of(field), field,
+                             f"resolves to {sc.rollout.unavailable} of {sc.rollout.replicas} replicas: every pod is "
+                             "deleted at once (a StatefulSet never surges)"))
         elif sc.rollout.strategy is Strategy.STATEFUL_SET:
             out.append(Blame(w.loc_of("spec.replicas"), "spec.replicas",
                              f"{sc.rollout.replicas}: a StatefulSet deletes a pod before it recreates it (no surge)"))
@@ -281,6 +286,10 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
     if cause is Cause.NO_ENDPOINT and not any(e.local for e in sc.entries):
         if sc.pair.workload.kind is WorkloadKind.POD:
             return "run the pod from a Deployment with replicas >= 2 and maxUnavailable: 0"
+        if _statefulset_batch_takes_all(sc):
+            return (f"spec.updateStrategy.rollingUpdate.maxUnavailable: {sc.rollout.replicas - 1} (below the "
+                    f"{sc.rollout.replicas} replicas) — a StatefulSet never surges, so a batch of every pod leaves "
+                    "the Service without an endpoint")
         if sc.rollout.strategy is Strategy.STATEFUL_SET:
             return ("spec.replicas: 2 or more — a StatefulSet replaces one pod at a time and never surges, "
                     "so a single replica leaves the Service without an endpoint")
@@ -316,6 +325,8 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
                         "falls back to terminating pods until they are removed. "
                         + ("Run it from a Deployment with replicas >= 2 and maxUnavailable: 0"
                            if sc.pair.workload.kind is WorkloadKind.POD else
+                           f"Set spec.updateStrategy.rollingUpdate.maxUnavailable to {sc.rollout.replicas - 1} "
+                           "(a StatefulSet never surges)" if _statefulset_batch_takes_all(sc) else
                            "Set spec.replicas to 2 or more (a StatefulSet never surges)"
                            if sc.rollout.strategy is Strategy.STATEFUL_SET else
                            "strategy.rollingUpdate: {maxSurge: 1, maxUnavailable: 0}"))
@@ -440,3 +451,9 @@ def _no_room(sc: Scenario) -> tuple[list[Blame], str, str]:
         fix = "add a node with room for the evicted pods, or relax the required placement rule"
     return blame, why, fix
 
+
+def _statefulset_batch_takes_all(sc: Scenario) -> bool:
+    """Does a StatefulSet of several replicas lose every pod at once because its
+    ``maxUnavailable`` (feature gate on) covers all of them?"""
+    r = sc.rollout
+    return r.strategy is Strategy.STATEFUL_SET and r.kept == 0 and 1 < r.replicas <= r.unavailable

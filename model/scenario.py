@@ -359,11 +359,7 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
         rollout = Rollout(0, Strategy.DAEMON_SET, 0, 1)  # sized below, from the feasible nodes
     elif w.kind is WorkloadKind.STATEFUL_SET:
         rollout = Rollout(w.replicas, Strategy.STATEFUL_SET, 0,
-                          statefulset_unavailable(w, settings.k8s_version), partition=w.partition)
-        if rollout.unavailable > 1 and w.ordered:
-            raise LeftUnverified(f"{w.ref}: rollingUpdate.maxUnavailable {w.max_unavailable} with podManagementPolicy "
-                                 "OrderedReady deletes a batch and recreates it one pod at a time in ordinal order, "
-                                 "which is not modelled (Parallel is)", w.loc_of("spec.updateStrategy.rollingUpdate"))
+                          statefulset_unavailable(w, settings.k8s_version), partition=w.partition, ordered=w.ordered)
     else:
         surge, unavailable = resolve_fenceposts(w.max_surge, w.max_unavailable, w.replicas)
         rollout = Rollout(w.replicas, w.strategy, surge, unavailable)

@@ -570,23 +570,40 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                 create_new(t, n)
             trigger(t, "scaled up")
 
-    recreated: set[int] = set()  # StatefulSet: ordinals whose new pod exists
+    recreated: dict[int, _Pod] = {}  # StatefulSet: ordinal -> its new pod
+    by_ordinal = {o: olds[i] for i, o in ordinal.items()}
 
     def stateful_sync(t: float) -> None:
-        """stateful_set_control.go updateStatefulSet (maxUnavailable 1): recreate the pods
-        whose old pod is gone; else, when every pod is healthy, delete the old pod with the
-        highest ordinal >= partition."""
+        """stateful_set_control.go updateStatefulSet: recreate the pods whose old pod is gone
+        (Parallel: all of them; OrderedReady: walking the ordinals upwards, stop at the first
+        unhealthy pod, creating it if it is gone); then, unless the walk stopped, delete the
+        old pods with the highest ordinals >= partition while fewer than maxUnavailable pods
+        are unhealthy."""
         src = w.loc_of("spec.updateStrategy")
-        gone = [p for p in olds if p.exit <= t and ordinal[p.index] not in recreated]
-        if gone:
+
+        def recreate_(p: _Pod) -> None:
+            o = ordinal[p.index]
+            step(t, ctl, "", EventKind.SCALE_UP,
+                 f"StatefulSet: {p.name} is gone; creates {name}-{o} from the new template", src)
+            create_new(t, label=f"{name}-{o}-new")
+            recreated[o] = news[-1]
+
+        if sc.rollout.ordered:
+            for o in range(r):
+                q, p = recreated.get(o), by_ordinal[o]
+                if q is None and p.exit <= t:
+                    recreate_(p)
+                    trigger(t, "scaled up")
+                    return  # OrderedReady creates one pod per sync
+                if (q.available > t) if q is not None else p.deleted < INF:
+                    return  # waits for this ordinal to be Running, Ready and available
+        else:
+            gone = [p for p in olds if p.exit <= t and ordinal[p.index] not in recreated]
             for p in gone:
-                recreated.add(ordinal[p.index])
-                step(t, ctl, "", EventKind.SCALE_UP,
-                     f"StatefulSet: {p.name} is gone; creates {name}-{ordinal[p.index]} from the new template",
-                     src)
-                create_new(t, label=f"{name}-{ordinal[p.index]}-new")
-            trigger(t, "scaled up")
-            return
+                recreate_(p)
+            if gone:
+                trigger(t, "scaled up")
+                return
         # unhealthy: deleted pods whose replacement is not available yet (terminating, gone,
         # Pending, starting); the partition's pods stay healthy
         unhealthy = sum(1 for p in olds if p.deleted < INF) - sum(1 for q in news if q.available <= t)

@@ -51,7 +51,8 @@ class Manifest:
     drain: str = ""  # "", "none" (drain node 1, no PodDisruptionBudget), "min1", "max1" (with one)
     stateful: bool = False  # a StatefulSet (one pod at a time; recreate: none; surge/unavailable unused)
     partition: int = 0  # StatefulSet: ordinals below are not updated
-    parallel: int = 0  # StatefulSet: podManagementPolicy Parallel with this maxUnavailable (0: OrderedReady)
+    parallel: bool = False  # StatefulSet: podManagementPolicy Parallel (else OrderedReady)
+    batch: int = 0  # StatefulSet: rollingUpdate.maxUnavailable (0: unset; counts from 1.35)
     placement: str = ""  # "", "host" (required anti-affinity per node), "host-mlk" (per revision),
     #                      "spread" (DoNotSchedule, maxSkew 1 per node), "room" (cluster file pods: 2)
 
@@ -64,10 +65,10 @@ class Manifest:
             strategy = (f"  updateStrategy:\n    rollingUpdate:\n      maxSurge: {surge!r}\n"
                         f"      maxUnavailable: {self.unavailable!r}\n").replace("'", '"')
         if self.stateful:
-            strategy = f"  serviceName: web\n  updateStrategy:\n    rollingUpdate: {{partition: {self.partition}}}\n"
-            if self.parallel:
-                strategy = (f"  serviceName: web\n  podManagementPolicy: Parallel\n  updateStrategy:\n"
-                            f"    rollingUpdate: {{partition: {self.partition}, maxUnavailable: {self.parallel}}}\n")
+            policy = "  podManagementPolicy: Parallel\n" if self.parallel else ""
+            batch = f", maxUnavailable: {self.batch}" if self.batch else ""
+            strategy = (f"  serviceName: web\n{policy}  updateStrategy:\n"
+                        f"    rollingUpdate: {{partition: {self.partition}{batch}}}\n")
         kind = "DaemonSet" if self.daemon else "StatefulSet" if self.stateful else "Deployment"
         probe = {
             "none": "",
@@ -155,7 +156,8 @@ manifests = st.builds(
     drain=st.sampled_from(["", "", "", "", "none", "min1", "max1"]),
     stateful=st.sampled_from([False, False, False, True]),
     partition=st.sampled_from([0, 0, 1, 2]),
-    parallel=st.sampled_from([0, 0, 1, 2, 3]),
+    parallel=st.booleans(),
+    batch=st.sampled_from([0, 0, 1, 2, 3]),
     placement=st.sampled_from(["", "", "", "", "host", "host-mlk", "spread", "room"]),
 ).filter(_valid).filter(lambda m: not (m.prestop == "sleep" and m.prestop_s > m.grace))
 

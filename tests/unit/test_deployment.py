@@ -314,3 +314,27 @@ def test_statefulset_parallel_max_unavailable_deletes_a_batch() -> None:
     assert all(4 - st.old - st.new_available <= 2 for st in build_graph(r))
     assert facts(r).always_completes and not facts(r).zero_ready
     assert facts(Rollout(2, Strategy.STATEFUL_SET, 0, 2)).zero_ready  # both pods at once
+
+
+def test_statefulset_ordered_max_unavailable_recreates_one_pod_at_a_time() -> None:
+    """OrderedReady with maxUnavailable 2 (gate on): the batch is deleted only while every pod
+    is healthy; processReplica stops at the first unhealthy ordinal, so the batch comes back
+    one pod per sync, the next once the previous one is available."""
+    r = Rollout(4, Strategy.STATEFUL_SET, 0, 2, ordered=True)
+    s = r.initial
+    assert r.reconcile(s) == Action(ActionKind.SCALE_DOWN, 2)
+    s = r.apply(s, Action(ActionKind.SCALE_DOWN, 2))
+    s = r.apply(r.apply(s, Action(ActionKind.GONE)), Action(ActionKind.GONE))
+    assert r.reconcile(s) == Action(ActionKind.SCALE_UP, 1)  # Parallel would create both
+    s = r.apply(s, Action(ActionKind.SCALE_UP, 1))
+    assert r.reconcile(s) is None  # waits for the recreated pod to be available
+    s = r.apply(s, Action(ActionKind.AVAILABLE))
+    assert r.reconcile(s) == Action(ActionKind.SCALE_UP, 1)
+    s = r.apply(s, Action(ActionKind.SCALE_UP, 1))
+    assert r.reconcile(s) is None  # one pod unhealthy: Parallel would delete one more here
+    assert Rollout(4, Strategy.STATEFUL_SET, 0, 2).reconcile(s) == Action(ActionKind.SCALE_DOWN, 1)
+    g = build_graph(r)
+    assert all(st.new - st.new_available <= 1 for st in g)  # never two recreated pods starting
+    assert all(4 - st.old - st.new_available <= 2 for st in g)
+    assert facts(r).always_completes and not facts(r).zero_ready
+    assert facts(Rollout(2, Strategy.STATEFUL_SET, 0, 2, ordered=True)).zero_ready

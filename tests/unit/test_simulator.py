@@ -301,9 +301,11 @@ def test_deregistration_lag_keeps_sending_after_the_listener_closed() -> None:
 # ------------------------------------------------------------------ StatefulSet
 
 
-def statefulset(replicas: int = 3, partition: int = 0, pod: str = "") -> str:
+def statefulset(replicas: int = 3, partition: int = 0, pod: str = "", policy: str = "OrderedReady",
+                batch: int = 1) -> str:
     return manifest(replicas=replicas, pod=pod).replace("kind: Deployment", "kind: StatefulSet").replace(
-        SURGE1, f"  serviceName: web\n  updateStrategy:\n    rollingUpdate: {{partition: {partition}}}\n")
+        SURGE1, f"  serviceName: web\n  podManagementPolicy: {policy}\n  updateStrategy:\n"
+                f"    rollingUpdate: {{partition: {partition}, maxUnavailable: {batch}}}\n")
 
 
 def test_statefulset_updates_highest_ordinal_first_one_at_a_time() -> None:
@@ -318,3 +320,26 @@ def test_statefulset_updates_highest_ordinal_first_one_at_a_time() -> None:
     assert run.completed and "web-0-old" in run.pod_nodes
     assert all(s.component.value == "statefulset-controller"
                for s in steps_of(run, EventKind.POD_DELETED) + steps_of(run, EventKind.SCALE_DOWN))
+
+
+@pytest.mark.parametrize("policy, created", [
+    # OrderedReady: web-3 is gone first, but web-2 comes first, and web-3 only once web-2 is available
+    ("OrderedReady", [(1.0, "web-2-new"), (5.0, "web-3-new"), (9.0, "web-0-new"), (13.0, "web-1-new")]),
+    # Parallel: each ordinal is recreated as soon as its old pod is gone, and each pod that
+    # turns available lets one more go (maxUnavailable - unavailable)
+    ("Parallel", [(0.0, "web-3-new"), (1.0, "web-2-new"), (4.0, "web-1-new"), (5.0, "web-0-new")]),
+])
+def test_statefulset_max_unavailable_batch_is_recreated_per_pod_management_policy(policy, created) -> None:
+    """stateful_set_control.go with MaxUnavailableStatefulSet (1.35): the batch of the two
+    highest ordinals is deleted while every pod is healthy; processReplica then walks the
+    ordinals upwards — OrderedReady stops at the first unhealthy pod, creating it if it is
+    gone (one per sync); Parallel creates every gone pod."""
+    sc = build(statefulset(replicas=4, policy=policy, batch=2), nodes=2, k8s_version="1.35")
+    assert (sc.rollout.unavailable, sc.rollout.ordered) == (2, policy == "OrderedReady")
+    # old pod 0 is web-3 (gone at once), old pod 1 is web-2 (kubelet sees its deletion 1 s later)
+    timing = Timing(old=(OldTiming(), OldTiming(kubelet=1.0)), default_new=NewTiming(start=4.0))
+    run = simulate(sc, Choices(), timing)
+    assert [(s.t, s.where) for s in steps_of(run, EventKind.POD_CREATED)] == created
+    deleted = [(s.t, s.where) for s in steps_of(run, EventKind.POD_DELETED)]
+    assert deleted[:2] == [(0.0, "web-3-old"), (0.0, "web-2-old")]
+    assert run.completed
