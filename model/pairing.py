@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from zdverify.model.objects import Container, Objects, Service, ServicePort, ServiceType, Workload
 from zdverify.model.source import InputError
+from zdverify.model.verdict import Note, NoteKind
 
 
 @dataclass(frozen=True)
@@ -24,14 +25,14 @@ class Pair:
     container_port: int
 
 
-def pair(objects: Objects) -> tuple[list[Pair], list[str]]:
+def pair(objects: Objects) -> tuple[list[Pair], list[Note]]:
     """Pairs in input order (workload, then service, then port), and notes on what was skipped."""
-    notes: list[str] = []
+    notes: list[Note] = []
     routable: list[Service] = []
     for service in objects.services:
         reason = _skip_reason(service)
         if reason:
-            notes.append(f"{service.ref}: {reason}; skipped")
+            notes.append(Note(NoteKind.SKIPPED, f"{service.ref}: {reason}; skipped"))
         else:
             routable.append(service)
     pairs: list[Pair] = []
@@ -39,7 +40,7 @@ def pair(objects: Objects) -> tuple[list[Pair], list[str]]:
     for workload in objects.workloads:
         services = [(i, s) for i, s in enumerate(routable) if selects(s, workload)]
         if not services:
-            notes.append(f"{workload.ref}: no Service selects its pods; left unverified")
+            notes.append(Note(NoteKind.UNSELECTED, f"{workload.ref}: no Service selects its pods; left unverified"))
         for i, service in services:
             selected.add(i)
             for index, port in enumerate(service.ports):
@@ -47,7 +48,7 @@ def pair(objects: Objects) -> tuple[list[Pair], list[str]]:
                 pairs.append(Pair(workload, service, port, container, number))
     for i, service in enumerate(routable):
         if i not in selected:
-            notes.append(f"{service.ref}: selects no workload in the input")
+            notes.append(Note(NoteKind.UNSELECTED, f"{service.ref}: selects no workload in the input"))
     return pairs, notes
 
 

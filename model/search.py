@@ -39,7 +39,7 @@ from zdverify.model.source import InputError
 from zdverify.model.suppression import Suppression
 from zdverify.model.timing import Encoding
 from zdverify.grammar.specs import ClaimKind
-from zdverify.model.verdict import Property, Report, Result, Verdict
+from zdverify.model.verdict import Note, NoteKind, Property, Report, Result, Verdict
 
 
 def _tune_lb(sc: Scenario, choices: Choices, timing: Timing, run: Run) -> Timing | None:
@@ -138,7 +138,7 @@ def check_scenario(sc: Scenario, properties: Sequence[Property]) -> list[Result]
                               "total_s": round(elapsed, 4)}) for r in results]
 
 
-def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nodes: int | Sequence[Node],
+def check_all(pairs: Sequence[Pair], notes: Sequence[Note], objects: Objects, nodes: int | Sequence[Node],
               settings: Settings, properties: Sequence[Property], suppressions: Sequence[Suppression] = (),
               previous: Objects | None = None, drain: int | None = None) -> Report:
     """``nodes``: a node count, or the cluster file's nodes. ``previous``: the objects the
@@ -148,37 +148,38 @@ def check_all(pairs: Sequence[Pair], notes: Sequence[str], objects: Objects, nod
     results: list[Result] = []
     notes = list(notes)
     for u in objects.unverified:
-        notes.append(f"{u.ref}: {u.reason}; left unverified ({u.loc})")
+        notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{u.ref}: {u.reason}; left unverified ({u.loc})"))
     for p in pairs:
         if p.workload.replicas == 0 and p.workload.kind is not WorkloadKind.DAEMON_SET:
-            notes.append(f"{p.workload.ref}: replicas is 0; nothing rolls out, left unverified")
+            notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{p.workload.ref}: replicas is 0; nothing rolls out, "
+                              "left unverified"))
             continue
         if p.service.headless:
-            notes.append(f"{p.service.ref}: headless (clusterIP: None), clients resolve pod IPs without "
-                         f"kube-proxy; {p.workload.ref} left unverified for it")
+            notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{p.service.ref}: headless (clusterIP: None), clients "
+                              f"resolve pod IPs without kube-proxy; {p.workload.ref} left unverified for it"))
             continue
         own_settings = for_workload(settings, p.workload.annotations, p.workload.loc_of)
         old = old_by_ref.get(p.workload.ref)
         if previous is not None and old is None:
-            notes.append(f"{p.workload.ref}: not in --from; its old pods are taken to run the new template")
+            notes.append(Note(NoteKind.ASSUMPTION,
+                              f"{p.workload.ref}: not in --from; its old pods are taken to run the new template"))
         budget = None
         if drain is not None:
             if p.workload.kind is not WorkloadKind.DEPLOYMENT:
-                notes.append(f"{p.workload.ref}: kubectl drain does not replace it (only Deployments are "
-                             "checked under --drain); left unverified")
+                notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{p.workload.ref}: kubectl drain does not replace it "
+                                  "(only Deployments are checked under --drain); left unverified"))
                 continue
             budget = next((b for b in objects.budgets if b.namespace == p.workload.namespace
                            and b.selector.matches(p.workload.template.labels)), None)
         try:
             sc = build_scenario(p, nodes, own_settings, old, drain, budget)
         except LeftUnverified as e:
-            notes.append(f"{e.message}; left unverified ({e.loc})")
+            notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{e.message}; left unverified ({e.loc})"))
             continue
         if drain is not None and (drain not in sc.feasible or len(sc.feasible) < 2):
-            notes.append(f"{p.workload.ref}: " + ("none of its pods can run on the drained node"
-                                                  if drain not in sc.feasible else
-                                                  "no other node can run its pods: evicted pods stay Pending")
-                         + "; left unverified")
+            notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{p.workload.ref}: " + (
+                "none of its pods can run on the drained node" if drain not in sc.feasible else
+                "no other node can run its pods: evicted pods stay Pending") + "; left unverified"))
             continue
         own = (suppression.from_annotations(p.workload, dict(p.workload.annotations), p.workload.ref,
                                             properties, is_service=False)

@@ -169,12 +169,29 @@ class Result:
     discouraged: tuple[Blame, ...] = ()
 
 
+class NoteKind(Enum):
+    """Why something in the input has no result (or what a result assumes)."""
+
+    SKIPPED = "skipped"  # a Service zdverify does not route through (ExternalName, no selector, …)
+    UNSELECTED = "unselected"  # a workload no Service selects, a Service that selects no workload
+    LEFT_UNVERIFIED = "left-unverified"  # a workload the model cannot check (the reason is given)
+    ASSUMPTION = "assumption"  # checked, under the stated assumption
+
+
+@dataclass(frozen=True)
+class Note:
+    """One sentence on what was not verified, or assumed, and why."""
+
+    kind: NoteKind
+    text: str
+
+
 @dataclass(frozen=True)
 class Report:
     """Everything one run found; the renderers' only input."""
 
     results: tuple[Result, ...]
-    notes: tuple[str, ...] = ()  # unpaired workloads/services, skipped objects
+    notes: tuple[Note, ...] = ()  # unpaired workloads/services, skipped objects
     nodes: int = 3
     k8s_version: str = ""
     properties: tuple[Property, ...] = ()  # the properties checked, in catalogue order

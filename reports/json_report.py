@@ -22,7 +22,7 @@ def render_json(report: Report) -> str:
         "nodes": report.nodes,
         "k8s_version": report.k8s_version,
         "results": [_result(r) for r in report.results],
-        "notes": list(report.notes),
+        "notes": [n.text for n in report.notes],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 

@@ -49,7 +49,7 @@ def render_junit(report: Report) -> str:
         root.append(suite)
         totals = [a + b for a, b in zip(totals, counts)]
     if report.notes:
-        suite, counts = _notes_suite(report.notes)
+        suite, counts = _notes_suite([n.text for n in report.notes])
         root.append(suite)
         totals = [a + b for a, b in zip(totals, counts)]
     _set_counts(root, totals)

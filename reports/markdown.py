@@ -30,6 +30,7 @@ from zdverify.model.verdict import (
     Assumption,
     Component,
     EventKind,
+    Note,
     Report,
     Result,
     Step,
@@ -512,7 +513,7 @@ def _assumptions(proved: Sequence[Result], r: _Renderer) -> str:
     return "\n".join(out)
 
 
-def _notes(notes: Sequence[str]) -> str:
+def _notes(notes: Sequence[Note]) -> str:
     if not notes:
         return ""
-    return "\n".join(["## Not verified", "", *(f"- {md(n)}" for n in notes)])
+    return "\n".join(["## Not verified", "", *(f"- {md(n.text)}" for n in notes)])

@@ -182,7 +182,7 @@ def _invocation(report: Report) -> dict[str, Any]:
     invocation: dict[str, Any] = {"executionSuccessful": True}
     if report.notes:
         invocation["toolExecutionNotifications"] = [
-            {"level": "note", "message": {"text": note}} for note in report.notes
+            {"level": "note", "message": {"text": note.text}} for note in report.notes
         ]
     return invocation
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from zdverify.model.verdict import Assumption, Blame, Report, Result, Step, Verdict
+from zdverify.model.verdict import Assumption, Blame, Note, Report, Result, Step, Verdict
 
 _RESET = "\x1b[0m"
 _BOLD = "1"
@@ -197,10 +197,10 @@ def _assumptions(proved: Sequence[Result], color: bool) -> list[str]:
     return lines
 
 
-def _notes(notes: Sequence[str], color: bool) -> list[str]:
+def _notes(notes: Sequence[Note], color: bool) -> list[str]:
     if not notes:
         return []
-    return [_paint("Not verified:", _BOLD, color), *(f"  - {note}" for note in notes)]
+    return [_paint("Not verified:", _BOLD, color), *(f"  - {note.text}" for note in notes)]
 
 
 def _count(n: int, singular: str, plural: str) -> str:

@@ -24,7 +24,7 @@ from zdverify.api import verify
 from zdverify.model.assumptions import BOUNDS, DEFAULT_K8S_VERSION, LB_PROFILES, settings
 from zdverify.model.load import decode_text
 from zdverify.model.source import InputError, Loc
-from zdverify.model.verdict import Report, Verdict
+from zdverify.model.verdict import NoteKind, Report, Verdict
 from zdverify.reports.formats import render
 
 EXIT_PROVED = 0
@@ -300,10 +300,10 @@ def _read_stdin(name: str) -> str:
 
 
 def _nothing_to_verify(report: Report) -> str:
-    left = any("left unverified" in n for n in report.notes)
+    left = any(n.kind is NoteKind.LEFT_UNVERIFIED for n in report.notes)
     reason = ("no workload selected by a Service could be checked" if left else
               "no workload in the input is selected by a Service")
-    return "\n  ".join([f"nothing to verify: {reason}", *report.notes])
+    return "\n  ".join([f"nothing to verify: {reason}", *(n.text for n in report.notes)])
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from zdverify import cli
 from zdverify.model.assumptions import DEFAULT_K8S_VERSION
-from zdverify.model.verdict import Report, Result, Verdict
+from zdverify.model.verdict import Note, NoteKind, Report, Result, Verdict
 from zdverify.specs.registry import builtin_by_slug
 
 WEB = """\
@@ -166,8 +166,20 @@ def test_nothing_to_verify_lists_the_notes(tmp_path: Path) -> None:
     lone = WEB.split("---\n")[0]
     write(tmp_path, "lone.yaml", lone)
     result = run("lone.yaml", cwd=tmp_path)
-    assert_input_error(result, "lone.yaml:1: error: nothing to verify: ")
+    assert_input_error(result, "lone.yaml:1: error: nothing to verify: no workload in the input is selected by a "
+                               "Service")
     assert "Deployment/default/web: no Service selects its pods" in result.stderr
+
+
+def test_nothing_to_verify_says_when_a_selected_workload_could_not_be_checked(tmp_path: Path) -> None:
+    """A workload the model leaves unverified (here: OnDelete) is not 'unselected'."""
+    write(tmp_path, "sts.yaml", WEB.replace("kind: Deployment", "kind: StatefulSet", 1).replace(
+        "  strategy:\n    rollingUpdate:\n      maxSurge: 1\n      maxUnavailable: 0\n",
+        "  serviceName: web\n  updateStrategy: {type: OnDelete}\n", 1))
+    result = run("sts.yaml", cwd=tmp_path)
+    assert_input_error(result, "sts.yaml:1: error: nothing to verify: no workload selected by a Service could be "
+                               "checked")
+    assert "updateStrategy OnDelete" in result.stderr
 
 
 # ---------------------------------------------------------------- flags (independent of the search)
@@ -280,7 +292,8 @@ def test_exit_codes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, verdicts: t
 
 
 def test_empty_report_is_nothing_to_verify(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    outcome = invoke_with(monkeypatch, tmp_path, Report((), ("Service/default/db: selects no workload in the input",)))
+    note = Note(NoteKind.UNSELECTED, "Service/default/db: selects no workload in the input")
+    outcome = invoke_with(monkeypatch, tmp_path, Report((), (note,)))
     assert outcome.exit_code == 2 and outcome.stdout == ""
     assert ": error: nothing to verify: " in outcome.stderr.splitlines()[0]
     assert "Service/default/db: selects no workload in the input" in outcome.stderr

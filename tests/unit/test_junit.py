@@ -91,7 +91,7 @@ def test_error_and_skipped() -> None:
     skipped = list(root.iter("skipped"))
     assert skipped[0].get("message") == "suppressed: single replica by design"
     assert "deploy/web.yaml:7" in (skipped[0].text or "")
-    assert skipped[1].get("message") == HAND.notes[0]
+    assert skipped[1].get("message") == HAND.notes[0].text
 
 
 def test_suppressed_proved_and_inconclusive_are_skipped_too() -> None:

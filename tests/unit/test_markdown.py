@@ -16,6 +16,8 @@ from zdverify.model.verdict import (
     Cause,
     Component,
     EventKind,
+    Note,
+    NoteKind,
     Report,
     Result,
     Step,
@@ -91,7 +93,7 @@ def mermaid_blocks(markdown: str) -> list[str]:
 # ------------------------------------------------------------------ hand-built reports
 
 def test_structure_title_table_and_sections() -> None:
-    md = render_markdown(report(PROVED, CEX, INCONCLUSIVE, SUPPRESSED, notes=("Deployment/x: unpaired",)))
+    md = render_markdown(report(PROVED, CEX, INCONCLUSIVE, SUPPRESSED, notes=(Note(NoteKind.UNSELECTED, "Deployment/x: unpaired"),)))
     assert md.startswith("# zdverify: a rollout can drop requests\n")
     assert "1 proved, 1 counterexample, 1 inconclusive, 1 skipped (--nodes 3, Kubernetes 1.34)" in md
     assert "| verdict | property | workload | Service | summary |" in md
@@ -234,7 +236,7 @@ def test_deterministic() -> None:
 
 
 def test_empty_report() -> None:
-    md = render_markdown(Report((), ("Deployment/default/x: no Service selects its pods",)))
+    md = render_markdown(Report((), (Note(NoteKind.UNSELECTED, "Deployment/default/x: no Service selects its pods"),)))
     assert "nothing was verified" in md and "## Not verified" in md
 
 

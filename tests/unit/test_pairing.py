@@ -9,6 +9,7 @@ from zdverify.model.kube import build_objects
 from zdverify.model.load import load_text
 from zdverify.model.pairing import pair, selects
 from zdverify.model.source import InputError
+from zdverify.model.verdict import NoteKind
 
 WEB = """\
 apiVersion: apps/v1
@@ -96,13 +97,14 @@ def test_selection_rules_and_notes() -> None:
         + service("ext", "{type: ExternalName, externalName: example.com}")
     )
     assert [(p.workload.name, p.service.name) for p in pairs] == [("web", "both")]
-    assert notes == [
-        "Service/default/manual: no selector (endpoints are managed by hand); skipped",
-        "Service/default/headless: headless service (clusterIP: None) has no virtual IP to verify; skipped",
-        "Service/default/ext: ExternalName service routes to no pods; skipped",
-        "Deployment/default/worker: no Service selects its pods; left unverified",
-        "Service/default/wrong-tier: selects no workload in the input",
-        "Service/prod/other-ns: selects no workload in the input",
+    assert [(n.kind, n.text) for n in notes] == [
+        (NoteKind.SKIPPED, "Service/default/manual: no selector (endpoints are managed by hand); skipped"),
+        (NoteKind.SKIPPED,
+         "Service/default/headless: headless service (clusterIP: None) has no virtual IP to verify; skipped"),
+        (NoteKind.SKIPPED, "Service/default/ext: ExternalName service routes to no pods; skipped"),
+        (NoteKind.UNSELECTED, "Deployment/default/worker: no Service selects its pods; left unverified"),
+        (NoteKind.UNSELECTED, "Service/default/wrong-tier: selects no workload in the input"),
+        (NoteKind.UNSELECTED, "Service/prod/other-ns: selects no workload in the input"),
     ]
 
 

@@ -13,6 +13,8 @@ from zdverify.model.verdict import (
     Cause,
     Component,
     EventKind,
+    Note,
+    NoteKind,
     Report,
     Result,
     Step,
@@ -53,7 +55,7 @@ INCONCLUSIVE = Result(
     builtin_by_slug("stalled"), WEB, SVC, Verdict.INCONCLUSIVE, "search bound exhausted",
     why="more than 100000 states; raise the bound or reduce replicas",
 )
-NOTES = ("Deployment/default/worker: no Service selects its pods; left unverified",)
+NOTES = (Note(NoteKind.UNSELECTED, "Deployment/default/worker: no Service selects its pods; left unverified"),)
 
 
 def report(*results: Result) -> Report:
@@ -140,7 +142,7 @@ def test_notes_and_summary_line_close_the_report() -> None:
     assert text.endswith("\n")
     lines = text.splitlines()
     assert lines[-1] == "2 proved, 1 counterexample, 1 inconclusive (--nodes 3, Kubernetes 1.34)"
-    assert lines[-4:-2] == ["Not verified:", f"  - {NOTES[0]}"]
+    assert lines[-4:-2] == ["Not verified:", f"  - {NOTES[0].text}"]
 
 
 def test_summary_line_pluralises() -> None:
@@ -164,7 +166,7 @@ def test_json_top_level() -> None:
     assert doc["zdverify"] == zdverify.__version__
     assert doc["verdict"] == "counterexample"
     assert (doc["nodes"], doc["k8s_version"]) == (3, "1.34")
-    assert doc["notes"] == list(NOTES)
+    assert doc["notes"] == [n.text for n in NOTES]
     assert [r["verdict"] for r in doc["results"]] == ["proved", "counterexample", "inconclusive", "proved"]
 
 
@@ -204,5 +206,5 @@ def test_json_is_deterministic_and_plain() -> None:
 
 
 def test_json_of_an_empty_report() -> None:
-    doc = json.loads(render_json(Report((), ("nothing paired",), nodes=1, k8s_version="1.30")))
+    doc = json.loads(render_json(Report((), (Note(NoteKind.UNSELECTED, "nothing paired"),), nodes=1, k8s_version="1.30")))
     assert doc["results"] == [] and doc["verdict"] == "proved" and doc["nodes"] == 1

@@ -20,6 +20,8 @@ from zdverify import verify
 from zdverify.model.source import Loc
 from zdverify.model.verdict import (
     Blame, Cause, Component, EventKind, Report, Result, Step, Verdict,
+    Note,
+    NoteKind,
 )
 from zdverify.reports.sarif import artifact_uri, render_sarif
 from zdverify.specs.registry import builtin, builtin_by_slug
@@ -58,7 +60,7 @@ SUPPRESSED = replace(
     suppressed="single replica by design", suppressed_by=Loc("deploy/web.yaml", 7, 5),
 )
 HAND = Report((PROVED, COUNTEREXAMPLE, INCONCLUSIVE, SUPPRESSED),
-              ("Deployment/default/worker: no Service selects its pods; left unverified",),
+              (Note(NoteKind.UNSELECTED, "Deployment/default/worker: no Service selects its pods; left unverified"),),
               nodes=3, k8s_version="1.34", properties=builtin())
 
 
@@ -272,7 +274,7 @@ def test_suppressed_results_stay_with_an_in_source_suppression() -> None:
 def test_notes_are_tool_notifications() -> None:
     (invocation,) = sarif(HAND)["runs"][0]["invocations"]
     assert invocation["executionSuccessful"] is True
-    assert [n["message"]["text"] for n in invocation["toolExecutionNotifications"]] == list(HAND.notes)
+    assert [n["message"]["text"] for n in invocation["toolExecutionNotifications"]] == [n.text for n in HAND.notes]
 
 
 def test_deterministic(example_reports: dict[str, Report]) -> None:
