@@ -300,6 +300,11 @@ def _node_lemmas(case: _Case, n: _Node) -> None:
         # a DaemonSet with surge deletes a node's old pod only once the new pod on that node
         # is available (Ready before), and kube-proxy applies the two changes in order
         never_empty = True
+    if case.local and n.feasible and gf.node_kept:
+        # the per-node exploration (placement rules, the ReplicaSet's ranking) keeps a Ready,
+        # non-terminating pod on every feasible node at every instant; kube-proxy's view is a
+        # past state of the slice, which is a past state of the pods
+        never_empty = True
     if n.target_group:
         # every available pod is a healthy target when Ready waits for the target (the gate);
         # old pods stay targets until after their deletion

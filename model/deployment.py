@@ -12,9 +12,15 @@ Simplifications:
     old pod is deleted when the old ReplicaSet's spec drops. The reaction delay is the
     ``controller`` bound.
  3. ``cleanupUnhealthyReplicas`` never fires: old pods are healthy (simplification 1).
- 4. Which old pod is deleted is a free choice here (over-approximates the ranking rules of
-    ``ActivePodsWithRanks``), so proofs stay sound. Counterexamples are replayed by the
-    simulator, which applies the ranking (rule 5, doubled-up nodes first; ties free).
+ 4. Which old pod is deleted is a free choice in the count graph (over-approximates the
+    ranking rules of ``ActivePodsWithRanks``), so proofs stay sound. Counterexamples are
+    replayed by the simulator, which applies the ranking (rule 5, doubled-up nodes first;
+    ties free). For Local traffic under required placement rules, ``node_facts`` explores
+    the rollout per node with the ranking (``replica_set.go`` ``getPodsToDelete``: rules
+    1-4 tie for old pods that are all scheduled, Running and Ready with one template's
+    deletion cost; rule 5 ranks by the node's active pods of the Deployment, old and new
+    ReplicaSets; later rules are free) and the scheduler's filters, scheduling each new pod
+    at any moment after its creation.
  5. New pods, once available, stay available (the application does not fail later).
  6. ``progressDeadlineSeconds`` only sets a condition upstream; it does not change the
     rollout and is not modelled.
@@ -46,6 +52,7 @@ from typing import Callable
 import networkx as nx
 
 from zdverify.model.objects import Strategy, scaled
+from zdverify.model.scheduler import Placed, Placement
 
 
 def resolve_fenceposts(max_surge: int | str, max_unavailable: int | str, replicas: int) -> tuple[int, int]:
@@ -309,6 +316,9 @@ class GraphFacts:
     reduced: bool = False  # decided on the reduced graphs (see ``facts``)
     pending: bool = False  # some new pod may wait for room (Pending) beyond the pod-start bound
     starts: bool = True  # some new pod is ever scheduled (not when every one stays Pending)
+    # every feasible node holds a Ready, non-terminating pod at every instant (``node_facts``)
+    node_kept: bool = False
+    node_states: int = 0  # the per-node states explored to decide it
 
 
 def facts(rollout: Rollout, max_states: int = 20_000) -> GraphFacts:
@@ -385,3 +395,134 @@ def _progress_lemma(rollout: Rollout) -> bool:
             if a is None and not (rollout.strategy is Strategy.RECREATE and s.old_terminating):
                 return False
     return True
+
+
+# ---------------------------------------------------------------------------------------
+# Per node: placement and the ReplicaSet's ranking
+# ---------------------------------------------------------------------------------------
+
+# per feasible node: (old pods not deleted, old pods terminating, new pods not available,
+# new pods available); with the count of new pods not scheduled yet
+_NodeCounts = tuple[int, int, int, int]
+_NodeState = tuple[tuple[_NodeCounts, ...], int]
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    kept: bool  # every feasible node holds a Ready, non-terminating pod at every instant
+    states: int  # node states explored (0: not explored)
+
+
+def node_facts(rollout: Rollout, rules: Placement, max_states: int = 50_000, work: int = 50_000_000) -> NodeFacts:
+    """Does every feasible node keep a Ready, non-deleted pod of the workload throughout a
+    RollingUpdate? Explores every interleaving of the controller's syncs (``reconcile`` on
+    the totals), the scheduler placing each new pod on a node its filters allow
+    (``Placement.room``) at any moment after its creation, new pods turning available, and
+    terminating pods going away, from every placement of the old pods the filters allow.
+    Scale-downs delete the old pods on the nodes with the most active pods of the Deployment
+    first (rule 5), ties in every way. Nodes that differ in nothing are interchangeable.
+
+    An available new pod was Ready before the deletion that follows it, and the
+    EndpointSlice and each kube-proxy apply changes in order, so when this holds no node's
+    rules are ever without a local ready endpoint. False past ``max_states`` states, or past
+    the states that ``work`` filter checks allow (each costs about nodes x pods)."""
+    nodes = rules.feasible
+    if rollout.strategy is not Strategy.ROLLING_UPDATE or not nodes or rollout.replicas == 0:
+        return NodeFacts(False, 0)
+    max_states = min(max_states, max(1_000, work // (len(nodes) * (len(nodes) + rollout.replicas + rollout.surge))))
+    gone_counts = rules.limited  # caps hold a terminating pod's place until it is gone; spreads skip it
+    traits = {(rules.zones[n] if n < len(rules.zones) else "",
+               rules.node_room[n] if n < len(rules.node_room) else None) for n in nodes}
+    symmetric = len(traits) == 1
+
+    def canon(per: list[_NodeCounts] | tuple[_NodeCounts, ...], unscheduled: int) -> _NodeState:
+        return (tuple(sorted(per)) if symmetric else tuple(per), unscheduled)
+
+    def placed(per: tuple[_NodeCounts, ...]) -> list[Placed]:
+        out: list[Placed] = []
+        for n, (ol, ot, nu, na) in zip(nodes, per):
+            out += [Placed(n, False, False)] * ol + [Placed(n, False, True)] * ot + [Placed(n, True, False)] * (nu + na)
+        return out
+
+    def bump(per: tuple[_NodeCounts, ...], j: int, delta: _NodeCounts) -> list[_NodeCounts]:
+        out = list(per)
+        out[j] = tuple(a + b for a, b in zip(per[j], delta))  # type: ignore[assignment]
+        return out
+
+    starts = {canon([(0, 0, 0, 0)] * len(nodes), 0)}
+    for _ in range(rollout.replicas):
+        layer: set[_NodeState] = set()
+        for per, _ in starts:
+            here = placed(per)
+            layer |= {canon(bump(per, j, (1, 0, 0, 0)), 0) for j in range(len(nodes)) if rules.room(nodes[j], False, here)}
+        starts = layer
+        if len(starts) > max_states:
+            return NodeFacts(False, len(starts))
+    if not starts:
+        return NodeFacts(False, 0)
+
+    def victims(per: tuple[_NodeCounts, ...], k: int) -> list[list[int]]:
+        """Every way the ReplicaSet may pick ``k`` old pods: by rank (active pods on the
+        node), all of a higher rank before any of a lower one, ties in every way."""
+        rank = [ol + nu + na for ol, _, nu, na in per]
+        picks = [[0] * len(per)]
+        for r in sorted({rank[j] for j in range(len(per)) if per[j][0]}, reverse=True):
+            tied = [j for j in range(len(per)) if per[j][0] and rank[j] == r]
+            room = sum(per[j][0] for j in tied)
+            if room <= k:
+                for pick in picks:
+                    for j in tied:
+                        pick[j] = per[j][0]
+                k -= room
+            else:
+                picks = [pick for base in picks for pick in _spread_over(base, tied, per, k)]
+                k = 0
+            if k == 0:
+                break
+        return picks
+
+    seen = set(starts)
+    frontier = list(starts)
+    while frontier:
+        nxt: list[_NodeState] = []
+        for state in frontier:
+            per, unscheduled = state
+            if any(ol + na == 0 for ol, _, _, na in per):
+                return NodeFacts(False, len(seen))
+            out: list[_NodeState] = []
+            old = sum(c[0] for c in per)
+            new = sum(c[2] + c[3] for c in per) + unscheduled
+            a = rollout.reconcile(RolloutState(old, new, sum(c[3] for c in per)))
+            if a is not None and a.kind is ActionKind.SCALE_UP:
+                out.append(canon(per, unscheduled + a.count))
+            elif a is not None and a.kind is ActionKind.SCALE_DOWN:
+                for pick in victims(per, a.count):
+                    out.append(canon([(ol - d, ot + d if gone_counts else 0, nu, na)
+                                      for (ol, ot, nu, na), d in zip(per, pick)], unscheduled))
+            if unscheduled:
+                here = placed(per)
+                out += [canon(bump(per, j, (0, 0, 1, 0)), unscheduled - 1)
+                        for j in range(len(per)) if rules.room(nodes[j], True, here)]
+            out += [canon(bump(per, j, (0, 0, -1, 1)), unscheduled) for j in range(len(per)) if per[j][2]]
+            out += [canon(bump(per, j, (0, -1, 0, 0)), unscheduled) for j in range(len(per)) if per[j][1]]
+            for t in out:
+                if t not in seen:
+                    if len(seen) >= max_states:
+                        return NodeFacts(False, len(seen))
+                    seen.add(t)
+                    nxt.append(t)
+        frontier = nxt
+    return NodeFacts(True, len(seen))
+
+
+def _spread_over(base: list[int], tied: list[int], per: tuple[_NodeCounts, ...], k: int) -> list[list[int]]:
+    """``base`` plus ``k`` picks among the old pods of the ``tied`` nodes, in every way."""
+    if not tied:
+        return [base] if k == 0 else []
+    j, rest = tied[0], tied[1:]
+    out = []
+    for d in range(min(k, per[j][0]) + 1):
+        pick = list(base)
+        pick[j] += d
+        out += _spread_over(pick, rest, per, k - d)
+    return out

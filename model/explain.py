@@ -8,12 +8,12 @@ from typing import Callable
 
 import z3
 
-from zdverify.model.deployment import GraphFacts, facts
+from zdverify.model.deployment import GraphFacts, facts, node_facts
 from zdverify.model.objects import Strategy, WorkloadKind
 from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries
 from zdverify.grammar.specs import ClaimKind
 from zdverify.model.scenario import Entry, HookSpec, Scenario
-from zdverify.model.scheduler import Node, discouraged
+from zdverify.model.scheduler import HOSTNAME_LABEL, Node, discouraged
 from zdverify.model.simulator import Run, Violation
 from zdverify.model.timing import Encoding
 from zdverify.model.verdict import (
@@ -42,7 +42,7 @@ class Outcome:
 
 
 
-def _assumptions(sc: Scenario) -> tuple[Assumption, ...]:
+def _assumptions(sc: Scenario, gf: GraphFacts | None) -> tuple[Assumption, ...]:
     from_file = sc.settings.origins.get("nodes")
     extra = (
         Assumption("nodes", ", ".join(sc.node_names) if from_file else str(sc.nodes),
@@ -50,9 +50,13 @@ def _assumptions(sc: Scenario) -> tuple[Assumption, ...]:
                    f"pods of this workload may run on {len(sc.feasible)} of them"
                    if from_file else "every node is feasible for every pod (no cluster file)"),
         Assumption("deletion-order", "highest ordinal" if sc.rollout.strategy is Strategy.STATEFUL_SET
-                   else "any old pod", "model",
+                   else "ReplicaSet ranking" if gf is not None and gf.node_kept else "any old pod", "model",
                    "highest ordinal first; the ordinals only name pods that differ in placement, which "
                    "the proofs leave free" if sc.rollout.strategy is Strategy.STATEFUL_SET else
+                   f"old pods on nodes with more pods of the Deployment go first (rule 5; the template's "
+                   f"pod-deletion-cost alike), ties free: with the placement rules, every node keeps a "
+                   f"Ready pod in all {gf.node_states} per-node states, and the old pods were placed by the "
+                   f"same rules (use --from if this change adds them)" if gf is not None and gf.node_kept else
                    "proofs over-approximate the ReplicaSet ranking; replayed traces follow it "
                    "(doubled-up nodes first, ties free)"),
         Assumption("entries", ", ".join(e.text for e in sc.entries), "manifest",
@@ -343,6 +347,9 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
                      "no preStop delay alone is provably enough. What is: an application that fails its "
                      "readiness at SIGTERM and keeps serving — declare it with the annotation, e.g. "
                      "zdverify/on-sigterm: \"fail-readiness, drain 45s\" — or externalTrafficPolicy: Cluster)")
+        per_revision = _per_revision_spread(sc)
+        if per_revision:
+            text += "\n" + per_revision
         if sc.old_pod is not None and sc.old_pod != sc.pod:
             text = (f"the pods this rollout deletes run the old template ({sc.old_source}, --from): a change "
                     f"to the new template protects only the next rollout. The old template would need:\n"
@@ -405,7 +412,7 @@ def _why(sc: Scenario, cause: Cause) -> str:
 
 def result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None) -> Result:
     base = dict(property=prop, workload=sc.workload, service=sc.service, port=sc.pair.port.port,
-                assumptions=_assumptions(sc), source=sc.pair.workload.loc)
+                assumptions=_assumptions(sc, gf), source=sc.pair.workload.loc)
     port = f"port {sc.pair.port.port}"
     title = prop.title
     if sc.drain is not None and prop.claim.kind is ClaimKind.COMPLETES:
@@ -457,3 +464,19 @@ def _statefulset_batch_takes_all(sc: Scenario) -> bool:
     ``maxUnavailable`` (feature gate on) covers all of them?"""
     r = sc.rollout
     return r.strategy is Strategy.STATEFUL_SET and r.kept == 0 and 1 < r.replicas <= r.unavailable
+
+
+def _per_revision_spread(sc: Scenario) -> str:
+    """For Local traffic under a hostname spread that counts old and new pods together:
+    would counting each revision on its own keep a Ready pod on every node (checked with
+    ``node_facts``)? The other way out, if so."""
+    rules = sc.placement
+    c = next((c for c, per in rules.spread if not per and c.topology_key == HOSTNAME_LABEL), None)
+    if c is None or not any(e.local for e in sc.entries) or sc.pair.workload.kind is not WorkloadKind.DEPLOYMENT \
+            or sc.settings.k8s_version < (1, 27) or not rules.exact:
+        return ""
+    if not node_facts(sc.rollout, replace(rules, spread=tuple((x, True) for x, _ in rules.spread))).kept:
+        return ""
+    return (f"(or add matchLabelKeys: [pod-template-hash] to the topologySpreadConstraints entry at line "
+            f"{c.loc.line}: each revision then spreads on its own, the ReplicaSet deletes the old pod beside "
+            "each new one, and every node keeps a Ready local pod throughout)")

@@ -131,6 +131,11 @@ class Scenario:
         return self.node_zones[i] if i < len(self.node_zones) else ""
 
     @property
+    def from_previous(self) -> bool:
+        """Do the old pods come from ``--from`` (their own template, placed by its rules)?"""
+        return bool(self.old_source)
+
+    @property
     def old(self) -> PodSpec:
         """What the old pods run: their termination follows this spec, not the new one."""
         return self.old_pod or self.pod

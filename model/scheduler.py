@@ -175,10 +175,13 @@ class Placement:
                 if len(same) + 1 > limit:
                     return False
         for c, per_revision in self.spread:
-            counted = [p for p in pods if not p.terminating and (not per_revision or p.new == new)]
             domain = self._domain(c)
-            values = {domain(n) for n in self.feasible}
-            counts = {v: sum(1 for p in counted if domain(p.node) == v) for v in values}
+            counts = {domain(n): 0 for n in self.feasible}
+            for p in pods:
+                if not p.terminating and (not per_revision or p.new == new):
+                    d = domain(p.node)
+                    if d in counts:
+                        counts[d] += 1
             if counts and counts[domain(node)] + 1 - min(counts.values()) > c.max_skew:
                 return False
         return True

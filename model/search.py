@@ -27,9 +27,9 @@ import z3
 
 from zdverify.model import suppression
 from zdverify.model.assumptions import Settings, for_workload
-from zdverify.model.deployment import GraphFacts, StateBudgetExceeded, facts
+from zdverify.model.deployment import GraphFacts, StateBudgetExceeded, facts, node_facts
 from zdverify.model.explain import Outcome, result
-from zdverify.model.objects import Objects, WorkloadKind
+from zdverify.model.objects import Objects, Strategy, WorkloadKind
 from zdverify.model.pairing import Pair
 from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries, random_timings, stalled_query
 from zdverify.model.scenario import Entry, LeftUnverified, Scenario, build_scenario
@@ -122,12 +122,24 @@ def decide_property(sc: Scenario, prop: Property, gf: GraphFacts) -> Outcome:
     return decide(sc, queries(prop, sc, gf), prop)
 
 
+def _placement_may_keep_nodes(sc: Scenario) -> bool:
+    """Is it worth exploring the rollout per node? Only Local traffic asks whether every node
+    keeps a pod, only required placement rules (spreads, caps) can make it so, and only
+    when they are modelled exactly and the old pods were placed by the same rules."""
+    return (any(e.local for e in sc.entries) and sc.rollout.strategy is Strategy.ROLLING_UPDATE
+            and sc.placement.exact and bool(sc.placement.spread or sc.placement.limited)
+            and not sc.from_previous and sc.drain is None and not sc.paused)
+
+
 def check_scenario(sc: Scenario, properties: Sequence[Property]) -> list[Result]:
     t0 = time.perf_counter()
     try:
         gf = facts(sc.rollout)
     except StateBudgetExceeded as e:
         return [result(sc, p, Outcome(Verdict.INCONCLUSIVE, reason=str(e)), None) for p in properties]
+    if _placement_may_keep_nodes(sc):
+        nf = node_facts(sc.rollout, sc.placement)
+        gf = replace(gf, node_kept=nf.kept, node_states=nf.states)
     graph_s = time.perf_counter() - t0
     # every query gets a fresh Z3 context (see ``decide``): models do not depend on what
     # ran before in the process, so traces and goldens are reproducible

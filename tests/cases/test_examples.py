@@ -37,6 +37,8 @@ EXPECTED: dict[tuple[str, str | None], tuple[str, str, str, str, str]] = {
     ("daemonset-local-surge.yaml", None): (P, P, P, P, P),
     ("daemonset-local-unavailable.yaml", None): (P, C, C, P, P),
     ("local-preferred-anti-affinity.yaml", None): (P, C, C, P, P),
+    ("local-spread.yaml", None): (P, C, C, P, P),
+    ("local-spread-per-revision.yaml", None): (P, P, P, P, P),
     ("statefulset-single-replica.yaml", None): (P, C, C, P, P),
     ("statefulset-three-replicas.yaml", None): (P, P, P, P, P),
     ("statefulset-max-unavailable.yaml", None): (P, P, P, P, P),  # the field needs the 1.35 gate

@@ -9,14 +9,17 @@ import pytest
 from zdverify.model.deployment import (
     Action,
     ActionKind,
+    NodeFacts,
     Rollout,
     RolloutState,
     build_graph,
     facts,
+    node_facts,
     resolve_fenceposts,
     scaled,
 )
-from zdverify.model.objects import Strategy
+from zdverify.model.objects import LabelSelector, SpreadConstraint, Strategy
+from zdverify.model.scheduler import Cap, Placement
 
 UP, DOWN, AVAIL, GONE = ActionKind.SCALE_UP, ActionKind.SCALE_DOWN, ActionKind.AVAILABLE, ActionKind.GONE
 
@@ -338,3 +341,46 @@ def test_statefulset_ordered_max_unavailable_recreates_one_pod_at_a_time() -> No
     assert all(4 - st.old - st.new_available <= 2 for st in g)
     assert facts(r).always_completes and not facts(r).zero_ready
     assert facts(Rollout(2, Strategy.STATEFUL_SET, 0, 2, ordered=True)).zero_ready
+
+
+# ------------------------------------------------- per node: placement and the ranking
+
+
+def _spread(nodes: int, per_revision: bool) -> Placement:
+    c = SpreadConstraint(1, "kubernetes.io/hostname", True, LabelSelector((("app", "web"),)))
+    return Placement(spread=((c, per_revision),), feasible=tuple(range(nodes)))
+
+
+@pytest.mark.parametrize("per_revision, kept", [
+    # each new pod goes to a node without a new pod; its node then has two pods of the
+    # Deployment, so the ReplicaSet deletes the old pod there (rule 5): every node keeps one
+    (True, True),
+    # old and new pods counted together: the second new pod may join the first, and the
+    # remaining old pods, alone on their nodes and tied, leave a node empty
+    (False, False),
+])
+def test_node_facts_spread_and_ranking_keep_a_pod_per_node(per_revision: bool, kept: bool) -> None:
+    f = node_facts(Rollout(3, Strategy.ROLLING_UPDATE, 1, 0), _spread(3, per_revision))
+    assert f.kept is kept and f.states > 0
+
+
+def test_node_facts_more_replicas_than_nodes_keep_every_node() -> None:
+    """Two pods per node with a spread over both revisions: every new pod goes to a node
+    with the fewest, and a node is never left without a Ready pod."""
+    assert node_facts(Rollout(6, Strategy.ROLLING_UPDATE, 1, 0), _spread(3, False)).kept
+
+
+def test_node_facts_without_rules_or_with_a_cap_lose_a_node() -> None:
+    """No placement rule: new pods may all go to one node. One pod per node (required
+    anti-affinity) on 4 nodes: the new pod takes the free node, and the old pod deleted
+    next (all ranked alike) leaves its node empty."""
+    assert not node_facts(Rollout(3, Strategy.ROLLING_UPDATE, 1, 0), Placement(feasible=(0, 1, 2))).kept
+    cap = Placement(caps=(Cap(1, False, True, "required pod anti-affinity per node"),), feasible=(0, 1, 2, 3))
+    assert not node_facts(Rollout(3, Strategy.ROLLING_UPDATE, 1, 0), cap).kept
+
+
+def test_node_facts_answers_only_what_it_explores() -> None:
+    """Past its budget it claims nothing; other strategies are not explored."""
+    assert node_facts(Rollout(6, Strategy.ROLLING_UPDATE, 1, 0), _spread(3, False), max_states=10) == \
+        NodeFacts(False, 10)
+    assert node_facts(Rollout(3, Strategy.RECREATE, 0, 1), _spread(3, True)) == NodeFacts(False, 0)
