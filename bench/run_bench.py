@@ -33,7 +33,7 @@ PY = sys.executable
 
 # (nodes, replicas); the first is the per-manifest baseline for the ratio column.
 SCALE_CASES = [(3, 3), (10, 30), (30, 100), (100, 300)]
-SCALE_MANIFESTS = ["recommended-cluster.yaml", "no-prestop.yaml"]
+SCALE_MANIFESTS = ["recommended-cluster.yaml", "no-prestop.yaml", "local-spread-per-revision.yaml"]
 # name -> replacements applied to the manifest text (each must match exactly once).
 STRATEGIES = {
     "surge 1 / unavail 0": {},
@@ -143,6 +143,8 @@ def run_scale(cases: list[tuple[int, int]], repeat: int, tmp: Path) -> list[Scal
                         row.states = stats.get("states", "-")
                         if stats.get("reduced_graph"):  # past 20,000 states: the two reduced graphs
                             row.states = f"{row.states} (reduced)"
+                        if stats.get("node_states"):  # Local under placement rules: deployment.node_facts
+                            row.states = f"{row.states} + {stats['node_states']} per node"
                         row.edges = stats.get("edges", "-")
                 except Exception as e:  # noqa: BLE001 - a benchmark reports failures, it does not stop
                     row.error = f"{type(e).__name__}: {e}"
@@ -297,8 +299,10 @@ def main(argv: list[str] | None = None) -> int:
         "Manifests are generated from the examples by replacing `replicas: 3` with R and, for the "
         "25% variant, `maxSurge: 1` / `maxUnavailable: 0` with `25%`. States/edges come from "
         "`results[0].stats`; \"(reduced)\" marks rollouts past 20,000 controller states, whose "
-        "graph facts come from the two reduced graphs (model/deployment.py `facts`). The ratio is "
-        "against the 3 nodes × 3 replicas case of the same manifest and strategy.",
+        "graph facts come from the two reduced graphs (model/deployment.py `facts`); \"+ N per node\" "
+        "counts the states of the per-node exploration for Local traffic under placement rules "
+        "(`node_facts`, bounded by a work budget). The ratio is against the 3 nodes × 3 replicas case "
+        "of the same manifest and strategy.",
         "",
         "| Manifest | Strategy | Nodes × replicas | Wall time | × (3×3) | Verdicts | States | Edges |",
         "|---|---|---:|---:|---:|---|---:|---:|",

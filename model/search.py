@@ -146,6 +146,7 @@ def check_scenario(sc: Scenario, properties: Sequence[Property]) -> list[Result]
     results = [result(sc, prop, decide_property(sc, prop, gf), gf) for prop in properties]
     elapsed = time.perf_counter() - t0
     return [replace(r, stats={"states": gf.states, "edges": gf.edges, "reduced_graph": gf.reduced,
+                              "node_states": gf.node_states,
                               "graph_s": round(graph_s, 4),
                               "total_s": round(elapsed, 4)}) for r in results]
 
