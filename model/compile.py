@@ -232,6 +232,7 @@ def _setup(case: _Case) -> None:
                 if n.feasible:
                     enc.add(case.on_vars[(p.name, n.name)])
     _one_per_node(case, real_nodes)
+    _one_old_pod(case, real_nodes)
     t = case.t
     enc.add(t >= 0, t < NEVER / 2)  # an instant of the run (events that never come are at NEVER)
     if not case.gf.deletes:  # the controllers never delete a pod (a blocked drain, a paused rollout)
@@ -240,6 +241,27 @@ def _setup(case: _Case) -> None:
             enc.add(p.z.deleted > t)
     for n in case.nodes:
         _node_lemmas(case, n)
+
+
+_EVENTS = {kubelet.OldPod: ("deleted", "seen", "sigterm", "close", "exit", "kill", "unready"),
+           kubelet.NewPod: ("created", "start", "listen", "started", "ready")}
+
+
+def _same_pod(p: _Pod, q: _Pod) -> z3.BoolRef:
+    """Two entities of one revision name the same pod: their events coincide."""
+    return z3.And(*[getattr(p.z, f) == getattr(q.z, f) for f in _EVENTS[type(p.z)]])
+
+
+def _one_old_pod(case: _Case, nodes: list[_Node]) -> None:
+    """With a single old pod (one replica, one node), every old entity is that pod — the
+    node's last local pod, the one deleted last and a bound pod alike."""
+    if case.sc.rollout.replicas != 1:
+        return
+    olds = [p for p in case.pods if p.old]
+    for p, q in zip(olds, olds[1:]):
+        case.enc.add(_same_pod(p, q))
+        for n in nodes:
+            case.enc.add(case.on_vars[(p.name, n.name)] == case.on_vars[(q.name, n.name)])
 
 
 def _one_per_node(case: _Case, nodes: list[_Node]) -> None:
@@ -251,8 +273,6 @@ def _one_per_node(case: _Case, nodes: list[_Node]) -> None:
     if not own:
         return
     enc = case.enc
-    fields = {kubelet.OldPod: ("deleted", "seen", "sigterm", "close", "exit", "kill", "unready"),
-              kubelet.NewPod: ("created", "start", "listen", "started", "ready")}
     for i, p in enumerate(case.pods):
         for q in case.pods[i + 1:]:
             if p.old != q.old and not cross:
@@ -260,7 +280,7 @@ def _one_per_node(case: _Case, nodes: list[_Node]) -> None:
             pz, qz = p.z, q.z
             if type(pz) is type(qz):  # same revision: both alive at once (old pods from before the
                 # rollout, new pods until its end), so only one pod named twice fits
-                apart = z3.And(*[getattr(pz, f) == getattr(qz, f) for f in fields[type(pz)]])
+                apart = _same_pod(p, q)
             else:
                 old_z, new_z = (pz, qz) if p.old else (qz, pz)
                 assert isinstance(old_z, kubelet.OldPod) and isinstance(new_z, kubelet.NewPod)

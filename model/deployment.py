@@ -112,6 +112,7 @@ class Rollout:
     slots: int = 0
     node_cap: int = 0  # drain: the most pods the drained node can hold (0: no limit)
     ordered: bool = False  # StatefulSet: podManagementPolicy OrderedReady (one creation at a time)
+    same_name: bool = False  # drain of a StatefulSet: an evicted pod is recreated (same name) once gone
 
     def scheduled(self, s: RolloutState) -> int:
         """New pods that found a node; the others are Pending (there is no room until an
@@ -124,9 +125,10 @@ class Rollout:
 
     @property
     def moving(self) -> int:
-        """How many pods the rollout replaces (the others keep running, Ready)."""
+        """How many pods the rollout replaces (the others keep running, Ready). A drain over
+        any count of pods on the node replaces at most as many as the node holds."""
         if self.strategy is Strategy.DRAIN:
-            return self.on_drained or self.replicas  # 0: any count, so possibly every pod
+            return self.on_drained or min(self.replicas, self.node_cap or self.replicas)
         return self.replicas - self.partition
 
     @property
@@ -219,9 +221,14 @@ class Rollout:
         """``kubectl drain``: the drained node's pods are evicted while the budget allows
         (``disruption.go``: Ready pods above desiredHealthy; available stands for Ready);
         the ReplicaSet replaces each evicted pod on another node — no surge. ``old`` counts
-        the pods still on the drained node; the others keep running."""
+        the pods still on the drained node; the others keep running. A StatefulSet recreates
+        an evicted pod (same name, ``stateful_set_control.go``) only once it is gone."""
         k = self.on_drained
-        if s.new < k - s.old:
+        if self.same_name:
+            free = k - s.old - s.gone_wait - s.new
+            if free > 0:
+                return Action(ActionKind.SCALE_UP, free)
+        elif s.new < k - s.old:
             return Action(ActionKind.SCALE_UP, k - s.old - s.new)
         healthy = (self.replicas - k) + s.old + s.new_available
         e = min(s.old, healthy - self.desired_healthy)
@@ -230,11 +237,12 @@ class Rollout:
     @property
     def waits_gone(self) -> bool:
         """Is a deleted old pod's replacement created only once it is gone? (DaemonSet without
-        surge and StatefulSet: a node or an ordinal holds one pod at a time.)"""
-        return self.strategy is Strategy.STATEFUL_SET or (self.strategy is Strategy.DAEMON_SET and self.surge == 0)
+        surge, StatefulSet and its drain: a node or an ordinal holds one pod at a time.)"""
+        return self.strategy is Strategy.STATEFUL_SET or (self.strategy is Strategy.DAEMON_SET and self.surge == 0) \
+            or (self.strategy is Strategy.DRAIN and self.same_name)
 
     def apply(self, s: RolloutState, a: Action) -> RolloutState:
-        if self.strategy in (Strategy.DAEMON_SET, Strategy.STATEFUL_SET):
+        if self.strategy in (Strategy.DAEMON_SET, Strategy.STATEFUL_SET) or self.waits_gone:
             if a.kind is ActionKind.SCALE_UP:
                 return replace(s, new=s.new + a.count)
             if a.kind is ActionKind.SCALE_DOWN:

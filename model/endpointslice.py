@@ -7,7 +7,10 @@ Follows ``kubernetes/kubernetes:staging/src/k8s.io/endpointslice/utils.go`` ``po
 
 Simplifications:
  1. One slice per Service: each sync writes a snapshot of the pods, so changes reach the
-    slice in the order they happened (FIFO), each at most ``endpointslice`` after it.
+    slice in the order they happened (FIFO), each at most ``endpointslice`` after it. Past
+    ``MAX_ENDPOINTS_PER_SLICE`` endpoints the controller splits them over several slices,
+    written one at a time, so kube-proxy may briefly see one slice of a sync before another;
+    that reordering is not modelled — results state it as the ``endpointslices`` assumption.
  2. A pod gets its IP when its container starts (only matters with
     ``publishNotReadyAddresses``).
 """
@@ -19,6 +22,9 @@ import z3
 
 from zdverify.model.timing import Encoding, pairs
 
+
+MAX_ENDPOINTS_PER_SLICE = 100
+"""kube-controller-manager ``--max-endpoints-per-slice`` default (k8s-semantics.md)."""
 
 RANK_READY, RANK_TERMINATING, RANK_NOT_SERVING = 0, 1, 2
 """At the same instant a pod becoming ready comes first: a deletion at that instant can be

@@ -9,6 +9,7 @@ from typing import Callable
 import z3
 
 from zdverify.model.deployment import GraphFacts, facts, node_facts
+from zdverify.model.endpointslice import MAX_ENDPOINTS_PER_SLICE
 from zdverify.model.objects import Strategy, WorkloadKind
 from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries
 from zdverify.grammar.specs import ClaimKind
@@ -62,6 +63,12 @@ def _assumptions(sc: Scenario, gf: GraphFacts | None) -> tuple[Assumption, ...]:
         Assumption("entries", ", ".join(e.text for e in sc.entries), "manifest",
                    "clients may send a request at any instant"),
     )
+    most = _most_endpoints(sc)
+    if most > MAX_ENDPOINTS_PER_SLICE:
+        extra += (Assumption("endpointslices", "one slice, in order", "model",
+                             f"up to {most} endpoints at once (old pods until gone, and new ones): past "
+                             f"{MAX_ENDPOINTS_PER_SLICE} the controller splits them over several slices, written "
+                             "one at a time, and kube-proxy may briefly see one before another — not modelled"),)
     rules = sc.placement
     if rules.limited:
         slots = rules.slots()
@@ -373,8 +380,10 @@ def _why(sc: Scenario, cause: Cause) -> str:
         return ("kubectl drain evicts through the Eviction API, which refuses while the PodDisruptionBudget's "
                 f"{sc.rollout.desired_healthy} Ready pods would not remain: the drain retries forever")
     if sc.drain is not None and cause is Cause.NO_ENDPOINT and not any(e.local for e in sc.entries):
-        return ("the ReplicaSet replaces an evicted pod only after the eviction (no surge); if the budget lets "
-                "the drain evict the last Ready pods, the Service has no endpoint until a replacement is Ready")
+        return (("the StatefulSet recreates an evicted pod (same name) only once it is gone"
+                 if sc.rollout.same_name else "the ReplicaSet replaces an evicted pod only after the eviction")
+                + " (no surge); if the budget lets the drain evict the last Ready pods, the Service has no endpoint "
+                "until a replacement is Ready")
     lag = b["endpointslice"].hi + b["kube-proxy"].hi
     lb = b.lb
     if cause is Cause.STARTUP:
@@ -480,3 +489,12 @@ def _per_revision_spread(sc: Scenario) -> str:
     return (f"(or add matchLabelKeys: [pod-template-hash] to the topologySpreadConstraints entry at line "
             f"{c.loc.line}: each revision then spreads on its own, the ReplicaSet deletes the old pod beside "
             "each new one, and every node keeps a Ready local pod throughout)")
+
+
+def _most_endpoints(sc: Scenario) -> int:
+    """How many endpoints the slice may hold at once: every old pod until it is gone (a
+    drain's and a partition's kept pods too) and every new pod."""
+    r = sc.rollout
+    if r.strategy is Strategy.DAEMON_SET:
+        return 2 * r.replicas
+    return r.replicas + r.moving + r.surge

@@ -415,7 +415,8 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
             rules.unmodelled, "a DoNotSchedule spread during a drain (the cordoned node still counts)") if x))
     if drain is not None:  # the same template before and after: the pods move, nothing rolls
         r = w.replicas
-        rollout = Rollout(r, Strategy.DRAIN, 0, 0, 0, budget.desired_healthy(r) if budget is not None else 0)
+        rollout = Rollout(r, Strategy.DRAIN, 0, 0, 0, budget.desired_healthy(r) if budget is not None else 0,
+                          same_name=w.kind is WorkloadKind.STATEFUL_SET)
         old_pod, paused = pod, False
         # the cordoned node takes no replacement: the room is the other nodes'
         rules_rest = replace(rules, feasible=tuple(i for i in feasible_idx if i != drain))

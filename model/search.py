@@ -178,9 +178,12 @@ def check_all(pairs: Sequence[Pair], notes: Sequence[Note], objects: Objects, no
                               f"{p.workload.ref}: not in --from; its old pods are taken to run the new template"))
         budget = None
         if drain is not None:
-            if p.workload.kind is not WorkloadKind.DEPLOYMENT:
-                notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{p.workload.ref}: kubectl drain does not replace it "
-                                  "(only Deployments are checked under --drain); left unverified"))
+            if p.workload.kind not in (WorkloadKind.DEPLOYMENT, WorkloadKind.STATEFUL_SET):
+                notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{p.workload.ref}: " + (
+                    "kubectl drain leaves DaemonSet pods running (--ignore-daemonsets)"
+                    if p.workload.kind is WorkloadKind.DAEMON_SET else
+                    "kubectl drain deletes a bare Pod only with --force, and nothing replaces it")
+                    + " (Deployments and StatefulSets are checked under --drain); left unverified"))
                 continue
             budget = next((b for b in objects.budgets if b.namespace == p.workload.namespace
                            and b.selector.matches(p.workload.template.labels)), None)

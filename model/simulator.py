@@ -489,7 +489,8 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     def _drain_loop() -> None:
         """``kubectl drain``: cordon, then evict the node's pods, retrying every 5 s while the
         PodDisruptionBudget refuses (``disruption.go``: Ready pods above desiredHealthy);
-        the ReplicaSet creates each evicted pod's replacement on another node."""
+        the ReplicaSet creates each evicted pod's replacement on another node (a StatefulSet
+        once the evicted pod is gone: the replacement takes its name)."""
         n = sc.drain
         assert n is not None
         others = [x for x in feasible if x != n] or [n]
@@ -514,7 +515,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                     delete_old(t, p)
                     i = len(news) + len(replacements)
                     delay = min(max(_cyc(timing.react, i), b["controller"].lo), b["controller"].hi)
-                    replacements.append(t + delay)
+                    replacements.append((p.exit if sc.rollout.same_name else t) + delay)
                 step(t, Component.KUBECTL, "", EventKind.SCALE_DOWN,
                      f"evicts {', '.join(p.name for p in todo[:k])} (PodDisruptionBudget allows {healthy - desired})",
                      sc.budget)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 OPTIONS: dict[str, dict[str, str | int]] = {
     "local-preferred-anti-affinity.yaml": {"nodes": 4},
+    "statefulset-drain.yaml": {"drain": "node-1"},
+    "statefulset-drain-budget.yaml": {"drain": "node-1"},
     "incident-k8s-85643.yaml": {"k8s_version": "1.21", "lb": "gcp"},
     "incident-k8s-85643-fixed.yaml": {"lb": "gcp"},
     "incident-k8s-85643-one-per-node.yaml": {"lb": "gcp"},

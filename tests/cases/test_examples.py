@@ -43,6 +43,8 @@ EXPECTED: dict[tuple[str, str | None], tuple[str, str, str, str, str]] = {
     ("statefulset-three-replicas.yaml", None): (P, P, P, P, P),
     ("statefulset-max-unavailable.yaml", None): (P, P, P, P, P),  # the field needs the 1.35 gate
     ("statefulset-max-unavailable.yaml", "1.35"): (P, C, C, P, P),
+    ("statefulset-drain.yaml", None): (P, C, C, P, P),
+    ("statefulset-drain-budget.yaml", None): (P, P, P, P, P),
     # the incident corpus (flags in example_options.py, stories in the README)
     ("incident-k8s-85643.yaml", None): (P, C, C, P, P),
     ("incident-k8s-85643-fixed.yaml", None): (P, C, P, P, P),

@@ -127,7 +127,7 @@ class Manifest:
 
 def _valid(m: Manifest) -> bool:
     zero = lambda v: v in (0, "0%")  # noqa: E731
-    if m.drain and (m.daemon or m.from_bare or m.pinned or m.stateful or m.placement.startswith("spread")):
+    if m.drain and (m.daemon or m.from_bare or m.pinned or m.placement.startswith("spread")):
         return False  # (a spread during a drain is a stated assumption: the cordoned node still counts)
     if m.stateful:
         return not m.daemon and not m.recreate and m.partition < m.replicas
@@ -267,10 +267,10 @@ def test_what_the_simulator_finds_the_checker_finds(m: Manifest, nodes: int, ver
 def test_every_checker_counterexample_is_a_replayed_run(m: Manifest, nodes: int, version: str) -> None:
     sc = scenario(m, nodes, version)
     for r in check_scenario(sc, builtin() + USER):
-        # spreads and a room of more than one pod per node: proofs use them only when they keep
-        # a pod on every node (deployment.node_facts), so a Local trace they forbid otherwise
-        # is inconclusive; soundness is still checked by the test above
-        if r.property.builtin and m.placement not in ("spread", "spread-mlk", "room"):
+        # a room of more than one pod per node: proofs use it only when it keeps a pod on
+        # every node (deployment.node_facts), so a Local trace it forbids otherwise may be
+        # inconclusive; soundness is still checked by the test above
+        if r.property.builtin and m.placement != "room":
             assert r.verdict is not Verdict.INCONCLUSIVE, f"{r.property.value}: {r.summary}\n{m.yaml()}"
         if r.verdict is Verdict.COUNTEREXAMPLE:
             assert [s.kind for s in r.trace].count(EventKind.VIOLATION) == 1

@@ -273,6 +273,21 @@ def test_drain_without_budget_can_empty_the_service_and_a_full_budget_blocks_it(
     assert not blocked.always_completes and not blocked.deletes
 
 
+def test_drain_of_a_statefulset_recreates_an_evicted_pod_once_it_is_gone() -> None:
+    """A StatefulSet's evicted pod comes back with its name, so only once the old pod is
+    gone (stateful_set_control.go); the budget counts the same Ready pods as for a Deployment."""
+    r = Rollout(2, Strategy.DRAIN, 0, 0, on_drained=2, desired_healthy=1, same_name=True)
+    assert r.waits_gone
+    s = r.apply(r.initial, Action(ActionKind.SCALE_DOWN, 1))
+    assert r.reconcile(s) is None  # terminating: no replacement yet (a Deployment's would exist)
+    s = r.apply(s, Action(ActionKind.GONE))
+    assert r.reconcile(s) == Action(ActionKind.SCALE_UP, 1)
+    s = r.apply(s, Action(ActionKind.SCALE_UP, 1))
+    assert r.reconcile(s) is None  # 1 Ready: the second eviction waits for the replacement
+    assert not facts(r).zero_ready and facts(r).always_completes
+    assert facts(Rollout(1, Strategy.DRAIN, 0, 0, same_name=True)).zero_ready  # one replica: a gap
+
+
 # ------------------------------------------- StatefulSet (statefulset/stateful_set_control.go)
 def test_statefulset_deletes_one_pod_when_all_are_healthy_and_recreates_it_once_gone() -> None:
     """updateStatefulSet: the highest not-updated ordinal is deleted only while every pod is
@@ -384,3 +399,12 @@ def test_node_facts_answers_only_what_it_explores() -> None:
     assert node_facts(Rollout(6, Strategy.ROLLING_UPDATE, 1, 0), _spread(3, False), max_states=10) == \
         NodeFacts(False, 10)
     assert node_facts(Rollout(3, Strategy.RECREATE, 0, 1), _spread(3, True)) == NodeFacts(False, 0)
+
+
+def test_a_drain_over_any_count_keeps_the_pods_the_node_cannot_hold() -> None:
+    """How many pods run on the drained node is the scheduler's choice, but no more than the
+    node holds (one pod per node: required anti-affinity); the others stay Ready throughout
+    (found by the differential tests: an IP target group was taken as possibly empty)."""
+    assert Rollout(2, Strategy.DRAIN, 0, 0, node_cap=1).kept == 1
+    assert Rollout(3, Strategy.DRAIN, 0, 0).kept == 0  # no cap: every pod may be on the node
+    assert Rollout(3, Strategy.DRAIN, 0, 0, on_drained=2, node_cap=1).kept == 1  # a count given wins

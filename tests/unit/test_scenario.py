@@ -312,3 +312,20 @@ def test_neg_ingress_annotation_is_read_as_json() -> None:
     assert entries('{"ingress": true}')[0] == EntrySpec(Entry.LOAD_BALANCER, False, ip=True)
     for value in ('{"ingress": false}', '{"exposed_ports": {"80": {}}}', "not json"):
         assert not any(e.ip for e in entries(value)), value
+
+
+@pytest.mark.parametrize("replicas, stated", [(3, False), (49, False), (50, True)])
+def test_more_endpoints_than_one_slice_holds_are_a_stated_assumption(tmp_path, replicas: int, stated: bool) -> None:
+    """k8s-semantics.md: at most 100 endpoints per slice by default. A RollingUpdate with
+    maxSurge 1 holds up to 2 x replicas + 1 endpoints (old pods stay until gone): from 50
+    replicas the slices may split, which the model's in-order single slice does not cover."""
+    from pathlib import Path
+
+    from zdverify import verify
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "examples/recommended-cluster.yaml").read_text().replace("replicas: 3", f"replicas: {replicas}")
+    (tmp_path / "big.yaml").write_text(text)
+    report = verify([str(tmp_path / "big.yaml")], nodes=3, select=("startup",))
+    keys = [a.key for a in report.results[0].assumptions]
+    assert ("endpointslices" in keys) is stated

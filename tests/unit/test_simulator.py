@@ -343,3 +343,18 @@ def test_statefulset_max_unavailable_batch_is_recreated_per_pod_management_polic
     deleted = [(s.t, s.where) for s in steps_of(run, EventKind.POD_DELETED)]
     assert deleted[:2] == [(0.0, "web-3-old"), (0.0, "web-2-old")]
     assert run.completed
+
+
+def test_drain_of_a_statefulset_creates_the_replacement_once_the_evicted_pod_is_gone() -> None:
+    """kubectl drain evicts the node's pod; the StatefulSet recreates it (same name) on
+    another node only after it is gone — a Deployment's ReplicaSet would not wait."""
+    text = statefulset(replicas=2, pod=prestop('[sleep, "5"]'))
+    objects = build_objects(load_text(text, "t.yaml"))
+    pairs, _ = pair(objects)
+    sc = build_scenario(pairs[0], 2, settings(), None, 0, None)
+    assert sc.rollout.same_name and sc.rollout.waits_gone
+    run = simulate(sc, Choices(initial=(0, 1)), Timing())
+    (evicted,) = steps_of(run, EventKind.POD_DELETED)
+    gone = next(p.exit for p in run.timeline.pods if p.name == evicted.where)
+    (created,) = steps_of(run, EventKind.POD_CREATED)
+    assert evicted.t == 0.0 and gone == 5.0 and created.t == gone
