@@ -483,7 +483,11 @@ def node_facts(rollout: Rollout, rules: Placement, max_states: int = 50_000, wor
                         pick[j] = per[j][0]
                 k -= room
             else:
-                picks = [pick for base in picks for pick in _spread_over(base, tied, per, k)]
+                # nodes in the same state are interchangeable when the nodes are: pick up to that
+                groups: dict[_NodeCounts, list[int]] = {}
+                for j in tied:
+                    groups.setdefault(per[j] if symmetric else (j, 0, 0, 0), []).append(j)
+                picks = [pick for base in picks for pick in _spread_over(base, list(groups.values()), per, k)]
                 k = 0
             if k == 0:
                 break
@@ -523,14 +527,28 @@ def node_facts(rollout: Rollout, rules: Placement, max_states: int = 50_000, wor
     return NodeFacts(True, len(seen))
 
 
-def _spread_over(base: list[int], tied: list[int], per: tuple[_NodeCounts, ...], k: int) -> list[list[int]]:
-    """``base`` plus ``k`` picks among the old pods of the ``tied`` nodes, in every way."""
-    if not tied:
+def _spread_over(base: list[int], groups: list[list[int]], per: tuple[_NodeCounts, ...], k: int) -> list[list[int]]:
+    """``base`` plus ``k`` picks among the old pods of the ``groups``' nodes, in every way up
+    to swapping nodes within a group (nodes of a group are interchangeable)."""
+    if not groups:
         return [base] if k == 0 else []
-    j, rest = tied[0], tied[1:]
+    first, rest = groups[0], groups[1:]
+    room_after = sum(per[j][0] for g in rest for j in g)
     out = []
-    for d in range(min(k, per[j][0]) + 1):
+    for counts in _non_increasing(len(first), per[first[0]][0], k):
+        if k - sum(counts) > room_after:
+            continue
         pick = list(base)
-        pick[j] += d
-        out += _spread_over(pick, rest, per, k - d)
+        for j, d in zip(first, counts):
+            pick[j] += d
+        out += _spread_over(pick, rest, per, k - sum(counts))
     return out
+
+
+def _non_increasing(n: int, most_each: int, most_total: int) -> list[tuple[int, ...]]:
+    """Every non-increasing sequence of ``n`` counts, each at most ``most_each``, summing to
+    at most ``most_total``."""
+    if n == 0:
+        return [()]
+    return [(d,) + tail for d in range(min(most_each, most_total), -1, -1)
+            for tail in _non_increasing(n - 1, d, most_total - d)]

@@ -145,12 +145,16 @@ class _Pieces:
         self.times = _canonical(self.times)
         self.n = 2 * len(self.times) + 1
         self.full = (1 << self.n) - 1
+        self._index: dict[float, int] = {}  # instants looked up before (the same few, many times)
 
     def index_of(self, x: float) -> int:
         """The instant ``x`` stands for (within ``EPS``)."""
-        i = bisect.bisect_left(self.times, x)
-        near = min((j for j in (i - 1, i) if 0 <= j < len(self.times)), key=lambda j: abs(self.times[j] - x))
-        assert abs(self.times[near] - x) <= 2 * EPS * max(1.0, abs(x)), x
+        near = self._index.get(x)
+        if near is None:
+            i = bisect.bisect_left(self.times, x)
+            near = min((j for j in (i - 1, i) if 0 <= j < len(self.times)), key=lambda j: abs(self.times[j] - x))
+            assert abs(self.times[near] - x) <= 2 * EPS * max(1.0, abs(x)), x
+            self._index[x] = near
         return near
 
     def start(self, a: float) -> int:
