@@ -332,10 +332,12 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
             several = n is not None
         if n is None:
             if gfx.zero_ready and sc.fallback:
-                return ("keep a ready pod during the rollout: with no ready endpoint left, kube-proxy "
-                        "falls back to terminating pods until they are removed. "
+                return (f"keep a ready pod during the {'drain' if sc.drain is not None else 'rollout'}: with no "
+                        "ready endpoint left, kube-proxy falls back to terminating pods until they are removed. "
                         + ("Run it from a Deployment with replicas >= 2 and maxUnavailable: 0"
                            if sc.pair.workload.kind is WorkloadKind.POD else
+                           "Add a PodDisruptionBudget with maxUnavailable: 1 for these pods (and run replicas >= 2), "
+                           "so the drain never evicts the last Ready pod" if sc.drain is not None else
                            f"Set spec.updateStrategy.rollingUpdate.maxUnavailable to {sc.rollout.replicas - 1} "
                            "(a StatefulSet never surges)" if _statefulset_batch_takes_all(sc) else
                            "Set spec.replicas to 2 or more (a StatefulSet never surges)"

@@ -287,6 +287,9 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         for rank, i in enumerate(deletion_order):
             ordinal[i] = r - 1 - rank
             olds[i].name = f"{name}-{r - 1 - rank}-old"
+    elif sc.rollout.same_name:  # a StatefulSet's drain: its pods keep their ordinals
+        for i, p in enumerate(olds):
+            p.name = f"{name}-{i}-old"
 
     run.placements += [(p.name, p.node, [(q.name, q.node) for q in olds[:i]]) for i, p in enumerate(olds)]
 
@@ -495,15 +498,15 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         assert n is not None
         others = [x for x in feasible if x != n] or [n]
         desired = sc.rollout.desired_healthy
-        replacements: list[float] = []  # creation times of replacements
+        replacements: list[tuple[float, str]] = []  # creation times of replacements (and their names)
         step(0.0, Component.KUBECTL, "", EventKind.ROLLOUT_START,
              f"drain {node_name(n)}: cordons the node and evicts its pods", sc.budget)
         t, idle = 0.0, 0
         while True:
-            for when in sorted(replacements):
+            for when, label in sorted(replacements):
                 if when <= t:
-                    create_new(when, among=others)
-            replacements = [x for x in replacements if x > t]
+                    create_new(when, label=label, among=others)
+            replacements = [x for x in replacements if x[0] > t]
             todo = sorted((p for p in olds if p.node == n and p.deleted == INF), key=lambda p: preference[p.index])
             if not todo:
                 break
@@ -515,17 +518,22 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                     delete_old(t, p)
                     i = len(news) + len(replacements)
                     delay = min(max(_cyc(timing.react, i), b["controller"].lo), b["controller"].hi)
-                    replacements.append((p.exit if sc.rollout.same_name else t) + delay)
+                    if sc.rollout.same_name:  # recreated under its name once it is gone
+                        replacements.append((p.exit + delay, p.name.removesuffix("-old") + "-new"))
+                    else:
+                        replacements.append((t + delay, ""))
                 step(t, Component.KUBECTL, "", EventKind.SCALE_DOWN,
-                     f"evicts {', '.join(p.name for p in todo[:k])} (PodDisruptionBudget allows {healthy - desired})",
+                     f"evicts {', '.join(p.name for p in todo[:k])} ("
+                     + (f"PodDisruptionBudget allows {healthy - desired})" if sc.budget is not None else
+                        "no PodDisruptionBudget)"),
                      sc.budget)
             else:
                 idle += 1
                 if idle > 200 and not replacements and all(q.ready <= t for q in news):
                     return  # the budget never allows it: the drain is blocked
             t += 5.0  # kubectl drain retries an eviction every 5 s
-        for when in sorted(replacements):
-            create_new(when, among=others)
+        for when, label in sorted(replacements):
+            create_new(when, label=label, among=others)
 
     def daemon_sync(t: float) -> None:
         """update.go rollingUpdate, one pod per feasible node (see deployment.Rollout._daemon)."""
