@@ -1,6 +1,7 @@
 """Documents -> typed, validated Kubernetes objects (see :mod:`zdverify.model.objects`).
 
-Only Deployments, bare Pods and Services are read; other workload kinds become
+Deployments, DaemonSets, StatefulSets, bare Pods, Services and PodDisruptionBudgets are
+read; other workload kinds (and updates the model does not cover, such as OnDelete) become
 :class:`Unverified`, everything else is ignored. Validation mirrors what the API server
 rejects (wrong types, out-of-range numbers, a selector that does not match the template,
 ``maxSurge: 0`` with ``maxUnavailable: 0``, …), and every error points at the line of the
