@@ -57,7 +57,8 @@ def _assumptions(sc: Scenario, gf: GraphFacts | None) -> tuple[Assumption, ...]:
                    f"old pods on nodes with more pods of the Deployment go first (rule 5; the template's "
                    f"pod-deletion-cost alike), ties free: with the placement rules, every node keeps a "
                    f"Ready pod in all {gf.node_states} per-node states, and the old pods were placed by the "
-                   f"same rules (use --from if this change adds them)" if gf is not None and gf.node_kept else
+                   + ("same rules (their template, --from, has them)" if sc.from_previous else
+                      "same rules (use --from if this change adds them)") if gf is not None and gf.node_kept else
                    "proofs over-approximate the ReplicaSet ranking; replayed traces follow it "
                    "(doubled-up nodes first, ties free)"),
         Assumption("entries", ", ".join(e.text for e in sc.entries), "manifest",

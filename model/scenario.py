@@ -125,6 +125,7 @@ class Scenario:
     drain: int | None = None  # the node ``kubectl drain`` empties (--drain); new pods avoid it
     budget: Loc | None = None  # the PodDisruptionBudget that limits the drain's evictions
     placement: Placement = Placement()  # required inter-pod rules (caps, spreads); none by default
+    old_placed_alike: bool = True  # the old pods were placed by these rules (--from: checked)
     node_labels: tuple[Mapping[str, str], ...] = ()  # per node (cluster file); () without one
 
     def node_zone(self, i: int) -> str:
@@ -398,6 +399,12 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
     paused = w.paused
     rules = placement(w.template, w.namespace, nodes, feasible_idx, settings.k8s_version,
                       w.kind is WorkloadKind.DEPLOYMENT)
+    old_alike = True
+    if old is not None:  # --from: were the old pods placed by the same rules?
+        old_feasible = feasible_idx if isinstance(nodes, int) else tuple(
+            i for i, n in enumerate(nodes) if feasible(old.template, n))
+        old_alike = rules.same_rules(placement(old.template, old.namespace, nodes, old_feasible,
+                                               settings.k8s_version, w.kind is WorkloadKind.DEPLOYMENT))
     if w.kind is WorkloadKind.DAEMON_SET and (rules.caps or rules.spread or not rules.exact):
         # a DaemonSet pod is bound to its node; with maxSurge its new pod would need room next
         # to the old one, which required anti-affinity refuses: not modelled, stated
@@ -432,5 +439,5 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
     return Scenario(pair, rollout, float(w.min_ready_seconds), paused, count, pod, entries,
                     pair.service.publish_not_ready, settings, names, feasible_idx, old_pod,
                     f"{old.ref} at {old.loc}" if old is not None else "", zones, drain,
-                    budget.loc if budget is not None else None, rules,
+                    budget.loc if budget is not None else None, rules, old_alike,
                     tuple(n.labels for n in nodes) if not isinstance(nodes, int) else ())

@@ -191,6 +191,13 @@ class Placement:
             return lambda n: self.zones[n] if n < len(self.zones) else ""
         return lambda n: n
 
+    def same_rules(self, other: Placement) -> bool:
+        """Do both place pods alike (where the rules are written aside)?"""
+        def key(p: Placement) -> tuple:
+            return (tuple((c.limit, c.zone, c.cross) for c in p.caps), p.node_room, p.spread, p.zones, p.feasible,
+                    p.unmodelled)
+        return key(self) == key(other)
+
     @property
     def limited(self) -> bool:
         """Does anything cap how many pods fit (anti-affinity caps, a node's room)?"""

@@ -128,7 +128,7 @@ def _placement_may_keep_nodes(sc: Scenario) -> bool:
     when they are modelled exactly and the old pods were placed by the same rules."""
     return (any(e.local for e in sc.entries) and sc.rollout.strategy is Strategy.ROLLING_UPDATE
             and sc.placement.exact and bool(sc.placement.spread or sc.placement.limited)
-            and not sc.from_previous and sc.drain is None and not sc.paused)
+            and sc.old_placed_alike and sc.drain is None and not sc.paused)
 
 
 def check_scenario(sc: Scenario, properties: Sequence[Property]) -> list[Result]:

@@ -329,3 +329,23 @@ def test_more_endpoints_than_one_slice_holds_are_a_stated_assumption(tmp_path, r
     report = verify([str(tmp_path / "big.yaml")], nodes=3, select=("startup",))
     keys = [a.key for a in report.results[0].assumptions]
     assert ("endpointslices" in keys) is stated
+
+
+@pytest.mark.parametrize("old_text, alike", [
+    ("same", True),  # --from with the same placement rules (another image)
+    ("no-spread", False),  # the change adds the spread: the old pods were not placed by it
+])
+def test_from_says_whether_the_old_pods_were_placed_by_the_same_rules(old_text: str, alike: bool) -> None:
+    """Local proofs through the per-node exploration start from placements the rules allow;
+    with --from that is checked against the old template instead of assumed."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    new = (root / "examples/local-spread-per-revision.yaml").read_text()
+    old = new.replace("nginx:1.27", "nginx:1.26")
+    if old_text == "no-spread":
+        old = old[:old.index("      topologySpreadConstraints:")] + old[old.index("      containers:"):]
+    (pair_,), _ = pair(build_objects(load_text(new, "new.yaml")))
+    previous = build_objects(load_text(old, "old.yaml")).workloads[0]
+    sc = build_scenario(pair_, 3, settings(), previous)
+    assert sc.from_previous and sc.old_placed_alike is alike
