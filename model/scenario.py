@@ -133,7 +133,7 @@ class Scenario:
 
     @property
     def from_previous(self) -> bool:
-        """Do the old pods come from ``--from`` (their own template, placed by its rules)?"""
+        """Do the old pods come from ``--from`` (they run their own template)?"""
         return bool(self.old_source)
 
     @property
