@@ -349,3 +349,10 @@ def test_from_says_whether_the_old_pods_were_placed_by_the_same_rules(old_text: 
     previous = build_objects(load_text(old, "old.yaml")).workloads[0]
     sc = build_scenario(pair_, 3, settings(), previous)
     assert sc.from_previous and sc.old_placed_alike is alike
+    # the exploration runs only when they were (README: skipped when the change adds the rules)
+    from zdverify.model.search import check_scenario
+    from zdverify.specs.registry import builtin_by_slug
+
+    (r,) = check_scenario(sc, [builtin_by_slug("no-endpoint")])
+    assert (r.stats["node_states"] > 0) is alike
+    assert (r.verdict.value == "proved") is alike
