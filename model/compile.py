@@ -804,8 +804,11 @@ def witnesses(enc: Encoding, local: bool) -> list[tuple[Choices, Timing]]:
     return out
 
 
-def random_timings(sc: Scenario, rng: random.Random, count: int) -> list[tuple[Choices, Timing]]:
-    """Extra candidates: random choices and delays at or between their bounds."""
+def random_timings(sc: Scenario, rng: random.Random, count: int, binding: bool = False
+                   ) -> list[tuple[Choices, Timing]]:
+    """Extra candidates: random choices and delays at or between their bounds. ``binding``:
+    the scheduler also takes a random part of each new pod's ``pod-start`` to bind it (the
+    differential tests; the search's own candidates bind at once)."""
     b = sc.settings
     n, r = sc.nodes, sc.rollout.replicas
 
@@ -833,6 +836,8 @@ def random_timings(sc: Scenario, rng: random.Random, count: int) -> list[tuple[C
             eps=pick(*_lohi(b["endpointslice"])), proxy=node_delays("kube-proxy"),
             lb_reg=pick(*_lohi(b["lb-register"])), lb_phase=rng.random(), lb_resp=pick(0, b.lb.timeout))
             for _ in range(r + 2))
+        if binding:
+            news = tuple(replace(nt, schedule=pick(0.0, nt.start)) for nt in news)
         choices = Choices(initial=tuple(rng.randrange(n) for _ in range(r)),
                           placement=tuple(rng.randrange(n) for _ in range(r + 2)),
                           deletion=tuple(rng.sample(range(r), r)))

@@ -10,6 +10,9 @@ Semantics (the same facts the checker encodes, written out independently):
  1. Controller: each change (rollout start, a pod available, an old pod gone) triggers a
     reconcile after a ``controller`` delay; a reconcile applies ``rolling.go``'s arithmetic
     to the live counts and creates/deletes pods at once.
+ 1a. Scheduler: a new pod is bound to a node when it is created, or after a ``schedule``
+    delay that is part of its ``pod-start`` delay, by the filters as they are then; until
+    it is bound it is on no node (the ReplicaSet's ranking does not count it anywhere).
  2. EndpointSlice and kube-proxy are FIFO: a pod change reaches the slice after its own
     delay but never before an earlier change; each node applies slice changes in order,
     each after its own delay (``max(previous, slice + delay)``).
@@ -48,6 +51,7 @@ class NewTiming:
     """Delays of one new pod. Phases are fractions of the probe period in [0, 1)."""
 
     start: float = 1.0
+    schedule: float = 0.0  # created -> bound to a node (part of ``pod-start``; the node is chosen then)
     app: float = 0.0
     startup_phase: float = 0.0
     startup_resp: float = 0.0
@@ -227,6 +231,13 @@ def _probe_first(base: float, period: float, cond: float, gate: float) -> tuple[
 SCHEDULER_RETRY = "scheduler retries Pending pods"
 
 
+@dataclass(frozen=True, eq=False)
+class _Bind:
+    """A queue entry: the scheduler binds ``pod`` (created earlier) now."""
+
+    pod: _Pod
+
+
 def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     run = Run(node_names=tuple(sc.node_name(i) for i in range(sc.nodes)), drain=sc.drain is not None)
     n_nodes = sc.nodes
@@ -294,7 +305,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     run.placements += [(p.name, p.node, [(q.name, q.node) for q in olds[:i]]) for i, p in enumerate(olds)]
 
     # ---- controller loop ------------------------------------------------------------
-    queue: list[tuple[float, int, str]] = []
+    queue: list[tuple[float, int, str | _Bind]] = []
     seq = 0
     n_sync = 0
 
@@ -336,7 +347,17 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     pending: list[_Pod] = []  # new pods waiting for room (Pending), in creation order
 
     def create_new(t: float, on: int | None = None, label: str = "", among: Sequence[int] | None = None) -> None:
+        nonlocal seq
         i = len(news)
+        later = min(max(timing.new_at(i).schedule, 0.0), bpod.hi) if on is None and among is None else 0.0
+        if later > 0:  # the scheduler binds it later, by the filters as they are then
+            p = _Pod(label or f"{name}-new-{i + 1}", False, i, -1, created=t)
+            p.start = p.listen = p.started = p.ready = p.available = p.tg_in = INF
+            news.append(p)
+            step(t, podctl, p.name, EventKind.POD_CREATED, f"creates {p.name}", pod=p.name)
+            heapq.heappush(queue, (t + later, seq, _Bind(p)))
+            seq += 1
+            return
         node = on if on is not None else place(_cyc(choices.placement, i) if choices.placement else 0, t, True, among)
         p = _Pod(label or f"{name}-new-{i + 1}", False, i, node, created=t)
         news.append(p)
@@ -347,6 +368,20 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                  f"creates {p.name}; Pending: no feasible node has room ({rules.why()})", rules.loc, pod=p.name)
             return
         start_new(p, t, f"creates {p.name}; scheduled on {node_name(node)}")
+
+    def bind(p: _Pod, t: float) -> None:
+        """The scheduler's binding of a pod it took its time over (``NewTiming.schedule``)."""
+        n = place(_cyc(choices.placement, p.index) if choices.placement else 0, t, True)
+        if n < 0:
+            pending.append(p)
+            step(t, Component.SCHEDULER, "", EventKind.POD_PENDING,
+                 f"cannot schedule {p.name}: Pending, no feasible node has room ({rules.why()})", rules.loc,
+                 pod=p.name)
+            return
+        p.node = n
+        step(t, Component.SCHEDULER, node_name(n), EventKind.POD_SCHEDULED, f"schedules {p.name} on {node_name(n)}",
+             rules.loc, pod=p.name)
+        start_new(p, t, "", since=p.created)
 
     def schedule_pending(t: float) -> None:
         """The scheduler retries Pending pods when a pod is gone (FIFO)."""
@@ -361,12 +396,13 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                  f"schedules {p.name} on {node_name(n)} (room freed)", rules.loc, pod=p.name)
             start_new(p, t, "")
 
-    def start_new(p: _Pod, t: float, created_text: str) -> None:
-        """A scheduled new pod's life from ``t``: container start, probes, Ready."""
+    def start_new(p: _Pod, t: float, created_text: str, since: float | None = None) -> None:
+        """A new pod's life once it is scheduled at ``t``: container start, probes, Ready.
+        ``since``: the ``pod-start`` delay counts from then (creation) instead of from ``t``."""
         run.placements.append((p.name, p.node, [(q.name, q.node) for q in olds if q.exit > t]
                                + [(q.name, q.node) for q in news if q.node >= 0 and q is not p]))
         nt = timing.new_at(p.index)
-        p.start = t + min(max(nt.start, bpod.lo), bpod.hi)
+        p.start = max(t, (t if since is None else since) + min(max(nt.start, bpod.lo), bpod.hi))
         p.listen = p.start + min(max(nt.app, bapp.lo), bapp.hi)
         # startup probe gates readiness and liveness
         sp = pod.startup
@@ -633,6 +669,9 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
 
     while queue:
         t, _, _why = heapq.heappop(queue)
+        if isinstance(_why, _Bind):
+            bind(_why.pod, t)
+            continue
         if _why == SCHEDULER_RETRY:
             schedule_pending(t)
             continue

@@ -72,7 +72,8 @@ class EventKind(Enum):
     SCALE_UP = "scale-up"
     SCALE_DOWN = "scale-down"
     POD_CREATED = "pod-created"
-    POD_SCHEDULED = "pod-scheduled"  # a Pending pod finds room
+    POD_SCHEDULED = "pod-scheduled"  # the scheduler binds a pod it took its time over, or a Pending one
+    POD_PENDING = "pod-pending"  # no feasible node has room for the pod
     CONTAINER_STARTED = "container-started"
     APP_LISTENING = "app-listening"
     READY = "ready"

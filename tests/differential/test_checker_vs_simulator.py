@@ -224,6 +224,9 @@ def runs(draw, sc: Scenario):  # type: ignore[no-untyped-def]
         eps=edge(draw, b["endpointslice"].lo, b["endpointslice"].hi), proxy=node_delays("kube-proxy"),
         lb_reg=edge(draw, b["lb-register"].lo, b["lb-register"].hi), lb_phase=draw(frac),
         lb_resp=edge(draw, 0, b.lb.timeout)) for _ in range(2 * r + 2))
+    # the scheduler binds each new pod at once or after part of its pod-start delay (by the
+    # filters as they are then)
+    news = tuple(replace(nt, schedule=draw(st.sampled_from([0.0, 1.0]) | frac) * nt.start) for nt in news)
     choices = Choices(
         initial=tuple(draw(st.integers(0, n - 1)) for _ in range(r)),
         placement=tuple(draw(st.integers(0, n - 1)) for _ in range(2 * r + 2)),

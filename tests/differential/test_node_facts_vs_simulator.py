@@ -49,9 +49,9 @@ def test_when_every_node_keeps_a_pod_no_run_empties_one(nodes: int, per_node: in
     sc = build_scenario(pairs[0], nodes, make_settings())
     facts = node_facts(sc.rollout, sc.placement)
     assume(facts.kept)
-    # random placements among those the filters allow, deletion tie-breaks and delays at or
-    # between their bounds
-    for choices, timing in random_timings(sc, random.Random(seed), 8):
+    # random placements among those the filters allow (bound at once or later), deletion
+    # tie-breaks and delays at or between their bounds
+    for choices, timing in random_timings(sc, random.Random(seed), 8, binding=True):
         run = simulate(sc, choices, timing)
         assert run.completed
         assert not run.local_empty_at, (f"node_facts kept every node, but node(s) {run.local_empty_at} lost their "

@@ -358,3 +358,22 @@ def test_drain_of_a_statefulset_creates_the_replacement_once_the_evicted_pod_is_
     gone = next(p.exit for p in run.timeline.pods if p.name == evicted.where)
     (created,) = steps_of(run, EventKind.POD_CREATED)
     assert evicted.t == 0.0 and gone == 5.0 and created.t == gone
+
+
+@pytest.mark.parametrize("schedule, victim", [(0.0, "web-old-1"), (3.0, "web-old-2")])
+def test_scale_down_ranks_by_the_pods_bound_to_each_node(schedule, victim) -> None:
+    """controller_utils.go ActivePodsWithRanks rule 5 counts the Deployment's pods on each
+    old pod's node; a new pod the scheduler has not bound yet is on no node. web-old-1 is on
+    node 0 with the new pod chosen for it: bound at creation it doubles node 0 up, and web-old-1
+    goes first although the tie-break prefers web-old-2; bound 3 s later, the nodes tie at the
+    scale-down and the tie-break decides. The pod-start delay still counts from creation."""
+    sc = build(manifest(replicas=2, strategy="  strategy:\n    rollingUpdate: {maxSurge: 1, maxUnavailable: 1}\n"))
+    run = simulate(sc, Choices(initial=(0, 1), placement=(0,), deletion=(1, 0)),
+                   Timing(default_new=NewTiming(start=5.0, schedule=schedule)))
+    assert [s.where for s in steps_of(run, EventKind.POD_DELETED)][0] == victim
+    created = steps_of(run, EventKind.POD_CREATED)[0]
+    started = steps_of(run, EventKind.CONTAINER_STARTED)[0]
+    assert (created.t, started.t) == (0.0, 5.0)
+    bound = [s.t for s in steps_of(run, EventKind.POD_SCHEDULED)]
+    assert bound == ([3.0, 3.0] if schedule else [])  # both new pods are created at t=0
+    assert run.pod_nodes["web-new-1"] == 0 and run.completed
