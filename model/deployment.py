@@ -415,10 +415,38 @@ _NodeCounts = tuple[int, int, int, int]
 _NodeState = tuple[tuple[_NodeCounts, ...], int]
 
 
+class NodeStep(Enum):
+    """What happens in one step of the per-node exploration."""
+
+    SCALE_UP = "scale-up"  # the Deployment controller creates ``count`` new pods (not bound yet)
+    SCALE_DOWN = "scale-down"  # it deletes ``picks[j]`` old pods on the j-th feasible node
+    BIND = "bind"  # the scheduler binds the oldest unbound new pod to ``node``
+    AVAILABLE = "available"  # a new pod on ``node`` turns available
+    GONE = "gone"  # a terminating old pod on ``node`` is gone
+
+
+@dataclass(frozen=True)
+class NodeEvent:
+    kind: NodeStep
+    node: int = -1  # BIND, AVAILABLE, GONE: the node (an index into the cluster's nodes)
+    count: int = 0  # SCALE_UP: pods created
+    picks: tuple[int, ...] = ()  # SCALE_DOWN: old pods deleted per feasible node
+
+
+@dataclass(frozen=True)
+class NodeWitness:
+    """A run of the per-node exploration that leaves ``empty`` without a Ready pod."""
+
+    initial: tuple[int, ...]  # old pods per feasible node when the rollout starts
+    events: tuple[NodeEvent, ...]
+    empty: int  # the node (an index into the cluster's nodes)
+
+
 @dataclass(frozen=True)
 class NodeFacts:
     kept: bool  # every feasible node holds a Ready, non-terminating pod at every instant
     states: int  # node states explored (0: not explored)
+    witness: NodeWitness | None = None  # when not kept: how a node loses its last Ready pod
 
 
 def node_facts(rollout: Rollout, rules: Placement, max_states: int = 50_000, work: int = 50_000_000) -> NodeFacts:
@@ -433,7 +461,9 @@ def node_facts(rollout: Rollout, rules: Placement, max_states: int = 50_000, wor
     An available new pod was Ready before the deletion that follows it, and the
     EndpointSlice and each kube-proxy apply changes in order, so when this holds no node's
     rules are ever without a local ready endpoint. False past ``max_states`` states, or past
-    the states that ``work`` filter checks allow (each costs about nodes x pods)."""
+    the states that ``work`` filter checks allow (each costs about nodes x pods). When a
+    node does lose its last Ready pod, the run that gets there (breadth-first: one of the
+    shortest) is the ``witness``."""
     nodes = rules.feasible
     if rollout.strategy is not Strategy.ROLLING_UPDATE or not nodes or rollout.replicas == 0:
         return NodeFacts(False, 0)
@@ -452,10 +482,10 @@ def node_facts(rollout: Rollout, rules: Placement, max_states: int = 50_000, wor
             out += [Placed(n, False, False)] * ol + [Placed(n, False, True)] * ot + [Placed(n, True, False)] * (nu + na)
         return out
 
-    def bump(per: tuple[_NodeCounts, ...], j: int, delta: _NodeCounts) -> list[_NodeCounts]:
+    def bump(per: tuple[_NodeCounts, ...], j: int, delta: _NodeCounts) -> tuple[_NodeCounts, ...]:
         out = list(per)
         out[j] = tuple(a + b for a, b in zip(per[j], delta))  # type: ignore[assignment]
-        return out
+        return tuple(out)
 
     starts = {canon([(0, 0, 0, 0)] * len(nodes), 0)}
     for _ in range(rollout.replicas):
@@ -493,38 +523,62 @@ def node_facts(rollout: Rollout, rules: Placement, max_states: int = 50_000, wor
                 break
         return picks
 
-    seen = set(starts)
+    def successors(per: tuple[_NodeCounts, ...], unscheduled: int
+                   ) -> list[tuple[NodeEvent, tuple[_NodeCounts, ...], int]]:
+        out: list[tuple[NodeEvent, tuple[_NodeCounts, ...], int]] = []
+        old = sum(c[0] for c in per)
+        new = sum(c[2] + c[3] for c in per) + unscheduled
+        a = rollout.reconcile(RolloutState(old, new, sum(c[3] for c in per)))
+        if a is not None and a.kind is ActionKind.SCALE_UP:
+            out.append((NodeEvent(NodeStep.SCALE_UP, count=a.count), per, unscheduled + a.count))
+        elif a is not None and a.kind is ActionKind.SCALE_DOWN:
+            for pick in victims(per, a.count):
+                out.append((NodeEvent(NodeStep.SCALE_DOWN, picks=tuple(pick)),
+                            tuple((ol - d, ot + d if gone_counts else 0, nu, na)
+                                  for (ol, ot, nu, na), d in zip(per, pick)), unscheduled))
+        if unscheduled:
+            here = placed(per)
+            out += [(NodeEvent(NodeStep.BIND, nodes[j]), bump(per, j, (0, 0, 1, 0)), unscheduled - 1)
+                    for j in range(len(per)) if rules.room(nodes[j], True, here)]
+        out += [(NodeEvent(NodeStep.AVAILABLE, nodes[j]), bump(per, j, (0, 0, -1, 1)), unscheduled)
+                for j in range(len(per)) if per[j][2]]
+        out += [(NodeEvent(NodeStep.GONE, nodes[j]), bump(per, j, (0, -1, 0, 0)), unscheduled)
+                for j in range(len(per)) if per[j][1]]
+        return out
+
+    def witness(end: _NodeState) -> NodeWitness:
+        """The run from a start to ``end``, with real nodes: canonical states stand for every
+        permutation of interchangeable nodes, so each step is redone on the concrete state."""
+        chain = [end]
+        while parent[chain[-1]] is not None:
+            chain.append(parent[chain[-1]])  # type: ignore[arg-type]
+        chain.reverse()
+        per, unscheduled = chain[0]
+        events: list[NodeEvent] = []
+        for target in chain[1:]:
+            event, per, unscheduled = next((e, p, u) for e, p, u in successors(per, unscheduled)
+                                           if canon(p, u) == target)
+            events.append(event)
+        empty = next(j for j, (ol, _, _, na) in enumerate(per) if ol + na == 0)
+        return NodeWitness(tuple(c[0] for c in chain[0][0]), tuple(events), nodes[empty])
+
+    parent: dict[_NodeState, _NodeState | None] = dict.fromkeys(starts)
     frontier = list(starts)
     while frontier:
         nxt: list[_NodeState] = []
         for state in frontier:
             per, unscheduled = state
             if any(ol + na == 0 for ol, _, _, na in per):
-                return NodeFacts(False, len(seen))
-            out: list[_NodeState] = []
-            old = sum(c[0] for c in per)
-            new = sum(c[2] + c[3] for c in per) + unscheduled
-            a = rollout.reconcile(RolloutState(old, new, sum(c[3] for c in per)))
-            if a is not None and a.kind is ActionKind.SCALE_UP:
-                out.append(canon(per, unscheduled + a.count))
-            elif a is not None and a.kind is ActionKind.SCALE_DOWN:
-                for pick in victims(per, a.count):
-                    out.append(canon([(ol - d, ot + d if gone_counts else 0, nu, na)
-                                      for (ol, ot, nu, na), d in zip(per, pick)], unscheduled))
-            if unscheduled:
-                here = placed(per)
-                out += [canon(bump(per, j, (0, 0, 1, 0)), unscheduled - 1)
-                        for j in range(len(per)) if rules.room(nodes[j], True, here)]
-            out += [canon(bump(per, j, (0, 0, -1, 1)), unscheduled) for j in range(len(per)) if per[j][2]]
-            out += [canon(bump(per, j, (0, -1, 0, 0)), unscheduled) for j in range(len(per)) if per[j][1]]
-            for t in out:
-                if t not in seen:
-                    if len(seen) >= max_states:
-                        return NodeFacts(False, len(seen))
-                    seen.add(t)
+                return NodeFacts(False, len(parent), witness(state))
+            for _, p, u in successors(per, unscheduled):
+                t = canon(p, u)
+                if t not in parent:
+                    if len(parent) >= max_states:
+                        return NodeFacts(False, len(parent))
+                    parent[t] = state
                     nxt.append(t)
         frontier = nxt
-    return NodeFacts(True, len(seen))
+    return NodeFacts(True, len(parent))
 
 
 def _spread_over(base: list[int], groups: list[list[int]], per: tuple[_NodeCounts, ...], k: int) -> list[list[int]]:
