@@ -310,18 +310,19 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
     n_sync = 0
 
     n_react = 0
+    bctl = b["controller"]  # every delay is clamped to its bound: a candidate cannot step outside them
 
     def trigger(t: float, why: str) -> None:
         """The controller's own follow-up syncs take delays from ``timing.ctrl`` in order."""
         nonlocal seq, n_sync
-        heapq.heappush(queue, (t + max(0.0, _cyc(timing.ctrl, n_sync)), seq, why))
+        heapq.heappush(queue, (t + min(max(_cyc(timing.ctrl, n_sync), bctl.lo), bctl.hi), seq, why))
         seq += 1
         n_sync += 1
 
     def react(t: float, why: str) -> None:
         """Syncs caused by pod changes take delays from ``timing.react``."""
         nonlocal seq, n_react
-        heapq.heappush(queue, (t + max(0.0, _cyc(timing.react, n_react)), seq, why))
+        heapq.heappush(queue, (t + min(max(_cyc(timing.react, n_react), bctl.lo), bctl.hi), seq, why))
         seq += 1
         n_react += 1
 
@@ -408,7 +409,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         sp = pod.startup
         p.started = p.start
         if sp is not None:
-            base = p.start + sp.initial_delay + nt.startup_phase * sp.period
+            base = p.start + sp.initial_delay + (nt.startup_phase % 1.0) * sp.period
             cond = p.listen if sp.checks_port else p.start
             k, tick = _probe_first(base, sp.period, cond, p.start)
             if k >= sp.failure:
@@ -420,7 +421,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         if rp is None:
             p.ready = p.started
         else:
-            base = p.start + rp.initial_delay + nt.ready_phase * rp.period
+            base = p.start + rp.initial_delay + (nt.ready_phase % 1.0) * rp.period
             cond = p.listen if rp.checks_port else p.start
             k, tick = _probe_first(base, rp.period, cond, p.started)
             p.ready = tick + (rp.success - 1) * rp.period + min(max(nt.ready_resp, 0.0), rp.timeout)
@@ -431,7 +432,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             p.ready = max(p.ready, p.tg_in)
         lp = pod.liveness
         if lp is not None and lp.checks_port and p.started < INF:
-            base = p.start + lp.initial_delay + nt.liveness_phase * lp.period
+            base = p.start + lp.initial_delay + (nt.liveness_phase % 1.0) * lp.period
             k0, first = _probe_first(base, lp.period, p.started, p.started)
             kill_tick = first + (lp.failure - 1) * lp.period
             if kill_tick < p.listen:
@@ -480,7 +481,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         h = pod.hook
         grace = pod.grace
         p.deleted = t
-        p.seen = t + max(0.0, ot.kubelet)
+        p.seen = t + min(max(ot.kubelet, b["kubelet"].lo), b["kubelet"].hi)
         hook = min(max(ot.hook, h.lo), h.hi)
         p.sigterm = p.seen + hook
         bclose = b["app-close"]
@@ -499,7 +500,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                                       (p.sigterm, b.fail_readiness_on_sigterm)) if on]
         if probe_runs and fails_from:
             assert rp is not None
-            p.unready = min(min(fails_from) + ot.unready_phase * rp.period + (rp.failure - 1) * rp.period
+            p.unready = min(min(fails_from) + (ot.unready_phase % 1.0) * rp.period + (rp.failure - 1) * rp.period
                             + min(max(ot.unready_resp, 0.0), rp.timeout), p.exit)
         else:
             p.unready = p.exit

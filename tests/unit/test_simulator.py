@@ -377,3 +377,15 @@ def test_scale_down_ranks_by_the_pods_bound_to_each_node(schedule, victim) -> No
     bound = [s.t for s in steps_of(run, EventKind.POD_SCHEDULED)]
     assert bound == ([3.0, 3.0] if schedule else [])  # both new pods are created at t=0
     assert run.pod_nodes["web-new-1"] == 0 and run.completed
+
+
+def test_delays_outside_their_bounds_are_clamped() -> None:
+    """The simulator is the judge of every printed run: a candidate whose controller or
+    kubelet delays, or probe phases, step outside the stated bounds is replayed as the run
+    at the bounds, never as a run the bounds exclude."""
+    sc = build(manifest(replicas=1, pod="        readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 4}\n"))
+    wild = simulate(sc, Choices(), Timing(ctrl=(7.0,), react=(9.0,), default_old=OldTiming(kubelet=5.0),
+                                         default_new=NewTiming(start=4.0, ready_phase=2.5)))
+    tame = simulate(sc, Choices(), Timing(ctrl=(1.0,), react=(1.0,), default_old=OldTiming(kubelet=1.0),
+                                         default_new=NewTiming(start=4.0, ready_phase=0.5)))
+    assert [(s.t, s.kind) for s in wild.steps] == [(s.t, s.kind) for s in tame.steps]
