@@ -464,42 +464,64 @@ def node_facts(rollout: Rollout, rules: Placement, max_states: int = 50_000, wor
     the states that ``work`` filter checks allow (each costs about nodes x pods). When a
     node does lose its last Ready pod, the run that gets there (breadth-first: one of the
     shortest) is the ``witness``."""
-    nodes = rules.feasible
-    if rollout.strategy is not Strategy.ROLLING_UPDATE or not nodes or rollout.replicas == 0:
-        return NodeFacts(False, 0)
-    max_states = min(max_states, max(1_000, work // (len(nodes) * (len(nodes) + rollout.replicas + rollout.surge))))
-    gone_counts = rules.limited  # caps hold a terminating pod's place until it is gone; spreads skip it
-    traits = {(rules.zones[n] if n < len(rules.zones) else "",
-               rules.node_room[n] if n < len(rules.node_room) else None) for n in nodes}
-    symmetric = len(traits) == 1
+    return _NodeExploration(rollout, rules, max_states, work).search(eager=False)
 
-    def canon(per: list[_NodeCounts] | tuple[_NodeCounts, ...], unscheduled: int) -> _NodeState:
-        return (tuple(sorted(per)) if symmetric else tuple(per), unscheduled)
 
-    def placed(per: tuple[_NodeCounts, ...]) -> list[Placed]:
+def node_witness(rollout: Rollout, rules: Placement, max_states: int = 50_000,
+                 work: int = 50_000_000) -> NodeWitness | None:
+    """A run of the per-node exploration that leaves a node without a Ready pod and that a
+    timed run can follow closely: the controller is eager — while a sync has something to do,
+    only it and the scheduler act (no pod turns available or goes away in between), as when
+    syncs follow their triggers at once. Such runs are a subset of ``node_facts``' runs;
+    ``None`` when there is none (within the budget)."""
+    return _NodeExploration(rollout, rules, max_states, work).search(eager=True).witness
+
+
+class _NodeExploration:
+    """The per-node state space of ``node_facts``: per feasible node (old pods not
+    deleted, old pods terminating, new pods not available, new pods available), and the new
+    pods not bound yet; canonical up to swapping interchangeable nodes."""
+
+    def __init__(self, rollout: Rollout, rules: Placement, max_states: int, work: int) -> None:
+        self.rollout, self.rules, self.nodes = rollout, rules, rules.feasible
+        n = len(self.nodes)
+        self.max_states = min(max_states, max(1_000, work // (max(n, 1) * (n + rollout.replicas + rollout.surge))))
+        self.gone_counts = rules.limited  # caps hold a terminating pod's place until it is gone; spreads skip it
+        traits = {(rules.zones[x] if x < len(rules.zones) else "",
+                   rules.node_room[x] if x < len(rules.node_room) else None) for x in self.nodes}
+        self.symmetric = len(traits) == 1
+
+    def canon(self, per: tuple[_NodeCounts, ...], unscheduled: int) -> _NodeState:
+        return (tuple(sorted(per)) if self.symmetric else per, unscheduled)
+
+    def placed(self, per: tuple[_NodeCounts, ...]) -> list[Placed]:
         out: list[Placed] = []
-        for n, (ol, ot, nu, na) in zip(nodes, per):
+        for n, (ol, ot, nu, na) in zip(self.nodes, per):
             out += [Placed(n, False, False)] * ol + [Placed(n, False, True)] * ot + [Placed(n, True, False)] * (nu + na)
         return out
 
+    @staticmethod
     def bump(per: tuple[_NodeCounts, ...], j: int, delta: _NodeCounts) -> tuple[_NodeCounts, ...]:
         out = list(per)
         out[j] = tuple(a + b for a, b in zip(per[j], delta))  # type: ignore[assignment]
         return tuple(out)
 
-    starts = {canon([(0, 0, 0, 0)] * len(nodes), 0)}
-    for _ in range(rollout.replicas):
-        layer: set[_NodeState] = set()
-        for per, _ in starts:
-            here = placed(per)
-            layer |= {canon(bump(per, j, (1, 0, 0, 0)), 0) for j in range(len(nodes)) if rules.room(nodes[j], False, here)}
-        starts = layer
-        if len(starts) > max_states:
-            return NodeFacts(False, len(starts))
-    if not starts:
-        return NodeFacts(False, 0)
+    def starts(self) -> set[_NodeState] | None:
+        """Every placement of the old pods the filters allow (None: too many)."""
+        nodes, rules = self.nodes, self.rules
+        starts = {self.canon(((0, 0, 0, 0),) * len(nodes), 0)}
+        for _ in range(self.rollout.replicas):
+            layer: set[_NodeState] = set()
+            for per, _ in starts:
+                here = self.placed(per)
+                layer |= {self.canon(self.bump(per, j, (1, 0, 0, 0)), 0)
+                          for j in range(len(nodes)) if rules.room(nodes[j], False, here)}
+            starts = layer
+            if len(starts) > self.max_states:
+                return None
+        return starts
 
-    def victims(per: tuple[_NodeCounts, ...], k: int) -> list[list[int]]:
+    def victims(self, per: tuple[_NodeCounts, ...], k: int) -> list[list[int]]:
         """Every way the ReplicaSet may pick ``k`` old pods: by rank (active pods on the
         node), all of a higher rank before any of a lower one, ties in every way."""
         rank = [ol + nu + na for ol, _, nu, na in per]
@@ -516,69 +538,80 @@ def node_facts(rollout: Rollout, rules: Placement, max_states: int = 50_000, wor
                 # nodes in the same state are interchangeable when the nodes are: pick up to that
                 groups: dict[_NodeCounts, list[int]] = {}
                 for j in tied:
-                    groups.setdefault(per[j] if symmetric else (j, 0, 0, 0), []).append(j)
+                    groups.setdefault(per[j] if self.symmetric else (j, 0, 0, 0), []).append(j)
                 picks = [pick for base in picks for pick in _spread_over(base, list(groups.values()), per, k)]
                 k = 0
             if k == 0:
                 break
         return picks
 
-    def successors(per: tuple[_NodeCounts, ...], unscheduled: int
+    def successors(self, per: tuple[_NodeCounts, ...], unscheduled: int, eager: bool
                    ) -> list[tuple[NodeEvent, tuple[_NodeCounts, ...], int]]:
+        nodes, bump = self.nodes, self.bump
         out: list[tuple[NodeEvent, tuple[_NodeCounts, ...], int]] = []
         old = sum(c[0] for c in per)
         new = sum(c[2] + c[3] for c in per) + unscheduled
-        a = rollout.reconcile(RolloutState(old, new, sum(c[3] for c in per)))
+        a = self.rollout.reconcile(RolloutState(old, new, sum(c[3] for c in per)))
         if a is not None and a.kind is ActionKind.SCALE_UP:
             out.append((NodeEvent(NodeStep.SCALE_UP, count=a.count), per, unscheduled + a.count))
         elif a is not None and a.kind is ActionKind.SCALE_DOWN:
-            for pick in victims(per, a.count):
+            for pick in self.victims(per, a.count):
                 out.append((NodeEvent(NodeStep.SCALE_DOWN, picks=tuple(pick)),
-                            tuple((ol - d, ot + d if gone_counts else 0, nu, na)
+                            tuple((ol - d, ot + d if self.gone_counts else 0, nu, na)
                                   for (ol, ot, nu, na), d in zip(per, pick)), unscheduled))
         if unscheduled:
-            here = placed(per)
+            here = self.placed(per)
             out += [(NodeEvent(NodeStep.BIND, nodes[j]), bump(per, j, (0, 0, 1, 0)), unscheduled - 1)
-                    for j in range(len(per)) if rules.room(nodes[j], True, here)]
+                    for j in range(len(per)) if self.rules.room(nodes[j], True, here)]
+        if eager and a is not None:
+            return out  # a pending sync goes first; only the scheduler may act before it
         out += [(NodeEvent(NodeStep.AVAILABLE, nodes[j]), bump(per, j, (0, 0, -1, 1)), unscheduled)
                 for j in range(len(per)) if per[j][2]]
         out += [(NodeEvent(NodeStep.GONE, nodes[j]), bump(per, j, (0, -1, 0, 0)), unscheduled)
                 for j in range(len(per)) if per[j][1]]
         return out
 
-    def witness(end: _NodeState) -> NodeWitness:
+    def search(self, eager: bool) -> NodeFacts:
+        if self.rollout.strategy is not Strategy.ROLLING_UPDATE or not self.nodes or self.rollout.replicas == 0:
+            return NodeFacts(False, 0)
+        starts = self.starts()
+        if starts is None:
+            return NodeFacts(False, self.max_states)
+        if not starts:
+            return NodeFacts(False, 0)
+        parent: dict[_NodeState, _NodeState | None] = dict.fromkeys(starts)
+        frontier = list(starts)
+        while frontier:
+            nxt: list[_NodeState] = []
+            for state in frontier:
+                per, unscheduled = state
+                if any(ol + na == 0 for ol, _, _, na in per):
+                    return NodeFacts(False, len(parent), self.witness(parent, state, eager))
+                for _, p, u in self.successors(per, unscheduled, eager):
+                    t = self.canon(p, u)
+                    if t not in parent:
+                        if len(parent) >= self.max_states:
+                            return NodeFacts(False, len(parent))
+                        parent[t] = state
+                        nxt.append(t)
+            frontier = nxt
+        return NodeFacts(True, len(parent))
+
+    def witness(self, parent: dict[_NodeState, _NodeState | None], end: _NodeState, eager: bool) -> NodeWitness:
         """The run from a start to ``end``, with real nodes: canonical states stand for every
         permutation of interchangeable nodes, so each step is redone on the concrete state."""
         chain = [end]
-        while parent[chain[-1]] is not None:
-            chain.append(parent[chain[-1]])  # type: ignore[arg-type]
+        while (up := parent[chain[-1]]) is not None:
+            chain.append(up)
         chain.reverse()
         per, unscheduled = chain[0]
         events: list[NodeEvent] = []
         for target in chain[1:]:
-            event, per, unscheduled = next((e, p, u) for e, p, u in successors(per, unscheduled)
-                                           if canon(p, u) == target)
+            event, per, unscheduled = next((e, p, u) for e, p, u in self.successors(per, unscheduled, eager)
+                                           if self.canon(p, u) == target)
             events.append(event)
         empty = next(j for j, (ol, _, _, na) in enumerate(per) if ol + na == 0)
-        return NodeWitness(tuple(c[0] for c in chain[0][0]), tuple(events), nodes[empty])
-
-    parent: dict[_NodeState, _NodeState | None] = dict.fromkeys(starts)
-    frontier = list(starts)
-    while frontier:
-        nxt: list[_NodeState] = []
-        for state in frontier:
-            per, unscheduled = state
-            if any(ol + na == 0 for ol, _, _, na in per):
-                return NodeFacts(False, len(parent), witness(state))
-            for _, p, u in successors(per, unscheduled):
-                t = canon(p, u)
-                if t not in parent:
-                    if len(parent) >= max_states:
-                        return NodeFacts(False, len(parent))
-                    parent[t] = state
-                    nxt.append(t)
-        frontier = nxt
-    return NodeFacts(True, len(parent))
+        return NodeWitness(tuple(c[0] for c in chain[0][0]), tuple(events), self.nodes[empty])
 
 
 def _spread_over(base: list[int], groups: list[list[int]], per: tuple[_NodeCounts, ...], k: int) -> list[list[int]]:
