@@ -469,12 +469,17 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         pod of the template; rule 5 decides — pods on nodes with more active pods of the
         Deployment (old and new ReplicaSets) go first. Remaining ties (rule 8 in log2
         buckets, then UID) follow ``choices.deletion``."""
-        active = [p.node for p in olds if p.deleted > t] + [p.node for p in news if p.created <= t]
         alive = [p for p in olds if p.deleted == INF]
-        alive.sort(key=lambda p: (-active.count(p.node), preference[p.index]))
+        alive.sort(key=lambda p: (-active_on(t, p.node), preference[p.index]))
         return alive[:k]
 
-    def delete_old(t: float, p: _Pod) -> None:
+    def active_on(t: float, node: int) -> int:
+        """The Deployment's pods on ``node`` at ``t`` as rule 5 counts them: old pods not
+        deleted, new pods bound there."""
+        return (sum(1 for p in olds if p.deleted > t and p.node == node)
+                + sum(1 for p in news if p.created <= t and p.node == node))
+
+    def delete_old(t: float, p: _Pod, why: str = "") -> None:
         pod = sc.old  # old pods run the old template (--from)
         i = p.index
         ot = timing.old_at(i)
@@ -506,7 +511,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
             p.unready = p.exit
         where = node_name(p.node)
         pstep = partial(step, pod=p.name)
-        pstep(t, podctl, p.name, EventKind.POD_DELETED, f"deletes {p.name} (on {where})")
+        pstep(t, podctl, p.name, EventKind.POD_DELETED, f"deletes {p.name} (on {where}{why})")
         pstep(p.seen, Component.KUBELET, where, EventKind.KUBELET_SEES_DELETE,
              f"sees {p.name} deleted; runs {h.text}", h.loc or pod.container_loc)
         pstep(p.sigterm, Component.KUBELET, where, EventKind.SIGTERM, f"sends SIGTERM to {p.name}",
@@ -724,8 +729,10 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                 step(t, ctl, "", EventKind.SCALE_DOWN,
                      f"scales old ReplicaSet to {old_spec} ({n_avail} new available, maxUnavailable {unavailable})",
                      w.loc_of("spec.strategy.rollingUpdate.maxUnavailable"))
-                for p in victims(t, k):
-                    delete_old(t, p)
+                # say why these pods: the ranking counts the Deployment's pods on each node
+                doomed = [(p, active_on(t, p.node)) for p in victims(t, k)]
+                for p, there in doomed:
+                    delete_old(t, p, f", with {there} of the Deployment's pods: fullest nodes go first" if len(feasible) > 1 else "")
                 trigger(t, "scaled down")
 
     all_pods = olds + news
