@@ -358,9 +358,9 @@ def _fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
                      "no preStop delay alone is provably enough. What is: an application that fails its "
                      "readiness at SIGTERM and keeps serving — declare it with the annotation, e.g. "
                      "zdverify/on-sigterm: \"fail-readiness, drain 45s\" — or externalTrafficPolicy: Cluster)")
-        per_revision = _per_revision_spread(sc)
-        if per_revision:
-            text += "\n" + per_revision
+        keeping = _keeping_fix(sc)
+        if keeping:
+            text += "\n" + keeping
         if sc.old_pod is not None and sc.old_pod != sc.pod:
             text = (f"the pods this rollout deletes run the old template ({sc.old_source}, --from): a change "
                     f"to the new template protects only the next rollout. The old template would need:\n"
@@ -479,20 +479,32 @@ def _statefulset_batch_takes_all(sc: Scenario) -> bool:
     return r.strategy is Strategy.STATEFUL_SET and r.kept == 0 and 1 < r.replicas <= r.unavailable
 
 
-def _per_revision_spread(sc: Scenario) -> str:
-    """For Local traffic under a hostname spread that counts old and new pods together:
-    would counting each revision on its own keep a Ready pod on every node (checked with
-    ``node_facts``)? The other way out, if so."""
-    rules = sc.placement
+def _keeping_fix(sc: Scenario) -> str:
+    """For Local traffic under required placement rules: which change to the Deployment
+    would keep a Ready pod on every node (checked with ``node_facts``)? Counting each
+    revision on its own in a hostname spread, ``maxUnavailable: 0``, or both; "" if none."""
+    rules, r, w = sc.placement, sc.rollout, sc.pair.workload
+    if not any(e.local for e in sc.entries) or w.kind is not WorkloadKind.DEPLOYMENT or not rules.exact \
+            or r.strategy is not Strategy.ROLLING_UPDATE or not (rules.spread or rules.limited):
+        return ""
     c = next((c for c, per in rules.spread if not per and c.topology_key == HOSTNAME_LABEL), None)
-    if c is None or not any(e.local for e in sc.entries) or sc.pair.workload.kind is not WorkloadKind.DEPLOYMENT \
-            or sc.settings.k8s_version < (1, 27) or not rules.exact:
-        return ""
-    if not node_facts(sc.rollout, replace(rules, spread=tuple((x, True) for x, _ in rules.spread))).kept:
-        return ""
-    return (f"(or add matchLabelKeys: [pod-template-hash] to the topologySpreadConstraints entry at line "
-            f"{c.loc.line}: each revision then spreads on its own, the ReplicaSet deletes the old pod beside "
-            "each new one, and every node keeps a Ready local pod throughout)")
+    per_revision = replace(rules, spread=tuple((x, True) for x, _ in rules.spread))
+    no_unavailable = replace(r, unavailable=0, surge=max(r.surge, 1))
+    keys = (f"add matchLabelKeys: [pod-template-hash] to the topologySpreadConstraints entry at line {c.loc.line}"
+            if c is not None and c.loc is not None and sc.settings.k8s_version >= (1, 27) else "")
+    loc = w.loc_of("spec.strategy.rollingUpdate.maxUnavailable") or w.loc_of("spec.strategy")
+    zero = ("set maxUnavailable: 0" + (f" (line {loc.line})" if loc is not None else "")
+            + ("" if r.surge else " and maxSurge: 1") if r.unavailable else "")
+    why_keys = "each revision then spreads on its own and the ReplicaSet deletes the old pod beside each new one first"
+    why_zero = "an old pod is then deleted only once a new pod is available"
+    tried = [(keys, why_keys, r, per_revision), (zero, why_zero, no_unavailable, rules),
+             (f"{keys}, and {zero}" if keys and zero else "", f"{why_keys}, and {why_zero}", no_unavailable,
+              per_revision)]
+    for change, why, rollout, placement in tried:
+        if change and node_facts(rollout, placement).kept:
+            return (f"(or {change}: {why}; every node then keeps a Ready local pod throughout — checked over "
+                    "every placement and deletion order)")
+    return ""
 
 
 def _most_endpoints(sc: Scenario) -> int:

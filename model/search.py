@@ -21,13 +21,14 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 import z3
 
 from zdverify.model import suppression
 from zdverify.model.assumptions import Settings, for_workload
-from zdverify.model.deployment import GraphFacts, StateBudgetExceeded, facts, node_facts
+from zdverify.model.deployment import GraphFacts, NodeWitness, StateBudgetExceeded, facts, node_facts, node_witness
+from zdverify.model.guided import guided_runs
 from zdverify.model.explain import Outcome, result
 from zdverify.model.objects import Objects, Strategy, WorkloadKind
 from zdverify.model.pairing import Pair
@@ -74,7 +75,13 @@ def replay(sc: Scenario, prop: Property, candidates: Sequence[tuple[Choices, Tim
 
 
 
-def decide(sc: Scenario, queries: Sequence[Query], prop: Property, seed: int = 0) -> Outcome:
+Candidates = Callable[[], Sequence[tuple[Choices, Timing]]]
+
+
+def decide(sc: Scenario, queries: Sequence[Query], prop: Property, seed: int = 0,
+           guided: Candidates | None = None) -> Outcome:
+    """``guided``: more candidates, asked for only when a query's own do not replay (runs
+    that follow the per-node exploration's witness, ``model/guided.py``)."""
     inconclusive = ""
     for q in queries:
         enc = Encoding(sc, z3.Context())  # a fresh context per query: models never depend on what ran before
@@ -89,6 +96,8 @@ def decide(sc: Scenario, queries: Sequence[Query], prop: Property, seed: int = 0
         found = replay(sc, prop, q.witness(enc))
         if found is None:
             found = replay(sc, prop, random_timings(sc, random.Random(seed), 24))
+        if found is None and guided is not None:
+            found = replay(sc, prop, guided())
         if found is not None:
             return Outcome(Verdict.COUNTEREXAMPLE, found[0], found[1])
         inconclusive = (f"Z3 found a timing for '{q.label}', but no complete run built from it "
@@ -99,7 +108,7 @@ def decide(sc: Scenario, queries: Sequence[Query], prop: Property, seed: int = 0
 
 
 
-def decide_property(sc: Scenario, prop: Property, gf: GraphFacts) -> Outcome:
+def decide_property(sc: Scenario, prop: Property, gf: GraphFacts, guided: Candidates | None = None) -> Outcome:
     """Prove ``prop`` on ``sc``, or find a replayed counterexample, or say why neither."""
     if prop.claim.kind is ClaimKind.COMPLETES:
         if sc.paused:
@@ -119,7 +128,7 @@ def decide_property(sc: Scenario, prop: Property, gf: GraphFacts) -> Outcome:
         if sc.rollout.replicas == 0:
             return Outcome(Verdict.PROVED)
         return decide(sc, [stalled_query(prop, sc)], prop)
-    return decide(sc, queries(prop, sc, gf), prop)
+    return decide(sc, queries(prop, sc, gf), prop, guided=guided)
 
 
 def _placement_may_keep_nodes(sc: Scenario) -> bool:
@@ -131,19 +140,37 @@ def _placement_may_keep_nodes(sc: Scenario) -> bool:
             and sc.old_placed_alike and sc.drain is None and not sc.paused)
 
 
+def _guided(sc: Scenario, untimed: NodeWitness | None) -> Candidates:
+    """Runs that follow how a node loses its last Ready pod: the eager controller's witness
+    (a timed run can follow it), then the exploration's own; built once, when first asked."""
+    built: list[tuple[Choices, Timing]] = []
+
+    def candidates() -> Sequence[tuple[Choices, Timing]]:
+        if not built:
+            for w in (node_witness(sc.rollout, sc.placement), untimed):
+                if w is not None:
+                    built.extend(guided_runs(sc, w, Timing()))
+        return built
+
+    return candidates
+
+
 def check_scenario(sc: Scenario, properties: Sequence[Property]) -> list[Result]:
     t0 = time.perf_counter()
     try:
         gf = facts(sc.rollout)
     except StateBudgetExceeded as e:
         return [result(sc, p, Outcome(Verdict.INCONCLUSIVE, reason=str(e)), None) for p in properties]
+    guided: Candidates | None = None
     if _placement_may_keep_nodes(sc):
         nf = node_facts(sc.rollout, sc.placement)
         gf = replace(gf, node_kept=nf.kept, node_states=nf.states)
+        if not nf.kept:
+            guided = _guided(sc, nf.witness)
     graph_s = time.perf_counter() - t0
     # every query gets a fresh Z3 context (see ``decide``): models do not depend on what
     # ran before in the process, so traces and goldens are reproducible
-    results = [result(sc, prop, decide_property(sc, prop, gf), gf) for prop in properties]
+    results = [result(sc, prop, decide_property(sc, prop, gf, guided), gf) for prop in properties]
     elapsed = time.perf_counter() - t0
     return [replace(r, stats={"states": gf.states, "edges": gf.edges, "reduced_graph": gf.reduced,
                               "node_states": gf.node_states,

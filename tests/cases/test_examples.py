@@ -39,6 +39,7 @@ EXPECTED: dict[tuple[str, str | None], tuple[str, str, str, str, str]] = {
     ("local-preferred-anti-affinity.yaml", None): (P, C, C, P, P),
     ("local-spread.yaml", None): (P, C, C, P, P),
     ("local-spread-per-revision.yaml", None): (P, P, P, P, P),
+    ("local-spread-max-unavailable.yaml", None): (P, C, C, P, P),
     ("statefulset-single-replica.yaml", None): (P, C, C, P, P),
     ("statefulset-three-replicas.yaml", None): (P, P, P, P, P),
     ("statefulset-max-unavailable.yaml", None): (P, P, P, P, P),  # the field needs the 1.35 gate
@@ -108,3 +109,23 @@ def test_adding_a_prestop_protects_only_the_next_rollout() -> None:
     assert verdicts["startup"].verdict.value == P  # new pods have the readiness probe
     second = verify([str(EXAMPLES / "recommended-cluster.yaml")], previous=[str(EXAMPLES / "recommended-cluster.yaml")])
     assert all(r.verdict.value == P for r in second.results)
+
+
+@pytest.mark.parametrize("name, change, old, new", [
+    ("local-spread-max-unavailable.yaml", "set maxUnavailable: 0 (line 22)", "maxUnavailable: 25%", "maxUnavailable: 0"),
+    ("local-spread.yaml", "add matchLabelKeys: [pod-template-hash] to the topologySpreadConstraints entry at line 28",
+     "            app: web\n", "            app: web\n        matchLabelKeys:\n        - pod-template-hash\n"),
+])
+def test_a_local_spread_fix_that_keeps_every_node_is_suggested_and_proved(name: str, change: str, old: str, new: str,
+                                                                           tmp_path: Path) -> None:
+    """The counterexample's fix names the change the per-node exploration says keeps a Ready
+    pod on every node; applied to the manifest, every property is proved."""
+    report = verify([str(EXAMPLES / name)])
+    for r in report.results:
+        if r.verdict.value == C:
+            assert f"(or {change}:" in r.fix
+    text = (EXAMPLES / name).read_text()
+    assert text.count(old) == 1
+    fixed = tmp_path / name
+    fixed.write_text(text.replace(old, new))
+    assert all(r.verdict.value == P for r in verify([str(fixed)]).results)

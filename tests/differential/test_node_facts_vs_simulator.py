@@ -1,8 +1,9 @@
 """The per-node exploration against the simulator, on shapes larger than the main
-differential test draws (up to 4 nodes and 12 replicas): when ``node_facts`` says every
+differential test draws (up to 4 nodes and 13 replicas): when ``node_facts`` says every
 node keeps a Ready pod, no simulated run — any placement the scheduler's filters allow,
 any tie the ReplicaSet's ranking leaves, any timing within the bounds — leaves a node's
 kube-proxy without a local ready endpoint. Proofs of Local traffic rest on that claim.
+When it says a node is not kept, a run that follows its witness empties that node.
 """
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from test_checker_vs_simulator import EXAMPLES
 from zdverify.model.assumptions import settings as make_settings
 from zdverify.model.compile import random_timings
-from zdverify.model.deployment import node_facts
+from zdverify.model.deployment import node_facts, node_witness
+from zdverify.model.guided import guided_runs
 from zdverify.model.kube import build_objects
 from zdverify.model.load import load_text
 from zdverify.model.pairing import pair
 from zdverify.model.scenario import build_scenario
-from zdverify.model.simulator import simulate
+from zdverify.model.simulator import Timing, simulate
 
 
 def manifest(replicas: int, surge: int, unavailable: int, per_revision: bool) -> str:
@@ -56,3 +58,23 @@ def test_when_every_node_keeps_a_pod_no_run_empties_one(nodes: int, per_node: in
         assert run.completed
         assert not run.local_empty_at, (f"node_facts kept every node, but node(s) {run.local_empty_at} lost their "
                                         f"last local ready endpoint\n{text}")
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(nodes=st.integers(2, 4), per_node=st.integers(1, 3), extra=st.integers(0, 1),
+       surge=st.integers(0, 2), unavailable=st.sampled_from([0, 1, 2]), per_revision=st.booleans())
+def test_a_node_the_exploration_empties_is_emptied_by_a_run_that_follows_it(
+        nodes: int, per_node: int, extra: int, surge: int, unavailable: int, per_revision: bool) -> None:
+    """The other way round: when a node is not kept, the eager controller's witness is a
+    run the simulator can take — the guided candidates (model/guided.py) leave that node's
+    kube-proxy without a local ready endpoint. Local counterexamples under spreads rest on
+    that (they were inconclusive when no hand-made layout replayed)."""
+    assume(surge or unavailable)
+    text = manifest(nodes * per_node + extra, surge, unavailable, per_revision)
+    pairs, _ = pair(build_objects(load_text(text, "spread.yaml")))
+    sc = build_scenario(pairs[0], nodes, make_settings())
+    assume(not node_facts(sc.rollout, sc.placement).kept)
+    w = node_witness(sc.rollout, sc.placement)
+    assert w is not None, f"no eager witness\n{text}"
+    emptied = [simulate(sc, choices, timing).local_empty_at for choices, timing in guided_runs(sc, w, Timing())]
+    assert any(w.empty in e for e in emptied), f"no guided run empties node {w.empty}: {emptied}\n{text}"

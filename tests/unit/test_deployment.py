@@ -10,16 +10,19 @@ from zdverify.model.deployment import (
     Action,
     ActionKind,
     NodeFacts,
+    NodeStep,
+    NodeWitness,
     Rollout,
     RolloutState,
     build_graph,
     facts,
     node_facts,
+    node_witness,
     resolve_fenceposts,
     scaled,
 )
 from zdverify.model.objects import LabelSelector, SpreadConstraint, Strategy
-from zdverify.model.scheduler import Cap, Placement
+from zdverify.model.scheduler import Cap, Placed, Placement
 
 UP, DOWN, AVAIL, GONE = ActionKind.SCALE_UP, ActionKind.SCALE_DOWN, ActionKind.AVAILABLE, ActionKind.GONE
 
@@ -408,3 +411,68 @@ def test_a_drain_over_any_count_keeps_the_pods_the_node_cannot_hold() -> None:
     assert Rollout(2, Strategy.DRAIN, 0, 0, node_cap=1).kept == 1
     assert Rollout(3, Strategy.DRAIN, 0, 0).kept == 0  # no cap: every pod may be on the node
     assert Rollout(3, Strategy.DRAIN, 0, 0, on_drained=2, node_cap=1).kept == 1  # a count given wins
+
+
+def _follow(rollout: Rollout, rules: Placement, w: NodeWitness, eager: bool) -> None:
+    """Replays a witness step by step on plain counts: every step is one the controller,
+    the scheduler or a pod can take there (scale-downs by rank: no node keeps an old pod
+    while one with fewer of the Deployment's pods loses one), with an eager controller only
+    the scheduler acts before a pending sync, and ``empty`` ends with no Ready pod."""
+    nodes = rules.feasible
+    old = dict(zip(nodes, w.initial))
+    starting = dict.fromkeys(nodes, 0)
+    available = dict.fromkeys(nodes, 0)
+    unbound = 0
+
+    def action() -> Action | None:
+        return rollout.reconcile(RolloutState(sum(old.values()), sum(starting.values()) + sum(available.values())
+                                              + unbound, sum(available.values())))
+
+    for e in w.events:
+        a = action()
+        if eager and a is not None:
+            assert e.kind in (NodeStep.SCALE_UP, NodeStep.SCALE_DOWN, NodeStep.BIND)
+        if e.kind is NodeStep.SCALE_UP:
+            assert a == Action(ActionKind.SCALE_UP, e.count)
+            unbound += e.count
+        elif e.kind is NodeStep.SCALE_DOWN:
+            assert a == Action(ActionKind.SCALE_DOWN, sum(e.picks))
+            rank = {n: old[n] + starting[n] + available[n] for n in nodes}
+            picked = [n for n, d in zip(nodes, e.picks) if d]
+            kept = [n for n, d in zip(nodes, e.picks) if old[n] > d]
+            assert all(rank[p] >= rank[k] for p in picked for k in kept)
+            for n, d in zip(nodes, e.picks):
+                assert 0 <= d <= old[n]
+                old[n] -= d
+        elif e.kind is NodeStep.BIND:
+            here = [Placed(n, False, False) for n in nodes for _ in range(old[n])] + [
+                Placed(n, True, False) for n in nodes for _ in range(starting[n] + available[n])]
+            assert unbound and rules.room(e.node, True, here)
+            unbound -= 1
+            starting[e.node] += 1
+        elif e.kind is NodeStep.AVAILABLE:
+            assert starting[e.node]
+            starting[e.node] -= 1
+            available[e.node] += 1
+    assert old[w.empty] + available[w.empty] == 0
+
+
+@pytest.mark.parametrize("rollout, per_revision", [
+    (Rollout(3, Strategy.ROLLING_UPDATE, 1, 0), False),  # the second new pod joins the first
+    (Rollout(6, Strategy.ROLLING_UPDATE, 2, 1), True),  # maxUnavailable lets rule 5 take a node's pods
+    (Rollout(9, Strategy.ROLLING_UPDATE, 3, 2), True),
+])
+def test_a_node_that_is_not_kept_has_a_witness_that_can_be_followed(rollout: Rollout, per_revision: bool) -> None:
+    rules = _spread(3, per_revision)
+    facts = node_facts(rollout, rules)
+    assert not facts.kept and facts.witness is not None
+    _follow(rollout, rules, facts.witness, eager=False)
+    eager = node_witness(rollout, rules)
+    assert eager is not None
+    _follow(rollout, rules, eager, eager=True)
+
+
+def test_no_witness_when_every_node_is_kept() -> None:
+    rules = _spread(3, True)
+    assert node_facts(Rollout(3, Strategy.ROLLING_UPDATE, 1, 0), rules).witness is None
+    assert node_witness(Rollout(3, Strategy.ROLLING_UPDATE, 1, 0), rules) is None

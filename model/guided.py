@@ -1,0 +1,181 @@
+"""Complete runs that follow a per-node witness (``deployment.NodeWitness``).
+
+For Local traffic, Z3 decides the timing of the few pods a query names, and the layout of
+the other pods is left to ``compile.witnesses``: the followed pod on the observed node,
+every other pod elsewhere. Placement rules (a DoNotSchedule spread) often forbid that
+layout, and then no candidate replays although the per-node exploration has found how a
+node loses its last Ready pod. This module turns that run of the exploration into the
+simulator's inputs: the old pods' nodes, each new pod's node and binding time, the
+deletion tie-breaks, each controller trigger's delay and each new pod's start-up delay, so
+that the simulator's run takes the same steps in the same order. The simulator still
+judges: a run is printed only if it replays the violation.
+
+Simplifications (the runs are candidates, not claims):
+ 1. Steps of one controller burst are a millisecond apart; a pod turns available no
+    sooner than its start-up allows (``pod-start`` low bound and the probe's offset,
+    measured once with the simulator) — a witness that needs it sooner is followed as
+    closely as the bounds allow, and may then not replay.
+ 2. New pods the witness never makes available start as late as the bounds allow;
+    pods it leaves unbound are bound when it is over, away from the emptied node when the
+    filters allow.
+ 3. Terminating pods going away (node room caps) are not timed to the witness.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import replace
+
+from zdverify.model.deployment import NodeStep, NodeWitness, RolloutState
+from zdverify.model.scenario import Scenario
+from zdverify.model.simulator import Choices, NewTiming, OldTiming, Timing, simulate
+
+_EPS = 1e-3  # between the steps of one controller burst
+
+
+def _start_offset(sc: Scenario) -> float | None:
+    """Container start -> available for a new pod that listens at once (probe phases 0),
+    measured with the simulator; None if such a pod never turns available."""
+    lo = sc.settings["pod-start"].lo
+    run = simulate(sc, Choices(), Timing(default_new=NewTiming(start=lo)))
+    assert run.timeline is not None
+    pod = next((p for p in run.timeline.pods if not p.old), None)
+    if pod is None or pod.ready == float("inf"):
+        return None
+    return pod.ready - pod.created - lo + sc.min_ready
+
+
+def _initial(sc: Scenario, w: NodeWitness) -> tuple[tuple[int, ...], dict[int, list[int]]]:
+    """Old pods placed one at a time on the node with the fewest so far that still takes
+    some (an order every spread and cap accepts for a placement they allow); the choice
+    indexes the feasible nodes."""
+    left = dict(zip(sc.placement.feasible, w.initial))
+    placed = {n: 0 for n in left}
+    order: list[int] = []
+    for _ in range(sum(w.initial)):
+        n = min((n for n in left if left[n]), key=lambda n: (placed[n], n))
+        left[n] -= 1
+        placed[n] += 1
+        order.append(n)
+    on: dict[int, list[int]] = {}
+    for i, n in enumerate(order):
+        on.setdefault(n, []).append(i)
+    return tuple(sc.feasible.index(n) for n in order), on
+
+
+def guided_runs(sc: Scenario, w: NodeWitness, base: Timing) -> list[tuple[Choices, Timing]]:
+    """Candidates that follow ``w``; old pods' termination from ``base`` (a Z3 witness's
+    timing), and the emptied node's last old pod fast or slow to leave the rules."""
+    if sc.feasible != sc.placement.feasible or not w.events:
+        return []
+    offset = _start_offset(sc)
+    if offset is None:
+        return []
+    b = sc.settings
+    ctl, start = b["controller"], b["pod-start"]
+    rollout = sc.rollout
+    initial, old_on = _initial(sc, w)
+    others = [i for i, n in enumerate(sc.feasible) if n != w.empty] or [0]
+
+    ctrl: list[float] = [0.0]  # the rollout-start trigger, then one follow-up per action
+    react: dict[int, float] = {}  # per bound pod (the simulator numbers react triggers in binding order)
+    pending: tuple[str, int, float] | None = ("ctrl", 0, 0.0)  # the trigger the next action answers
+    created: list[float] = []
+    bound: dict[int, float] = {}
+    node_of: dict[int, int] = {}
+    avail: dict[int, float] = {}
+    binding: list[int] = []
+    unbound: deque[int] = deque()
+    waiting: dict[int, deque[int]] = {}
+    deletion: list[int] = []
+    old, new, available = rollout.replicas, 0, 0
+    now = 0.0
+
+    def enabled() -> bool:
+        return rollout.reconcile(RolloutState(old, new, available)) is not None
+
+    def answer(t: float) -> None:
+        """The pending trigger fires at ``t`` and the sync acts."""
+        nonlocal pending
+        assert pending is not None
+        kind, i, since = pending
+        delay = min(max(t - since, ctl.lo), ctl.hi)
+        if kind == "ctrl":
+            ctrl[i] = delay
+        else:
+            react[i] = delay
+        pending = None
+
+    def follow_up(t: float) -> None:
+        """An action's follow-up trigger: it answers the next action if the controller has
+        more to do at once, and otherwise fires into a state with nothing to do."""
+        nonlocal pending
+        ctrl.append(ctl.lo)
+        if enabled():
+            pending = ("ctrl", len(ctrl) - 1, t)
+
+    for e in w.events:
+        if e.kind in (NodeStep.SCALE_UP, NodeStep.SCALE_DOWN):
+            now = now + _EPS if created or deletion else now
+            if pending is not None:
+                answer(now)
+            if e.kind is NodeStep.SCALE_UP:
+                for _ in range(e.count):
+                    unbound.append(len(created))
+                    created.append(now)
+                new += e.count
+            else:
+                for j, d in enumerate(e.picks):
+                    for _ in range(d):
+                        deletion.append(old_on[sc.placement.feasible[j]].pop(0))
+                old -= sum(e.picks)
+            follow_up(now)
+        elif e.kind is NodeStep.BIND:
+            now += _EPS
+            i = unbound.popleft()
+            bound[i], node_of[i] = now, e.node
+            react[i] = ctl.lo
+            binding.append(i)
+            waiting.setdefault(e.node, deque()).append(i)
+        elif e.kind is NodeStep.AVAILABLE:
+            i = waiting[e.node].popleft()
+            now = max(now + _EPS, created[i] + start.lo + offset, bound[i] + offset + _EPS)
+            avail[i] = now
+            available += 1
+            if pending is None and enabled():
+                pending = ("react", i, now)
+        # NodeStep.GONE: not timed (simplification 3)
+
+    # the react triggers are numbered in binding order; unbound pods bind next, in order
+    rest = list(unbound)
+    order = binding + rest
+    reacts = tuple(react.get(i, ctl.lo) for i in order)
+    n_new = max(len(created), rollout.replicas) + rollout.surge + 1
+    placement = [others[i % len(others)] for i in range(n_new)]
+    news: list[NewTiming] = []
+    slow = NewTiming(start=start.hi, app=b["app-startup"].hi, ready_phase=0.999, startup_phase=0.999,
+                     eps=b["endpointslice"].hi, proxy=(b["kube-proxy"].hi,) * sc.nodes)
+    for i in range(n_new):
+        if i in node_of:
+            placement[i] = sc.feasible.index(node_of[i])
+        if i in avail:
+            news.append(NewTiming(start=avail[i] - offset - created[i], schedule=bound[i] - created[i]))
+        elif i in bound:
+            news.append(replace(slow, schedule=bound[i] - created[i]))
+        else:  # bound once the witness is over, so it changes no ranking in it
+            news.append(replace(slow, schedule=max(_EPS, now + _EPS - created[i]) if i < len(created) else _EPS))
+    choices = Choices(initial=initial, placement=tuple(placement),
+                      deletion=tuple(dict.fromkeys(deletion + list(range(rollout.replicas)))))
+    timing = replace(base, ctrl=tuple(ctrl), react=reacts, new=tuple(news), default_new=slow)
+    # the emptied node's last old pod: as the base has it, gone from the rules at once
+    # (no-endpoint), or slow to leave them (termination)
+    last = deletion[-1] if deletion else None
+    out = [(choices, timing)]
+    if last is not None:
+        olds = list(timing.old) + [timing.default_old] * max(0, rollout.replicas - len(timing.old))
+        for variant in (OldTiming(hook=0.0),
+                        OldTiming(hook=0.0, eps_del=b["endpointslice"].hi, eps_unready=b["endpointslice"].hi,
+                                  proxy_del=(b["kube-proxy"].hi,) * sc.nodes,
+                                  proxy_unready=(b["kube-proxy"].hi,) * sc.nodes)):
+            olds[last] = variant
+            out.append((choices, replace(timing, old=tuple(olds))))
+    return out
