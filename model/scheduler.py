@@ -23,8 +23,12 @@ Simplifications:
     matching pods that are not terminating (``countPodsMatchSelector``), per revision with
     ``matchLabelKeys: [pod-template-hash]``. On their own they never keep a pod Pending: the
     domain with the fewest pods always passes (skew 1 <= maxSkew).
- 5. Not modelled exactly (the proof then lists a ``scheduling`` assumption): required pod
-    affinity (it depends on other workloads' pods), other topology keys, ``minDomains``,
+ 5. ``minDomains`` (on from 1.27) changes nothing while the spread has at least that many
+    eligible domains (nodes its pods may go to, or their zones); with fewer, the global
+    minimum is taken as 0 (``pkg/scheduler/framework/plugins/podtopologyspread/filtering.go``).
+ 6. Not modelled exactly (the proof then lists a ``scheduling`` assumption): required pod
+    affinity (it depends on other workloads' pods), other topology keys, ``minDomains``
+    above the eligible domains,
     zone rules without a cluster file, a DoNotSchedule spread together with caps, with
     tainted nodes (``nodeTaintsPolicy: Ignore`` keeps them as domains) or during a drain
     (the cordoned node stays a domain).
@@ -117,7 +121,7 @@ class Placed:
 
 @dataclass(frozen=True)
 class Placement:
-    """The required inter-pod rules of one workload on a cluster (simplifications 3-5)."""
+    """The required inter-pod rules of one workload on a cluster (simplifications 3-6)."""
 
     caps: tuple[Cap, ...] = ()
     node_room: tuple[int | None, ...] = ()  # per node: the cluster file's ``pods:``
@@ -255,8 +259,11 @@ def placement(template: PodTemplate, namespace: str, nodes: Sequence[Node] | int
         if not c.hard or not c.selector.matches(labels):
             continue
         loc = loc or c.loc
-        if c.min_domains > 1:
-            unmodelled.append("a spread constraint with minDomains")
+        domains = _eligible_domains(template, nodes, c.topology_key)
+        if c.min_domains > 1 and version >= (1, 27) and (domains is None or domains < c.min_domains):
+            unmodelled.append(f"a spread constraint with minDomains {c.min_domains} above its "
+                              + (f"{domains} eligible domains (at most maxSkew pods per domain, the rest Pending)"
+                                 if domains is not None else "eligible domains"))
         elif c.topology_key == HOSTNAME_LABEL or (c.topology_key == ZONE_LABEL and from_file):
             spread.append((c, per_revision(c.match_label_keys, (1, 27))))
         else:
@@ -271,6 +278,18 @@ def placement(template: PodTemplate, namespace: str, nodes: Sequence[Node] | int
     if any(r is not None for r in room):
         loc = loc or template.loc
     return Placement(tuple(caps), room, tuple(spread), zones, tuple(feasible), "; ".join(unmodelled), loc)
+
+
+def _eligible_domains(template: PodTemplate, nodes: Sequence[Node] | int, key: str) -> int | None:
+    """How many domains a spread on ``key`` counts (``TpKeyToDomainsNum``): the distinct
+    values among the nodes its pods may go to, taints aside (``nodeTaintsPolicy: Ignore``);
+    None when unknown (zones without a cluster file, other keys)."""
+    if isinstance(nodes, int):
+        return nodes if key == HOSTNAME_LABEL else None
+    eligible = [n for n in nodes if feasible_ignoring_taints(template, n)]
+    if key == HOSTNAME_LABEL:
+        return len(eligible)
+    return len({n.labels[key] for n in eligible if key in n.labels}) if key == ZONE_LABEL else None
 
 
 def discouraged(template: PodTemplate, namespace: str, nodes: Sequence[Node] | int, feasible: Sequence[int],

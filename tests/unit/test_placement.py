@@ -18,7 +18,7 @@ from zdverify.model.deployment import Rollout, facts
 from zdverify.model.kube import build_objects
 from zdverify.model.load import load_text
 from zdverify.model.objects import PodTemplate, Strategy
-from zdverify.model.scheduler import Node, Placed, discouraged, placement
+from zdverify.model.scheduler import ZONE_LABEL, Node, Placed, discouraged, placement
 from zdverify.model.source import InputError
 
 BASE = """\
@@ -114,7 +114,7 @@ topologySpreadConstraints:
      "    - {labelSelector: {matchLabels: {app: db}}, topologyKey: kubernetes.io/hostname}\n", "pod affinity"),
     (ANTI_HOST.replace("kubernetes.io/hostname", "example.com/rack"), "example.com/rack"),
     ("topologySpreadConstraints:\n- {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: "
-     "DoNotSchedule, minDomains: 5, labelSelector: {matchLabels: {app: web}}}\n", "minDomains"),
+     "DoNotSchedule, minDomains: 5, labelSelector: {matchLabels: {app: web}}}\n", "minDomains 5 above its 3"),
 ])
 def test_rules_not_modelled_exactly_are_named(rules: str, what: str) -> None:
     r = rules_of(rules)
@@ -222,3 +222,34 @@ def test_daemonset_with_required_anti_affinity_states_the_scheduling_assumption(
     pairs, _ = pair(build_objects(load_text(text, "ds.yaml")))
     sc = build_scenario(pairs[0], 3, settings())
     assert sc.placement.caps == () and not sc.placement.exact and "DaemonSet" in sc.placement.unmodelled
+
+
+def _min_domains(key: str, k: int) -> str:
+    return (f"topologySpreadConstraints:\n- {{maxSkew: 1, topologyKey: {key}, whenUnsatisfiable: "
+            f"DoNotSchedule, minDomains: {k}, labelSelector: {{matchLabels: {{app: web}}}}}}\n")
+
+
+@pytest.mark.parametrize("k, version, exact", [
+    (3, (1, 34), True),  # three nodes, three domains: minDomains changes nothing
+    (4, (1, 34), False),  # fewer domains than minDomains: the global minimum is taken as 0
+    (4, (1, 26), True),  # before 1.27 the MinDomainsInPodTopologySpread gate is off: the field is ignored
+])
+def test_min_domains_matters_only_above_the_eligible_domains(k: int, version: tuple[int, int], exact: bool) -> None:
+    """Pod topology spread: "when the number of eligible domains with matching topology keys
+    is less than minDomains, ... global minimum is 0"; otherwise it has no effect."""
+    r = rules_of(_min_domains("kubernetes.io/hostname", k), nodes=3, version=version)
+    assert r.exact is exact
+    assert bool(r.spread) is exact
+    if not exact:
+        assert "minDomains 4 above its 3 eligible domains" in r.unmodelled
+
+
+def test_min_domains_counts_the_zones_of_the_nodes_the_pods_may_go_to() -> None:
+    """Zones come from the cluster file; a tainted node is still a domain (nodeTaintsPolicy:
+    Ignore), a node the pods' node affinity excludes is not."""
+    nodes = [Node("a", {ZONE_LABEL: "z1", "pool": "web"}), Node("b", {ZONE_LABEL: "z2", "pool": "web"}),
+             Node("c", {ZONE_LABEL: "z3", "pool": "batch"})]
+    rules = _min_domains(ZONE_LABEL, 3) + "nodeSelector: {pool: web}\n"
+    r = rules_of(rules, nodes=nodes)
+    assert not r.exact and "minDomains 3 above its 2 eligible domains" in r.unmodelled
+    assert rules_of(_min_domains(ZONE_LABEL, 2) + "nodeSelector: {pool: web}\n", nodes=nodes).spread
