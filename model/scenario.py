@@ -127,6 +127,7 @@ class Scenario:
     placement: Placement = Placement()  # required inter-pod rules (caps, spreads); none by default
     old_placed_alike: bool = True  # the old pods were placed by these rules (--from: checked)
     node_labels: tuple[Mapping[str, str], ...] = ()  # per node (cluster file); () without one
+    old_placement: Placement | None = None  # --from: the rules the old pods were placed by (None: ``placement``)
 
     def node_zone(self, i: int) -> str:
         return self.node_zones[i] if i < len(self.node_zones) else ""
@@ -400,11 +401,13 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
     rules = placement(w.template, w.namespace, nodes, feasible_idx, settings.k8s_version,
                       w.kind is WorkloadKind.DEPLOYMENT)
     old_alike = True
+    old_rules: Placement | None = None
     if old is not None:  # --from: were the old pods placed by the same rules?
         old_feasible = feasible_idx if isinstance(nodes, int) else tuple(
             i for i, n in enumerate(nodes) if feasible(old.template, n))
-        old_alike = rules.same_rules(placement(old.template, old.namespace, nodes, old_feasible,
-                                               settings.k8s_version, w.kind is WorkloadKind.DEPLOYMENT))
+        old_rules = placement(old.template, old.namespace, nodes, old_feasible, settings.k8s_version,
+                              w.kind is WorkloadKind.DEPLOYMENT)
+        old_alike = rules.same_rules(old_rules)
     if w.kind is WorkloadKind.DAEMON_SET and (rules.caps or rules.spread or not rules.exact):
         # a DaemonSet pod is bound to its node; with maxSurge its new pod would need room next
         # to the old one, which required anti-affinity refuses: not modelled, stated
@@ -440,4 +443,5 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
                     pair.service.publish_not_ready, settings, names, feasible_idx, old_pod,
                     f"{old.ref} at {old.loc}" if old is not None else "", zones, drain,
                     budget.loc if budget is not None else None, rules, old_alike,
-                    tuple(n.labels for n in nodes) if not isinstance(nodes, int) else ())
+                    tuple(n.labels for n in nodes) if not isinstance(nodes, int) else (),
+                    None if old_alike or drain is not None or w.kind is WorkloadKind.DAEMON_SET else old_rules)

@@ -13,6 +13,7 @@ Semantics (the same facts the checker encodes, written out independently):
  1a. Scheduler: a new pod is bound to a node when it is created, or after a ``schedule``
     delay that is part of its ``pod-start`` delay, by the filters as they are then; until
     it is bound it is on no node (the ReplicaSet's ranking does not count it anywhere).
+    Old pods were placed by the rules of the template they run (``--from``).
  2. EndpointSlice and kube-proxy are FIFO: a pod change reaches the slice after its own
     delay but never before an earlier change; each node applies slice changes in order,
     each after its own delay (``max(previous, slice + delay)``).
@@ -37,7 +38,7 @@ from typing import Sequence
 from zdverify.model.assumptions import LBProfile
 from zdverify.model.objects import Strategy, WorkloadKind
 from zdverify.model.scenario import Entry, EntrySpec, Scenario
-from zdverify.model.scheduler import Placed
+from zdverify.model.scheduler import Placed, Placement
 from zdverify.model.source import Loc
 from zdverify.grammar.specs import Sort
 from zdverify.model.evaluate import Change, Found, PodLife, Timeline, find
@@ -268,25 +269,35 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         return ([Placed(p.node, False, p.deleted <= t) for p in olds if p.exit > t]
                 + [Placed(q.node, True, False) for q in news if q.node >= 0])
 
-    def place(choice: int, t: float = 0.0, new: bool = True, among: Sequence[int] | None = None) -> int:
+    def place(choice: int, t: float = 0.0, new: bool = True, among: Sequence[int] | None = None,
+              by: Placement | None = None) -> int:
         """Choices index the nodes where the scheduler may put this workload's pods; the
-        first node from there on with room under the required rules (-1: none, Pending)."""
-        nodes = list(among if among is not None else feasible)
+        first node from there on with room under the required rules (-1: none, Pending).
+        ``by``: other rules (the old template's, with --from) and the nodes they allow."""
+        rules_ = by or rules
+        nodes = list(among if among is not None else by.feasible if by is not None else feasible)
         if not nodes:
             return -1
         k = int(choice) % len(nodes)
         if daemon:
             return nodes[k]
         here = placed(t)
-        return next((n for n in nodes[k:] + nodes[:k] if rules.room(n, new, here)), -1)
+        return next((n for n in nodes[k:] + nodes[:k] if rules_.room(n, new, here)), -1)
 
     # ---- old pods, steady state ------------------------------------------------------
     r = sc.rollout.replicas
     olds: list[_Pod] = []
     news: list[_Pod] = []
     for i in range(r):
-        olds.append(_Pod(f"{name}-old-{i + 1}", True, i, feasible[i % len(feasible)] if daemon else
-                         place(choices.initial[i] if i < len(choices.initial) else i, -INF, False)))
+        choice = choices.initial[i] if i < len(choices.initial) else i
+        # old pods were placed by the old template's rules (--from); if those could not have
+        # placed them all, by the new ones (build_scenario checks that these fit)
+        if daemon:
+            node = feasible[i % len(feasible)]
+        else:
+            node = place(choice, -INF, False, by=sc.old_placement) if sc.old_placement is not None else -1
+            node = node if node >= 0 else place(choice, -INF, False)
+        olds.append(_Pod(f"{name}-old-{i + 1}", True, i, node))
     assert all(p.node >= 0 for p in olds), "scenario.build_scenario checks that the old pods fit"
     deletion_order = list(dict.fromkeys([i for i in choices.deletion if i < r] + list(range(r))))
     stateful = sc.rollout.strategy is Strategy.STATEFUL_SET

@@ -45,6 +45,7 @@ class Manifest:
     pnr: bool
     pinned: bool = False  # nodeSelector: only some nodes of a cluster file are feasible
     from_bare: bool = False  # --from: the old pods run this template without probe and preStop
+    from_unplaced: bool = False  # ... and without its placement rules (the change adds them)
     on_sigterm: str = ""  # zdverify/on-sigterm annotation
     ip: str = ""  # "", "ip" (NLB IP targets), "ip+gate" (and the target-health readiness gate)
     daemon: bool = False  # a DaemonSet (replicas: the feasible nodes; surge/unavailable as its update strategy)
@@ -154,6 +155,7 @@ manifests = st.builds(
     pnr=st.sampled_from([False] * 5 + [True]),
     pinned=st.sampled_from([False, False, True]),
     from_bare=st.sampled_from([False, False, True]),
+    from_unplaced=st.booleans(),
     on_sigterm=st.sampled_from(["", "", "close", "drain 5s", "fail-readiness, drain 20s", "fail-readiness"]),
     ip=st.sampled_from(["", "", "", "ip", "ip+gate"]),
     daemon=st.sampled_from([False, False, False, True]),
@@ -176,7 +178,8 @@ def scenario(m: Manifest, nodes: int, version: str) -> Scenario:
                          pods=2 if m.placement == "room" else None) for i in range(nodes)]
     old = None
     if m.from_bare:
-        bare = replace(m, readiness="none", prestop="none", from_bare=False)
+        bare = replace(m, readiness="none", prestop="none", from_bare=False,
+                       placement="" if m.from_unplaced and m.placement != "room" else m.placement)
         old = build_objects(load_text(bare.yaml(), "old.yaml")).workloads[0]
     w = pairs[0].workload
     if m.drain:
