@@ -13,8 +13,10 @@ judges: a run is printed only if it replays the violation.
 Simplifications (the runs are candidates, not claims):
  1. Steps of one controller burst are a millisecond apart; a pod turns available no
     sooner than its start-up allows (``pod-start`` low bound and the probe's offset,
-    measured once with the simulator) — a witness that needs it sooner is followed as
-    closely as the bounds allow, and may then not replay.
+    measured once with the simulator), at the same instant as others if need be (a sync
+    counts the pods available at its instant) — a witness that needs it sooner is
+    followed as closely as the bounds allow (a sync at most ``controller`` after its
+    trigger), and may then not replay.
  2. New pods the witness never makes available start as late as the bounds allow;
     pods it leaves unbound are bound when it is over, away from the emptied node when the
     filters allow.
@@ -138,7 +140,7 @@ def guided_runs(sc: Scenario, w: NodeWitness, base: Timing) -> list[tuple[Choice
             waiting.setdefault(e.node, deque()).append(i)
         elif e.kind is NodeStep.AVAILABLE:
             i = waiting[e.node].popleft()
-            now = max(now + _EPS, created[i] + start.lo + offset, bound[i] + offset + _EPS)
+            now = max(now, created[i] + start.lo + offset, bound[i] + offset + _EPS)
             avail[i] = now
             available += 1
             if pending is None and enabled():

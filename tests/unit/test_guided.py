@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from zdverify.model.assumptions import settings
-from zdverify.model.deployment import NodeStep, node_witness
+from zdverify.model.deployment import NodeStep, node_facts, node_witness
 from zdverify.model.guided import guided_runs
 from zdverify.model.kube import build_objects
 from zdverify.model.load import load_text
@@ -62,3 +62,15 @@ def test_guided_run_takes_the_witness_deletions_and_empties_its_node(replicas, n
                 got[-1][run.pod_nodes[s.pod]] += 1
         assert got[:len(want)] == want
         assert w.empty in run.local_empty_at
+
+
+def test_a_witness_that_needs_the_bounds_exactly_is_followed_at_them() -> None:
+    """30 replicas on 3 nodes, 25 %/25 %: no eager run empties a node; the exploration's run
+    waits with the scale-down until three new pods are available. That is a timed run only
+    at the bounds — the controller's follow-up after its full 1 s, pods available after
+    exactly the 1 s pod-start low bound, at the same instant — and the guided run takes it."""
+    sc = scenario(30, 3, "25%", "25%")
+    assert node_witness(sc.rollout, sc.placement) is None
+    w = node_facts(sc.rollout, sc.placement).witness
+    assert w is not None
+    assert any(w.empty in simulate(sc, c, t).local_empty_at for c, t in guided_runs(sc, w, Timing()))
