@@ -80,8 +80,8 @@ Candidates = Callable[[], Sequence[tuple[Choices, Timing]]]
 
 def decide(sc: Scenario, queries: Sequence[Query], prop: Property, seed: int = 0,
            guided: Candidates | None = None) -> Outcome:
-    """``guided``: more candidates, asked for only when a query's own do not replay (runs
-    that follow the per-node exploration's witness, ``model/guided.py``)."""
+    """``guided``: candidates tried first once a query is satisfiable (runs that follow the
+    per-node exploration's witness, ``model/guided.py``)."""
     inconclusive = ""
     for q in queries:
         enc = Encoding(sc, z3.Context())  # a fresh context per query: models never depend on what ran before
@@ -93,11 +93,13 @@ def decide(sc: Scenario, queries: Sequence[Query], prop: Property, seed: int = 0
         if res == z3.unknown:
             inconclusive = f"Z3 could not decide '{q.label}': {enc.solver.reason_unknown()}"
             continue
-        found = replay(sc, prop, q.witness(enc))
+        # runs that follow the per-node exploration first: Z3's layouts put every other pod
+        # away from the observed node, which the placement rules behind them often forbid
+        found = replay(sc, prop, guided()) if guided is not None else None
+        if found is None:
+            found = replay(sc, prop, q.witness(enc))
         if found is None:
             found = replay(sc, prop, random_timings(sc, random.Random(seed), 24))
-        if found is None and guided is not None:
-            found = replay(sc, prop, guided())
         if found is not None:
             return Outcome(Verdict.COUNTEREXAMPLE, found[0], found[1])
         inconclusive = (f"Z3 found a timing for '{q.label}', but no complete run built from it "
