@@ -99,6 +99,11 @@ def _trace(sc: Scenario, run: Run, v: Violation) -> tuple[Step, ...]:
     def about(s: Step) -> bool:
         return s.pod in pods
 
+    # a node loses its last local pod by where the others are (the ReplicaSet deletes on the
+    # fullest nodes first): with few pods, show where every new pod went and which went away
+    others = [s for s in run.steps if s.t <= v.t_end + 1e-9 and s.pod not in pods
+              and s.kind in (EventKind.POD_CREATED, EventKind.POD_SCHEDULED, EventKind.POD_DELETED)]
+    placing = set(map(id, others)) if v.entry is not None and v.entry.local and len(others) <= 12 else set()
     keep = []
     for s in run.steps:
         if s.t > v.t_end + 1e-9:
@@ -110,6 +115,8 @@ def _trace(sc: Scenario, run: Run, v: Violation) -> tuple[Step, ...]:
             ip = v.entry is not None and v.entry.ip
             if s.where == node and ((s.component is Component.LOAD_BALANCER and not ip) or about(s)):
                 keep.append(s)
+        elif id(s) in placing:
+            keep.append(s)
         elif about(s) and (v.pod is not None or s.kind in (
                 EventKind.POD_DELETED, EventKind.POD_CREATED, EventKind.POD_SCHEDULED, EventKind.POD_PENDING,
                 EventKind.READY, EventKind.SIGTERM,
