@@ -410,9 +410,15 @@ def _progress_lemma(rollout: Rollout) -> bool:
 # ---------------------------------------------------------------------------------------
 
 # per feasible node: (old pods not deleted, old pods terminating, new pods not available,
-# new pods available); with the count of new pods not scheduled yet
+# new pods available); with the pool: (new pods not bound yet, new pods not available yet
+# on "safe" nodes). A node with an available new pod keeps a Ready pod for good (new pods are
+# not deleted), and then which of its new pods are available changes nothing but the total:
+# such a node counts all its new pods as available, and the pool's second count says how
+# many of those on all such nodes are not yet (an exact reduction: the rank, the filters and
+# the controller see the same numbers).
 _NodeCounts = tuple[int, int, int, int]
-_NodeState = tuple[tuple[_NodeCounts, ...], int]
+_Pool = tuple[int, int]
+_NodeState = tuple[tuple[_NodeCounts, ...], _Pool]
 
 
 class NodeStep(Enum):
@@ -421,7 +427,7 @@ class NodeStep(Enum):
     SCALE_UP = "scale-up"  # the Deployment controller creates ``count`` new pods (not bound yet)
     SCALE_DOWN = "scale-down"  # it deletes ``picks[j]`` old pods on the j-th feasible node
     BIND = "bind"  # the scheduler binds the oldest unbound new pod to ``node``
-    AVAILABLE = "available"  # a new pod on ``node`` turns available
+    AVAILABLE = "available"  # a new pod on ``node`` turns available (-1: on a node that has one already)
     GONE = "gone"  # a terminating old pod on ``node`` is gone
 
 
@@ -491,8 +497,8 @@ class _NodeExploration:
                    rules.node_room[x] if x < len(rules.node_room) else None) for x in self.nodes}
         self.symmetric = len(traits) == 1
 
-    def canon(self, per: tuple[_NodeCounts, ...], unscheduled: int) -> _NodeState:
-        return (tuple(sorted(per)) if self.symmetric else per, unscheduled)
+    def canon(self, per: tuple[_NodeCounts, ...], pool: _Pool) -> _NodeState:
+        return (tuple(sorted(per)) if self.symmetric else per, pool)
 
     def placed(self, per: tuple[_NodeCounts, ...]) -> list[Placed]:
         out: list[Placed] = []
@@ -509,12 +515,12 @@ class _NodeExploration:
     def starts(self) -> set[_NodeState] | None:
         """Every placement of the old pods the filters allow (None: too many)."""
         nodes, rules = self.nodes, self.rules
-        starts = {self.canon(((0, 0, 0, 0),) * len(nodes), 0)}
+        starts = {self.canon(((0, 0, 0, 0),) * len(nodes), (0, 0))}
         for _ in range(self.rollout.replicas):
             layer: set[_NodeState] = set()
             for per, _ in starts:
                 here = self.placed(per)
-                layer |= {self.canon(self.bump(per, j, (1, 0, 0, 0)), 0)
+                layer |= {self.canon(self.bump(per, j, (1, 0, 0, 0)), (0, 0))
                           for j in range(len(nodes)) if rules.room(nodes[j], False, here)}
             starts = layer
             if len(starts) > self.max_states:
@@ -545,29 +551,37 @@ class _NodeExploration:
                 break
         return picks
 
-    def successors(self, per: tuple[_NodeCounts, ...], unscheduled: int, eager: bool
-                   ) -> list[tuple[NodeEvent, tuple[_NodeCounts, ...], int]]:
+    def successors(self, per: tuple[_NodeCounts, ...], pool: _Pool, eager: bool
+                   ) -> list[tuple[NodeEvent, tuple[_NodeCounts, ...], _Pool]]:
         nodes, bump = self.nodes, self.bump
-        out: list[tuple[NodeEvent, tuple[_NodeCounts, ...], int]] = []
+        unbound, waiting = pool
+        out: list[tuple[NodeEvent, tuple[_NodeCounts, ...], _Pool]] = []
         old = sum(c[0] for c in per)
-        new = sum(c[2] + c[3] for c in per) + unscheduled
-        a = self.rollout.reconcile(RolloutState(old, new, sum(c[3] for c in per)))
+        new = sum(c[2] + c[3] for c in per) + unbound
+        a = self.rollout.reconcile(RolloutState(old, new, sum(c[3] for c in per) - waiting))
         if a is not None and a.kind is ActionKind.SCALE_UP:
-            out.append((NodeEvent(NodeStep.SCALE_UP, count=a.count), per, unscheduled + a.count))
+            out.append((NodeEvent(NodeStep.SCALE_UP, count=a.count), per, (unbound + a.count, waiting)))
         elif a is not None and a.kind is ActionKind.SCALE_DOWN:
             for pick in self.victims(per, a.count):
                 out.append((NodeEvent(NodeStep.SCALE_DOWN, picks=tuple(pick)),
                             tuple((ol - d, ot + d if self.gone_counts else 0, nu, na)
-                                  for (ol, ot, nu, na), d in zip(per, pick)), unscheduled))
-        if unscheduled:
+                                  for (ol, ot, nu, na), d in zip(per, pick)), pool))
+        if unbound:
             here = self.placed(per)
-            out += [(NodeEvent(NodeStep.BIND, nodes[j]), bump(per, j, (0, 0, 1, 0)), unscheduled - 1)
+            out += [(NodeEvent(NodeStep.BIND, nodes[j]),
+                     bump(per, j, (0, 0, 0, 1) if per[j][3] else (0, 0, 1, 0)),
+                     (unbound - 1, waiting + 1 if per[j][3] else waiting))
                     for j in range(len(per)) if self.rules.room(nodes[j], True, here)]
         if eager and a is not None:
             return out  # a pending sync goes first; only the scheduler may act before it
-        out += [(NodeEvent(NodeStep.AVAILABLE, nodes[j]), bump(per, j, (0, 0, -1, 1)), unscheduled)
+        # a node's first available pod makes it safe: all its new pods count as available,
+        # the others of them wait in the pool
+        out += [(NodeEvent(NodeStep.AVAILABLE, nodes[j]), bump(per, j, (0, 0, -per[j][2], per[j][2])),
+                 (unbound, waiting + per[j][2] - 1))
                 for j in range(len(per)) if per[j][2]]
-        out += [(NodeEvent(NodeStep.GONE, nodes[j]), bump(per, j, (0, -1, 0, 0)), unscheduled)
+        if waiting:  # one of them turns available (on which safe node changes nothing)
+            out.append((NodeEvent(NodeStep.AVAILABLE), per, (unbound, waiting - 1)))
+        out += [(NodeEvent(NodeStep.GONE, nodes[j]), bump(per, j, (0, -1, 0, 0)), pool)
                 for j in range(len(per)) if per[j][1]]
         return out
 
@@ -584,10 +598,10 @@ class _NodeExploration:
         while frontier:
             nxt: list[_NodeState] = []
             for state in frontier:
-                per, unscheduled = state
+                per, pool = state
                 if any(ol + na == 0 for ol, _, _, na in per):
                     return NodeFacts(False, len(parent), self.witness(parent, state, eager))
-                for _, p, u in self.successors(per, unscheduled, eager):
+                for _, p, u in self.successors(per, pool, eager):
                     t = self.canon(p, u)
                     if t not in parent:
                         if len(parent) >= self.max_states:
@@ -604,11 +618,11 @@ class _NodeExploration:
         while (up := parent[chain[-1]]) is not None:
             chain.append(up)
         chain.reverse()
-        per, unscheduled = chain[0]
+        per, pool = chain[0]
         events: list[NodeEvent] = []
         for target in chain[1:]:
-            event, per, unscheduled = next((e, p, u) for e, p, u in self.successors(per, unscheduled, eager)
-                                           if self.canon(p, u) == target)
+            event, per, pool = next((e, p, u) for e, p, u in self.successors(per, pool, eager)
+                                    if self.canon(p, u) == target)
             events.append(event)
         empty = next(j for j, (ol, _, _, na) in enumerate(per) if ol + na == 0)
         return NodeWitness(tuple(c[0] for c in chain[0][0]), tuple(events), self.nodes[empty])

@@ -38,7 +38,8 @@ def _start_offset(sc: Scenario) -> float | None:
     """Container start -> available for a new pod that listens at once (probe phases 0),
     measured with the simulator; None if such a pod never turns available."""
     lo = sc.settings["pod-start"].lo
-    run = simulate(sc, Choices(), Timing(default_new=NewTiming(start=lo)))
+    one = replace(sc, rollout=replace(sc.rollout, replicas=1, surge=1, unavailable=0))  # the pod spec is what counts
+    run = simulate(one, Choices(), Timing(default_new=NewTiming(start=lo)))
     assert run.timeline is not None
     pod = next((p for p in run.timeline.pods if not p.old), None)
     if pod is None or pod.ready == float("inf"):
@@ -65,8 +66,8 @@ def _initial(sc: Scenario, w: NodeWitness) -> tuple[tuple[int, ...], dict[int, l
 
 
 def guided_runs(sc: Scenario, w: NodeWitness, base: Timing) -> list[tuple[Choices, Timing]]:
-    """Candidates that follow ``w``; old pods' termination from ``base`` (a Z3 witness's
-    timing), and the emptied node's last old pod fast or slow to leave the rules."""
+    """Candidates that follow ``w``: old pods' termination as ``base`` has it, then the
+    emptied node's last old pod fast or slow to leave the rules."""
     if sc.feasible != sc.placement.feasible or not w.events:
         return []
     offset = _start_offset(sc)
@@ -80,14 +81,16 @@ def guided_runs(sc: Scenario, w: NodeWitness, base: Timing) -> list[tuple[Choice
 
     ctrl: list[float] = [0.0]  # the rollout-start trigger, then one follow-up per action
     react: dict[int, float] = {}  # per bound pod (the simulator numbers react triggers in binding order)
-    pending: tuple[str, int, float] | None = ("ctrl", 0, 0.0)  # the trigger the next action answers
+    # the trigger the next action answers: (a follow-up, else a pod's react trigger; its index; since)
+    pending: tuple[bool, int, float] | None = (True, 0, 0.0)
     created: list[float] = []
     bound: dict[int, float] = {}
     node_of: dict[int, int] = {}
     avail: dict[int, float] = {}
     binding: list[int] = []
     unbound: deque[int] = deque()
-    waiting: dict[int, deque[int]] = {}
+    waiting: dict[int, deque[int]] = {}  # per node: its bound new pods not available yet, in binding order
+    safe: set[int] = set()  # nodes with an available new pod
     deletion: list[int] = []
     old, new, available = rollout.replicas, 0, 0
     now = 0.0
@@ -99,9 +102,9 @@ def guided_runs(sc: Scenario, w: NodeWitness, base: Timing) -> list[tuple[Choice
         """The pending trigger fires at ``t`` and the sync acts."""
         nonlocal pending
         assert pending is not None
-        kind, i, since = pending
+        follow, i, since = pending
         delay = min(max(t - since, ctl.lo), ctl.hi)
-        if kind == "ctrl":
+        if follow:
             ctrl[i] = delay
         else:
             react[i] = delay
@@ -113,7 +116,7 @@ def guided_runs(sc: Scenario, w: NodeWitness, base: Timing) -> list[tuple[Choice
         nonlocal pending
         ctrl.append(ctl.lo)
         if enabled():
-            pending = ("ctrl", len(ctrl) - 1, t)
+            pending = (True, len(ctrl) - 1, t)
 
     for e in w.events:
         if e.kind in (NodeStep.SCALE_UP, NodeStep.SCALE_DOWN):
@@ -139,12 +142,17 @@ def guided_runs(sc: Scenario, w: NodeWitness, base: Timing) -> list[tuple[Choice
             binding.append(i)
             waiting.setdefault(e.node, deque()).append(i)
         elif e.kind is NodeStep.AVAILABLE:
-            i = waiting[e.node].popleft()
+            if e.node >= 0:
+                i = waiting[e.node].popleft()
+            else:  # any new pod still starting on a node that has an available one
+                i = min((q[0] for n, q in waiting.items() if q and n in safe), key=lambda x: bound[x])
+                waiting[node_of[i]].popleft()
+            safe.add(node_of[i])
             now = max(now, created[i] + start.lo + offset, bound[i] + offset + _EPS)
             avail[i] = now
             available += 1
             if pending is None and enabled():
-                pending = ("react", i, now)
+                pending = (False, i, now)
         # NodeStep.GONE: not timed (simplification 3)
 
     # the react triggers are numbered in binding order; unbound pods bind next, in order

@@ -451,9 +451,12 @@ def _follow(rollout: Rollout, rules: Placement, w: NodeWitness, eager: bool) -> 
             unbound -= 1
             starting[e.node] += 1
         elif e.kind is NodeStep.AVAILABLE:
-            assert starting[e.node]
-            starting[e.node] -= 1
-            available[e.node] += 1
+            # -1: a pod still starting on a node that already has an available one (which one
+            # changes nothing)
+            node = e.node if e.node >= 0 else next(n for n in nodes if starting[n] and available[n])
+            assert starting[node]
+            starting[node] -= 1
+            available[node] += 1
     assert old[w.empty] + available[w.empty] == 0
 
 
