@@ -555,11 +555,24 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         step(0.0, Component.KUBECTL, "", EventKind.ROLLOUT_START,
              f"drain {node_name(n)}: cordons the node and evicts its pods", sc.budget)
         t, idle = 0.0, 0
-        while True:
-            for when, label in sorted(replacements):
-                if when <= t:
+        retried: set[int] = set()  # old pods whose exit let the scheduler retry Pending pods
+
+        def catch_up(until: float) -> None:
+            """Replacements created and Pending pods retried (a pod gone frees room), in time
+            order, up to ``until``."""
+            nonlocal replacements
+            due = [(when, 0, label, -1) for when, label in replacements if when <= until] + [
+                (p.exit, 1, "", p.index) for p in olds if p.exit <= until and p.exit < INF and p.index not in retried]
+            for when, kind, label, i in sorted(due, key=lambda e: (e[0], e[1])):
+                if kind == 0:
                     create_new(when, label=label, among=others)
-            replacements = [x for x in replacements if x[0] > t]
+                else:
+                    retried.add(i)
+                    schedule_pending(when)
+            replacements = [x for x in replacements if x[0] > until]
+
+        while True:
+            catch_up(t)
             todo = sorted((p for p in olds if p.node == n and p.deleted == INF), key=lambda p: preference[p.index])
             if not todo:
                 break
@@ -582,11 +595,12 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
                      sc.budget)
             else:
                 idle += 1
-                if idle > 200 and not replacements and all(q.ready <= t for q in news):
+                gone_later = any(t < p.exit < INF for p in olds)
+                if idle > 200 and not replacements and not gone_later and all(
+                        q.ready <= t or q in pending for q in news):
                     return  # the budget never allows it: the drain is blocked
             t += 5.0  # kubectl drain retries an eviction every 5 s
-        for when, label in sorted(replacements):
-            create_new(when, label=label, among=others)
+        catch_up(INF)
 
     def daemon_sync(t: float) -> None:
         """update.go rollingUpdate, one pod per feasible node (see deployment.Rollout._daemon)."""

@@ -389,3 +389,24 @@ def test_delays_outside_their_bounds_are_clamped() -> None:
     tame = simulate(sc, Choices(), Timing(ctrl=(1.0,), react=(1.0,), default_old=OldTiming(kubelet=1.0),
                                          default_new=NewTiming(start=4.0, ready_phase=0.5)))
     assert [(s.t, s.kind) for s in wild.steps] == [(s.t, s.kind) for s in tame.steps]
+
+
+def test_a_drain_replacement_pending_on_a_shared_rack_is_scheduled_once_the_evicted_pod_is_gone() -> None:
+    """One pod per rack (required anti-affinity), both nodes in one rack: the evicted pod
+    holds the rack until it is gone, so its replacement is Pending until then, and the drain
+    finishes (found by the differential test: the simulator never retried during a drain)."""
+    from zdverify.model.scheduler import Node
+
+    text = manifest(replicas=1, pod=prestop('[sleep, "5"]')).replace(
+        "      containers:",
+        "      affinity:\n        podAntiAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution:\n"
+        "          - {labelSelector: {matchLabels: {app: web}}, topologyKey: example.com/rack}\n      containers:")
+    pairs, _ = pair(build_objects(load_text(text, "t.yaml")))
+    nodes = [Node("n0", {"example.com/rack": "r0"}), Node("n1", {"example.com/rack": "r0"})]
+    sc = build_scenario(pairs[0], nodes, settings(), None, 0, None)
+    run = simulate(sc, Choices(initial=(0,)), Timing())
+    (created,) = steps_of(run, EventKind.POD_CREATED)
+    (bound,) = steps_of(run, EventKind.POD_SCHEDULED)
+    assert "Pending" in created.text and created.t == 0.0
+    assert bound.t == 5.0 and bound.where == "n1"  # the evicted pod exits after its 5 s preStop
+    assert run.completed
