@@ -14,6 +14,9 @@ Simplifications:
     a placement they discourage says so (``discouraged``).
  3. Required pod anti-affinity of the workload's own pods per hostname or zone, and a node's
     ``pods:`` room (cluster file), are caps: at most k pods of the workload per node or zone.
+    With a cluster file, "zone" stands for any one node label besides the hostname that the
+    rules use (a rack, a region); a node without the label is in no such domain (a spread
+    whose pods may go to such a node is not modelled: its filter rejects the node).
     Old and new pods count against each other (their labels match the same selector) unless
     the term has ``matchLabelKeys: [pod-template-hash]`` (KEP-3633, on from 1.31). A
     terminating pod still counts until it is gone [inference: the scheduler's snapshot keeps a
@@ -27,8 +30,8 @@ Simplifications:
     eligible domains (nodes its pods may go to, or their zones); with fewer, the global
     minimum is taken as 0 (``pkg/scheduler/framework/plugins/podtopologyspread/filtering.go``).
  6. Not modelled exactly (the proof then lists a ``scheduling`` assumption): required pod
-    affinity (it depends on other workloads' pods), other topology keys, ``minDomains``
-    above the eligible domains,
+    affinity (it depends on other workloads' pods), topology keys other than the hostname
+    without a cluster file or two of them at once, ``minDomains`` above the eligible domains,
     zone rules without a cluster file, a DoNotSchedule spread together with caps, with
     tainted nodes (``nodeTaintsPolicy: Ignore`` keeps them as domains) or during a drain
     (the cordoned node stays a domain).
@@ -130,6 +133,7 @@ class Placement:
     feasible: tuple[int, ...] = ()
     unmodelled: str = ""  # what keeps these rules from being exact ("" if nothing)
     loc: Loc | None = None
+    group: str = ZONE_LABEL  # the node label whose values ``zones`` holds (the zone, a rack, a region)
 
     def _limit(self, node: int, zone: bool, cross: bool) -> float:
         limits = [c.limit for c in self.caps if c.zone == zone and c.cross == cross]
@@ -191,15 +195,15 @@ class Placement:
         return True
 
     def _domain(self, c: SpreadConstraint):  # type: ignore[no-untyped-def]
-        if c.topology_key == ZONE_LABEL:
+        if c.topology_key != HOSTNAME_LABEL:
             return lambda n: self.zones[n] if n < len(self.zones) else ""
         return lambda n: n
 
     def same_rules(self, other: Placement) -> bool:
         """Do both place pods alike (where the rules are written aside)?"""
         def key(p: Placement) -> tuple:
-            return (tuple((c.limit, c.zone, c.cross) for c in p.caps), p.node_room, p.spread, p.zones, p.feasible,
-                    p.unmodelled)
+            return (tuple((c.limit, c.zone, c.cross) for c in p.caps), p.node_room, p.spread, p.zones, p.group,
+                    p.feasible, p.unmodelled)
         return key(self) == key(other)
 
     @property
@@ -231,12 +235,20 @@ def placement(template: PodTemplate, namespace: str, nodes: Sequence[Node] | int
               version: tuple[int, int], kind_has_revision_label: bool) -> Placement:
     """The workload's required inter-pod rules on these nodes (an int: ``--nodes``)."""
     from_file = not isinstance(nodes, int)
-    zones = tuple(n.labels.get(ZONE_LABEL, "") for n in nodes) if not isinstance(nodes, int) else ()
+    labels = template.labels
+    # the one topology key besides the hostname the rules may use (the zone, or a rack or
+    # region label of the cluster file): its values group the nodes ("zones" below)
+    keys = {t.topology_key for t in template.anti_affinity if t.selects_own(namespace, labels)} | {
+        c.topology_key for c in template.spread if c.hard and c.selector.matches(labels)}
+    keys.discard(HOSTNAME_LABEL)
+    group = next(iter(keys)) if from_file and len(keys) == 1 else ZONE_LABEL
+    grouped = from_file and len(keys) <= 1
+    word = "zone" if group == ZONE_LABEL else group
+    zones = tuple(n.labels.get(group, "") for n in nodes) if not isinstance(nodes, int) else ()
     room = tuple(n.pods for n in nodes) if not isinstance(nodes, int) else ()
     caps: list[Cap] = []
     unmodelled: list[str] = []
     loc: Loc | None = None
-    labels = template.labels
 
     def per_revision(keys: tuple[str, ...], since: tuple[int, int]) -> bool:
         return kind_has_revision_label and REVISION_LABEL in keys and version >= since
@@ -248,8 +260,8 @@ def placement(template: PodTemplate, namespace: str, nodes: Sequence[Node] | int
         cross = not per_revision(t.match_label_keys, (1, 31))
         if t.topology_key == HOSTNAME_LABEL:
             caps.append(Cap(1, False, cross, "required pod anti-affinity per node", t.loc))
-        elif t.topology_key == ZONE_LABEL and from_file:
-            caps.append(Cap(1, True, cross, "required pod anti-affinity per zone", t.loc))
+        elif t.topology_key == group and grouped:
+            caps.append(Cap(1, True, cross, f"required pod anti-affinity per {word}", t.loc))
         else:
             unmodelled.append(f"required pod anti-affinity on {t.topology_key}")
     if template.pod_affinity:
@@ -264,7 +276,10 @@ def placement(template: PodTemplate, namespace: str, nodes: Sequence[Node] | int
             unmodelled.append(f"a spread constraint with minDomains {c.min_domains} above its "
                               + (f"{domains} eligible domains (at most maxSkew pods per domain, the rest Pending)"
                                  if domains is not None else "eligible domains"))
-        elif c.topology_key == HOSTNAME_LABEL or (c.topology_key == ZONE_LABEL and from_file):
+        elif c.topology_key != HOSTNAME_LABEL and grouped and not all(zones[i] for i in feasible):
+            # the filter rejects a node without the label: pods may find no node at all
+            unmodelled.append(f"a DoNotSchedule spread on {word} with nodes that lack the label")
+        elif c.topology_key == HOSTNAME_LABEL or (c.topology_key == group and grouped):
             spread.append((c, per_revision(c.match_label_keys, (1, 27))))
         else:
             unmodelled.append(f"a DoNotSchedule spread on {c.topology_key}")
@@ -277,19 +292,20 @@ def placement(template: PodTemplate, namespace: str, nodes: Sequence[Node] | int
         unmodelled.append("a DoNotSchedule spread with tainted nodes its pods do not tolerate")
     if any(r is not None for r in room):
         loc = loc or template.loc
-    return Placement(tuple(caps), room, tuple(spread), zones, tuple(feasible), "; ".join(unmodelled), loc)
+    return Placement(tuple(caps), room, tuple(spread), zones, tuple(feasible), "; ".join(unmodelled), loc,
+                     group)
 
 
 def _eligible_domains(template: PodTemplate, nodes: Sequence[Node] | int, key: str) -> int | None:
     """How many domains a spread on ``key`` counts (``TpKeyToDomainsNum``): the distinct
     values among the nodes its pods may go to, taints aside (``nodeTaintsPolicy: Ignore``);
-    None when unknown (zones without a cluster file, other keys)."""
+    None when unknown (keys other than the hostname without a cluster file)."""
     if isinstance(nodes, int):
         return nodes if key == HOSTNAME_LABEL else None
     eligible = [n for n in nodes if feasible_ignoring_taints(template, n)]
     if key == HOSTNAME_LABEL:
         return len(eligible)
-    return len({n.labels[key] for n in eligible if key in n.labels}) if key == ZONE_LABEL else None
+    return len({n.labels[key] for n in eligible if key in n.labels})
 
 
 def discouraged(template: PodTemplate, namespace: str, nodes: Sequence[Node] | int, feasible: Sequence[int],

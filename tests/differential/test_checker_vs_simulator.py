@@ -56,7 +56,8 @@ class Manifest:
     batch: int = 0  # StatefulSet: rollingUpdate.maxUnavailable (0: unset; counts from 1.35)
     placement: str = ""  # "", "host" (required anti-affinity per node), "host-mlk" (per revision),
     #                      "spread" (DoNotSchedule, maxSkew 1 per node), "spread-mlk" (per revision),
-    #                      "room" (cluster file pods: 2)
+    #                      "room" (cluster file pods: 2), "rack" (required anti-affinity per rack label of
+    #                      the cluster file, racks of two nodes), "rack-spread" (a DoNotSchedule spread on racks)
 
     def yaml(self) -> str:
         strategy = ("  strategy:\n    type: Recreate\n" if self.recreate else
@@ -99,6 +100,10 @@ class Manifest:
             "spread-mlk": "      topologySpreadConstraints:\n      - {maxSkew: 1, topologyKey: kubernetes.io/hostname,"
                           " whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: web}},"
                           " matchLabelKeys: [pod-template-hash]}\n",
+            "rack": "      affinity:\n        podAntiAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution:\n"
+                    "          - {labelSelector: {matchLabels: {app: web}}, topologyKey: example.com/rack}\n",
+            "rack-spread": "      topologySpreadConstraints:\n      - {maxSkew: 1, topologyKey: example.com/rack,"
+                           " whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: web}}}\n",
         }.get(self.placement, "")
         etp = f"  externalTrafficPolicy: {'Local' if self.local else 'Cluster'}\n" if self.svc_type != "ClusterIP" else ""
         itp = "  internalTrafficPolicy: Local\n" if self.local and self.svc_type == "ClusterIP" else ""
@@ -164,7 +169,8 @@ manifests = st.builds(
     partition=st.sampled_from([0, 0, 1, 2]),
     parallel=st.booleans(),
     batch=st.sampled_from([0, 0, 1, 2, 3]),
-    placement=st.sampled_from(["", "", "", "", "host", "host-mlk", "spread", "spread-mlk", "room"]),
+    placement=st.sampled_from(["", "", "", "", "host", "host-mlk", "spread", "spread-mlk", "room", "rack",
+                               "rack-spread"]),
 ).filter(_valid).filter(lambda m: not (m.prestop == "sleep" and m.prestop_s > m.grace))
 
 
@@ -173,8 +179,10 @@ def scenario(m: Manifest, nodes: int, version: str) -> Scenario:
     objects = build_objects(load_text(m.yaml(), "gen.yaml"))
     pairs, _ = pair(objects)
     topology: int | list[Node] = nodes
-    if m.pinned or m.placement == "room":  # a cluster file in which the last node (of two or more) cannot run the pods
-        topology = [Node(f"n{i}", {"pool": "web"} if i < max(1, nodes - 1) or not m.pinned else {},
+    if m.pinned or m.placement in ("room", "rack", "rack-spread"):
+        # a cluster file in which the last node (of two or more) cannot run the pods; racks of two nodes
+        topology = [Node(f"n{i}", ({"pool": "web"} if i < max(1, nodes - 1) or not m.pinned else {})
+                         | ({"example.com/rack": f"r{i // 2}"} if m.placement.startswith("rack") else {}),
                          pods=2 if m.placement == "room" else None) for i in range(nodes)]
     old = None
     if m.from_bare:

@@ -253,3 +253,62 @@ def test_min_domains_counts_the_zones_of_the_nodes_the_pods_may_go_to() -> None:
     r = rules_of(rules, nodes=nodes)
     assert not r.exact and "minDomains 3 above its 2 eligible domains" in r.unmodelled
     assert rules_of(_min_domains(ZONE_LABEL, 2) + "nodeSelector: {pool: web}\n", nodes=nodes).spread
+
+
+RACK = "example.com/rack"
+
+
+def _racks(*values: str) -> list[Node]:
+    return [Node(f"n{i}", {RACK: v} if v else {}) for i, v in enumerate(values)]
+
+
+def test_another_topology_key_groups_the_nodes_of_a_cluster_file() -> None:
+    """A rack label of the cluster file works as the zone does: required anti-affinity per
+    rack is one pod per rack, a spread on racks counts pods per rack."""
+    nodes = _racks("r1", "r1", "r2")
+    cap = rules_of(ANTI_HOST.replace("kubernetes.io/hostname", RACK), nodes=nodes)
+    assert cap.exact and cap.group == RACK and cap.slots() == 2
+    assert "per example.com/rack" in cap.why()
+    assert not cap.room(1, True, [Placed(0, False, False)]) and cap.room(2, True, [Placed(0, False, False)])
+    spread = rules_of(f"topologySpreadConstraints:\n- {{maxSkew: 1, topologyKey: {RACK}, whenUnsatisfiable: "
+                      "DoNotSchedule, labelSelector: {matchLabels: {app: web}}}\n", nodes=nodes)
+    assert spread.exact and spread.spread
+    # one pod in rack r1: the next must go to rack r2
+    assert not spread.room(1, True, [Placed(0, False, False)]) and spread.room(2, True, [Placed(0, False, False)])
+
+
+@pytest.mark.parametrize("rules, nodes, what", [
+    # without a cluster file nothing says which node is in which rack
+    (ANTI_HOST.replace("kubernetes.io/hostname", RACK), 3, "required pod anti-affinity on example.com/rack"),
+    # two keys besides the hostname at once
+    (ANTI_HOST.replace("kubernetes.io/hostname", RACK) + "topologySpreadConstraints:\n- {maxSkew: 1, topologyKey: "
+     "topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: web}}}\n",
+     _racks("r1", "r2", "r2"), "on example.com/rack"),
+    # a node the pods may use has no rack label: the spread's filter rejects it
+    (f"topologySpreadConstraints:\n- {{maxSkew: 1, topologyKey: {RACK}, whenUnsatisfiable: DoNotSchedule, "
+     "labelSelector: {matchLabels: {app: web}}}\n", _racks("r1", "r2", ""), "nodes that lack the label"),
+])
+def test_other_topology_keys_are_stated_when_the_nodes_do_not_say(rules: str, nodes: int | list[Node],
+                                                                   what: str) -> None:
+    r = rules_of(rules, nodes=nodes)
+    assert not r.exact and what in r.unmodelled
+
+
+def test_a_rack_anti_affinity_of_a_cluster_file_stalls_a_surge_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two racks of two nodes, one pod per rack (old and new pods together): the surge pod
+    finds no rack and the rollout stalls — before, the rack rule was only an assumption and
+    the stall went unreported."""
+    from zdverify import verify
+
+    (tmp_path / "cluster.yaml").write_text(
+        "nodes:\n" + "".join(f"  - {{name: {n}, labels: {{{RACK}: {n[0]}}}}}\n" for n in ("a1", "a2", "b1", "b2")))
+    (tmp_path / "web.yaml").write_text(
+        BASE.replace("  template:", "  strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}\n  template:")
+        .replace("replicas: 3", "replicas: 2")
+        + textwrap.indent(ANTI_HOST.replace("kubernetes.io/hostname", RACK), "      ")
+        + "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n"
+        "  ports: [{port: 80}]\n")
+    report = verify([str(tmp_path / "web.yaml")], cluster=str(tmp_path / "cluster.yaml"), select=("stalled",))
+    (r,) = report.results
+    assert r.verdict.value == "counterexample"
+    assert "scheduling" not in [a.key for a in r.assumptions]
