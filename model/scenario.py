@@ -408,6 +408,13 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
         old_rules = placement(old.template, old.namespace, nodes, old_feasible, settings.k8s_version,
                               w.kind is WorkloadKind.DEPLOYMENT)
         old_alike = rules.same_rules(old_rules)
+        if rules.limited and not rules.same_caps(old_rules):
+            # the old pods were not placed under these caps: they may leave room the caps'
+            # count denies (two old pods in one rack leave the other rack free), so the
+            # rollout's count of places says nothing; new pods may still wait for room
+            rules = replace(rules, unmodelled="; ".join(x for x in (
+                rules.unmodelled, "caps the old pods were not placed by (--from: the change adds or alters them)")
+                if x))
     if w.kind is WorkloadKind.DAEMON_SET and (rules.caps or rules.spread or not rules.exact):
         # a DaemonSet pod is bound to its node; with maxSurge its new pod would need room next
         # to the old one, which required anti-affinity refuses: not modelled, stated
@@ -433,7 +440,7 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
         on_node = replace(rules, feasible=(drain,)).slots() if drain in feasible_idx else 0
         rollout = replace(rollout, slots=rules_rest.slots(), node_cap=on_node)
     elif rollout.strategy is Strategy.ROLLING_UPDATE:
-        rollout = replace(rollout, slots=rules.slots())
+        rollout = replace(rollout, slots=rules.slots() if old_rules is None or rules.same_caps(old_rules) else 0)
     most = min((x for x in (rules.slots(), rules.per_revision_slots()) if x), default=0)
     if most and w.kind is not WorkloadKind.DAEMON_SET and w.replicas > most:
         raise LeftUnverified(f"{w.ref}: only {most} of its {w.replicas} replicas fit on the {len(feasible_idx)} "

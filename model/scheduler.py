@@ -32,9 +32,10 @@ Simplifications:
  6. Not modelled exactly (the proof then lists a ``scheduling`` assumption): required pod
     affinity (it depends on other workloads' pods), topology keys other than the hostname
     without a cluster file or two of them at once, ``minDomains`` above the eligible domains,
-    zone rules without a cluster file, a DoNotSchedule spread together with caps, with
+    a DoNotSchedule spread together with caps, with
     tainted nodes (``nodeTaintsPolicy: Ignore`` keeps them as domains) or during a drain
-    (the cordoned node stays a domain).
+    (the cordoned node stays a domain), and with ``--from`` caps the old pods were not
+    placed by (``scenario.build_scenario``: they may leave room the caps' count denies).
 """
 from __future__ import annotations
 
@@ -198,6 +199,13 @@ class Placement:
         if c.topology_key != HOSTNAME_LABEL:
             return lambda n: self.zones[n] if n < len(self.zones) else ""
         return lambda n: n
+
+    def same_caps(self, other: Placement) -> bool:
+        """Do both cap the pods alike (anti-affinity caps, node room, on the same domains)?"""
+        def key(p: Placement) -> tuple:
+            return (tuple((c.limit, c.zone, c.cross) for c in p.caps), p.node_room, p.zones if p.caps else (),
+                    p.feasible)
+        return key(self) == key(other)
 
     def same_rules(self, other: Placement) -> bool:
         """Do both place pods alike (where the rules are written aside)?"""

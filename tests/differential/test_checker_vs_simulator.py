@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
+from zdverify.grammar.specs import ClaimKind
 from zdverify.model.assumptions import for_workload, settings as make_settings
 from zdverify.model.kube import build_objects
 from zdverify.model.load import load_text
@@ -269,6 +270,8 @@ def test_what_the_simulator_finds_the_checker_finds(m: Manifest, nodes: int, ver
             if v is None:
                 continue
             got = verdicts[p.rule_id]
+            if p.claim.kind is ClaimKind.COMPLETES and "scheduling" in [a.key for a in got.assumptions]:
+                continue  # stated: rules not modelled exactly are taken to let the rollout finish
             # soundness for every property; for the built-ins also completeness of the witnesses
             want = (Verdict.COUNTEREXAMPLE,) if p.builtin else (Verdict.COUNTEREXAMPLE, Verdict.INCONCLUSIVE)
             assert got.verdict in want, (

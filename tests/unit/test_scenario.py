@@ -363,3 +363,36 @@ def test_from_says_whether_the_old_pods_were_placed_by_the_same_rules(old_text: 
     run = simulate(sc, Choices(initial=(0, 0, 0)), Timing())
     old_nodes = sorted(n for name, n in run.pod_nodes.items() if "-old-" in name)
     assert old_nodes == ([0, 1, 2] if alike else [0, 0, 0])
+
+
+def test_from_an_old_template_without_the_caps_counts_no_places() -> None:
+    """--from adds one-pod-per-rack anti-affinity: the old pods were placed without it, so two
+    may share rack r0 and leave r1 free for a surge pod — counting places by the new caps
+    (2 racks, 2 old pods: no room) would 'prove' that no old pod is ever deleted (found by the
+    differential test). The caps are then not used to count, and the scheduling assumption
+    is stated."""
+    from zdverify.model.scheduler import Node
+    from zdverify.model.search import check_scenario
+    from zdverify.specs.registry import builtin_by_slug
+
+    anti = ("      affinity:\n        podAntiAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution:\n"
+            "          - {labelSelector: {matchLabels: {app: web}}, topologyKey: example.com/rack}\n")
+    new = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 2\n"
+           "  selector: {matchLabels: {app: web}}\n  strategy: {rollingUpdate: {maxSurge: 2, maxUnavailable: 0}}\n"
+           "  template:\n    metadata: {labels: {app: web}}\n    spec:\n" + anti +
+           "      containers: [{name: web, image: nginx, ports: [{containerPort: 80}]}]\n"
+           "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n"
+           "  ports: [{port: 80}]\n")
+    old = new.replace(anti, "")
+    nodes = [Node("n0", {"example.com/rack": "r0"}), Node("n1", {"example.com/rack": "r0"}),
+             Node("n2", {"example.com/rack": "r1"})]
+    (pair_,), _ = pair(build_objects(load_text(new, "new.yaml")))
+    previous = build_objects(load_text(old, "old.yaml")).workloads[0]
+    sc = build_scenario(pair_, nodes, settings(), previous)
+    assert sc.rollout.slots == 0 and not sc.placement.exact
+    assert "caps the old pods were not placed by" in sc.placement.unmodelled
+    (r,) = check_scenario(sc, [builtin_by_slug("termination")])
+    assert r.verdict.value == "counterexample"  # no preStop: the deleted old pod closes at once
+    # with the same caps before and after, the count of places holds
+    same = build_scenario(pair_, nodes, settings(), build_objects(load_text(new, "old.yaml")).workloads[0])
+    assert same.rollout.slots == 2 and same.placement.exact
