@@ -12,7 +12,8 @@ For each (workload, Service port) scenario:
    so ``unsat`` proves the hazard impossible for every timing within the bounds and every
    choice the graph allows.
 3. ``sat`` gives a timing; it is turned into a complete run (choices + every delay) and
-   replayed by the independent simulator. Only a replayed violation is printed as a
+   replayed by the independent simulator (for Local traffic under placement rules, runs
+   that follow the per-node exploration's way of emptying a node come first). Only a replayed violation is printed as a
    counterexample; if no candidate replays, or Z3 answers ``unknown``, the verdict is
    inconclusive — never proved.
 """
@@ -145,14 +146,14 @@ def _placement_may_keep_nodes(sc: Scenario) -> bool:
 def _guided(sc: Scenario, untimed: NodeWitness | None) -> Candidates:
     """Runs that follow how a node loses its last Ready pod: the eager controller's witness
     (a timed run can follow it), then the exploration's own; built once, when first asked."""
-    built: list[tuple[Choices, Timing]] = []
+    built: list[list[tuple[Choices, Timing]]] = []  # empty until asked (the eager search may be long)
 
     def candidates() -> Sequence[tuple[Choices, Timing]]:
         if not built:
-            for w in (node_witness(sc.rollout, sc.placement), untimed):
-                if w is not None:
-                    built.extend(guided_runs(sc, w, Timing()))
-        return built
+            eager = node_witness(sc.rollout, sc.placement, max_states=10_000)  # candidates, not proofs: kept short
+            built.append([run for w in (eager, untimed) if w is not None
+                          for run in guided_runs(sc, w, Timing())])
+        return built[0]
 
     return candidates
 
