@@ -485,8 +485,9 @@ def node_witness(rollout: Rollout, rules: Placement, max_states: int = 50_000,
 
 class _NodeExploration:
     """The per-node state space of ``node_facts``: per feasible node (old pods not
-    deleted, old pods terminating, new pods not available, new pods available), and the new
-    pods not bound yet; canonical up to swapping interchangeable nodes."""
+    deleted, old pods terminating, new pods not available, new pods available), and the pool
+    (new pods not bound yet, new pods not available yet on nodes that have an available one);
+    canonical up to swapping interchangeable nodes."""
 
     def __init__(self, rollout: Rollout, rules: Placement, max_states: int, work: int) -> None:
         self.rollout, self.rules, self.nodes = rollout, rules, rules.feasible
