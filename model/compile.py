@@ -782,6 +782,10 @@ def witnesses(enc: Encoding, local: bool) -> list[tuple[Choices, Timing]]:
     out: list[tuple[Choices, Timing]] = []
     base = Timing(request=req)
     layouts = [placements(pair) for pair in ((False, True) if local and r >= 2 else (False,))]
+    if sc.old_placement is not None and r >= 2:
+        # --from: the old pods were placed by other rules; piled on one node they leave the
+        # others free for new pods that the new caps would keep Pending otherwise
+        layouts.append(Choices(initial=(home_i,) * r, placement=others, deletion=tuple(range(len(olds)))))
     if sc.drain is not None and sc.drain in sc.feasible:  # every pod on the drained node: the worst case
         d = sc.feasible.index(sc.drain)
         layouts.append(Choices(initial=(d,) * r, placement=tuple(i for i in range(len(sc.feasible)) if i != d) or (0,),
