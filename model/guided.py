@@ -65,9 +65,9 @@ def _initial(sc: Scenario, w: NodeWitness) -> tuple[tuple[int, ...], dict[int, l
     return tuple(sc.feasible.index(n) for n in order), on
 
 
-def guided_runs(sc: Scenario, w: NodeWitness, base: Timing) -> list[tuple[Choices, Timing]]:
-    """Candidates that follow ``w``: old pods' termination as ``base`` has it, then the
-    emptied node's last old pod fast or slow to leave the rules."""
+def guided_runs(sc: Scenario, w: NodeWitness) -> list[tuple[Choices, Timing]]:
+    """Candidates that follow ``w``: old pods' termination at the defaults, then the emptied
+    node's last old pod fast or slow to leave the rules."""
     if sc.feasible != sc.placement.feasible or not w.events:
         return []
     offset = _start_offset(sc)
@@ -175,17 +175,14 @@ def guided_runs(sc: Scenario, w: NodeWitness, base: Timing) -> list[tuple[Choice
             news.append(replace(slow, schedule=max(_EPS, now + _EPS - created[i]) if i < len(created) else _EPS))
     choices = Choices(initial=initial, placement=tuple(placement),
                       deletion=tuple(dict.fromkeys(deletion + list(range(rollout.replicas)))))
-    timing = replace(base, ctrl=tuple(ctrl), react=reacts, new=tuple(news), default_new=slow)
-    # the emptied node's last old pod: as the base has it, gone from the rules at once
-    # (no-endpoint), or slow to leave them (termination)
-    last = deletion[-1] if deletion else None
+    timing = Timing(ctrl=tuple(ctrl), react=reacts, new=tuple(news), default_new=slow)
+    # the emptied node's last old pod: at the defaults it leaves the rules at once
+    # (no-endpoint); slow to leave them (termination)
     out = [(choices, timing)]
-    if last is not None:
-        olds = list(timing.old) + [timing.default_old] * max(0, rollout.replicas - len(timing.old))
-        for variant in (OldTiming(hook=0.0),
-                        OldTiming(hook=0.0, eps_del=b["endpointslice"].hi, eps_unready=b["endpointslice"].hi,
-                                  proxy_del=(b["kube-proxy"].hi,) * sc.nodes,
-                                  proxy_unready=(b["kube-proxy"].hi,) * sc.nodes)):
-            olds[last] = variant
-            out.append((choices, replace(timing, old=tuple(olds))))
+    if deletion:
+        slow_out = OldTiming(eps_del=b["endpointslice"].hi, eps_unready=b["endpointslice"].hi,
+                             proxy_del=(b["kube-proxy"].hi,) * sc.nodes, proxy_unready=(b["kube-proxy"].hi,) * sc.nodes)
+        olds = [OldTiming()] * rollout.replicas
+        olds[deletion[-1]] = slow_out
+        out.append((choices, replace(timing, old=tuple(olds))))
     return out

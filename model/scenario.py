@@ -402,13 +402,15 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
                       w.kind is WorkloadKind.DEPLOYMENT)
     old_alike = True
     old_rules: Placement | None = None
+    caps_alike = True  # the old pods were placed under these caps (their count of places holds)
     if old is not None:  # --from: were the old pods placed by the same rules?
         old_feasible = feasible_idx if isinstance(nodes, int) else tuple(
             i for i, n in enumerate(nodes) if feasible(old.template, n))
         old_rules = placement(old.template, old.namespace, nodes, old_feasible, settings.k8s_version,
                               w.kind is WorkloadKind.DEPLOYMENT)
         old_alike = rules.same_rules(old_rules)
-        if rules.limited and not rules.same_caps(old_rules):
+        caps_alike = rules.same_caps(old_rules)
+        if rules.limited and not caps_alike:
             # the old pods were not placed under these caps: they may leave room the caps'
             # count denies (two old pods in one rack leave the other rack free), so the
             # rollout's count of places says nothing; new pods may still wait for room
@@ -440,7 +442,7 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
         on_node = replace(rules, feasible=(drain,)).slots() if drain in feasible_idx else 0
         rollout = replace(rollout, slots=rules_rest.slots(), node_cap=on_node)
     elif rollout.strategy is Strategy.ROLLING_UPDATE:
-        rollout = replace(rollout, slots=rules.slots() if old_rules is None or rules.same_caps(old_rules) else 0)
+        rollout = replace(rollout, slots=rules.slots() if caps_alike else 0)
     most = min((x for x in (rules.slots(), rules.per_revision_slots()) if x), default=0)
     if most and w.kind is not WorkloadKind.DAEMON_SET and w.replicas > most:
         raise LeftUnverified(f"{w.ref}: only {most} of its {w.replicas} replicas fit on the {len(feasible_idx)} "

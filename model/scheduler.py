@@ -203,16 +203,14 @@ class Placement:
     def same_caps(self, other: Placement) -> bool:
         """Do both cap the pods alike (anti-affinity caps, node room, on the same domains)?"""
         def key(p: Placement) -> tuple:
-            return (tuple((c.limit, c.zone, c.cross) for c in p.caps), p.node_room, p.zones if p.caps else (),
-                    p.feasible)
+            return (tuple((c.limit, c.zone, c.cross) for c in p.caps), p.node_room,
+                    (p.zones, p.group) if p.caps else (), p.feasible)
         return key(self) == key(other)
 
     def same_rules(self, other: Placement) -> bool:
         """Do both place pods alike (where the rules are written aside)?"""
-        def key(p: Placement) -> tuple:
-            return (tuple((c.limit, c.zone, c.cross) for c in p.caps), p.node_room, p.spread, p.zones, p.group,
-                    p.feasible, p.unmodelled)
-        return key(self) == key(other)
+        return self.same_caps(other) and (self.spread, self.zones, self.group, self.unmodelled) == (
+            other.spread, other.zones, other.group, other.unmodelled)
 
     @property
     def limited(self) -> bool:

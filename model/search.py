@@ -19,6 +19,7 @@ For each (workload, Service port) scenario:
 """
 from __future__ import annotations
 
+import functools
 import random
 import time
 from dataclasses import replace
@@ -146,14 +147,10 @@ def _placement_may_keep_nodes(sc: Scenario) -> bool:
 def _guided(sc: Scenario, untimed: NodeWitness | None) -> Candidates:
     """Runs that follow how a node loses its last Ready pod: the eager controller's witness
     (a timed run can follow it), then the exploration's own; built once, when first asked."""
-    built: list[list[tuple[Choices, Timing]]] = []  # empty until asked (the eager search may be long)
-
+    @functools.cache  # built when first asked (the eager search may be long), then kept
     def candidates() -> Sequence[tuple[Choices, Timing]]:
-        if not built:
-            eager = node_witness(sc.rollout, sc.placement, max_states=10_000)  # candidates, not proofs: kept short
-            built.append([run for w in (eager, untimed) if w is not None
-                          for run in guided_runs(sc, w, Timing())])
-        return built[0]
+        eager = node_witness(sc.rollout, sc.placement, max_states=10_000)  # candidates, not proofs: kept short
+        return [run for w in (eager, untimed) if w is not None for run in guided_runs(sc, w)]
 
     return candidates
 

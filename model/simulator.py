@@ -274,7 +274,7 @@ def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
         """Choices index the nodes where the scheduler may put this workload's pods; the
         first node from there on with room under the required rules (-1: none, Pending).
         ``by``: other rules (the old template's, with --from) and the nodes they allow."""
-        rules_ = by or rules
+        rules_ = by if by is not None else rules
         nodes = list(among if among is not None else by.feasible if by is not None else feasible)
         if not nodes:
             return -1

@@ -20,7 +20,7 @@ from zdverify.model.kube import build_objects
 from zdverify.model.load import load_text
 from zdverify.model.pairing import pair
 from zdverify.model.scenario import build_scenario
-from zdverify.model.simulator import Timing, simulate
+from zdverify.model.simulator import simulate
 
 
 def manifest(replicas: int, surge: int, unavailable: int, per_revision: bool) -> str:
@@ -76,5 +76,5 @@ def test_a_node_the_exploration_empties_is_emptied_by_a_run_that_follows_it(
     assume(not node_facts(sc.rollout, sc.placement).kept)
     w = node_witness(sc.rollout, sc.placement)
     assert w is not None, f"no eager witness\n{text}"
-    emptied = [simulate(sc, choices, timing).local_empty_at for choices, timing in guided_runs(sc, w, Timing())]
+    emptied = [simulate(sc, choices, timing).local_empty_at for choices, timing in guided_runs(sc, w)]
     assert any(w.empty in e for e in emptied), f"no guided run empties node {w.empty}: {emptied}\n{text}"

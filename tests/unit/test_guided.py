@@ -14,7 +14,7 @@ from zdverify.model.kube import build_objects
 from zdverify.model.load import load_text
 from zdverify.model.pairing import pair
 from zdverify.model.scenario import Scenario, build_scenario
-from zdverify.model.simulator import Timing, simulate
+from zdverify.model.simulator import simulate
 from zdverify.model.verdict import EventKind
 
 
@@ -50,7 +50,7 @@ def test_guided_run_takes_the_witness_deletions_and_empties_its_node(replicas, n
     assert w is not None
     want = [Counter({n: d for n, d in zip(sc.placement.feasible, e.picks) if d})
             for e in w.events if e.kind is NodeStep.SCALE_DOWN]
-    runs = guided_runs(sc, w, Timing())
+    runs = guided_runs(sc, w)
     assert runs
     for choices, timing in runs:
         run = simulate(sc, choices, timing)
@@ -73,4 +73,4 @@ def test_a_witness_that_needs_the_bounds_exactly_is_followed_at_them() -> None:
     assert node_witness(sc.rollout, sc.placement) is None
     w = node_facts(sc.rollout, sc.placement).witness
     assert w is not None
-    assert any(w.empty in simulate(sc, c, t).local_empty_at for c, t in guided_runs(sc, w, Timing()))
+    assert any(w.empty in simulate(sc, c, t).local_empty_at for c, t in guided_runs(sc, w))
