@@ -28,7 +28,7 @@ from typing import Callable
 
 import z3
 
-from zdverify.grammar.specs import (
+from zdverify.grammar.spec_language import (
     And,
     ClaimKind,
     Compare,
@@ -47,15 +47,16 @@ from zdverify.grammar.specs import (
     Term,
     Var,
 )
-from zdverify.model import kube_proxy, kubelet, load_balancer, scheduler
+from zdverify.model import scheduler
+from zdverify.model.checker import kube_proxy, kubelet, load_balancer
 from zdverify.model.assumptions import Interval
 from zdverify.model.deployment import GraphFacts
-from zdverify.model.endpointslice import RANK_NOT_SERVING, RANK_READY, RANK_TERMINATING, Change, publish
-from zdverify.model.evaluate import scopes
+from zdverify.model.checker.endpointslice import RANK_NOT_SERVING, RANK_READY, RANK_TERMINATING, Change, publish
+from zdverify.model.scenario import scopes
 from zdverify.model.objects import Strategy, WorkloadKind
 from zdverify.model.scenario import Scenario
-from zdverify.model.simulator import Choices, NewTiming, OldTiming, Timing
-from zdverify.model.timing import Encoding, zmin
+from zdverify.model.run import Choices, NewTiming, OldTiming, Timing
+from zdverify.model.checker.encoding import Encoding, zmin
 from zdverify.model.verdict import Property
 
 SOLVER_TIMEOUT_MS = 20_000  # per query; a timeout is "unknown", i.e. inconclusive

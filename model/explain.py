@@ -9,14 +9,14 @@ from typing import Callable
 import z3
 
 from zdverify.model.deployment import GraphFacts, facts, node_facts
-from zdverify.model.endpointslice import MAX_ENDPOINTS_PER_SLICE
+from zdverify.model.checker.endpointslice import MAX_ENDPOINTS_PER_SLICE
 from zdverify.model.objects import Strategy, WorkloadKind
 from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries
-from zdverify.grammar.specs import ClaimKind
+from zdverify.grammar.spec_language import ClaimKind
 from zdverify.model.scenario import Entry, HookSpec, Scenario
 from zdverify.model.scheduler import HOSTNAME_LABEL, Node, discouraged
-from zdverify.model.simulator import Run, Violation
-from zdverify.model.timing import Encoding
+from zdverify.model.simulator.engine import Run, Violation
+from zdverify.model.checker.encoding import Encoding
 from zdverify.model.verdict import (
     Assumption,
     Blame,

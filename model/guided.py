@@ -29,7 +29,8 @@ from dataclasses import replace
 
 from zdverify.model.deployment import NodeStep, NodeWitness, RolloutState
 from zdverify.model.scenario import Scenario
-from zdverify.model.simulator import Choices, NewTiming, OldTiming, Timing, simulate
+from zdverify.model.run import Choices, NewTiming, OldTiming, Timing
+from zdverify.model.simulator.engine import simulate
 
 _EPS = 1e-3  # between the steps of one controller burst
 

@@ -107,6 +107,27 @@ class EntrySpec:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """How an entry's requests are routed: node-local endpoints only, and whether a Local
+    load balancer decides which nodes receive them."""
+
+    local: bool
+    lb: bool
+    ip: bool = False  # a load balancer sending to pod IPs: its target group is the one "node"
+
+
+def scope_of(e: EntrySpec) -> Scope:
+    return Scope(e.local, e.local and e.kind is Entry.LOAD_BALANCER, e.ip)
+
+
+def scopes(entries: tuple[EntrySpec, ...]) -> dict[Scope, EntrySpec]:
+    out: dict[Scope, EntrySpec] = {}
+    for e in entries:
+        out.setdefault(scope_of(e), e)
+    return out
+
+
+@dataclass(frozen=True)
 class Scenario:
     pair: Pair
     rollout: Rollout

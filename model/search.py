@@ -37,11 +37,12 @@ from zdverify.model.pairing import Pair
 from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries, random_timings, stalled_query
 from zdverify.model.scenario import Entry, LeftUnverified, Scenario, build_scenario
 from zdverify.model.scheduler import Node
-from zdverify.model.simulator import Choices, Run, Timing, Violation, simulate
+from zdverify.model.run import Choices, Timing
+from zdverify.model.simulator.engine import Run, Violation, simulate
 from zdverify.model.source import InputError
 from zdverify.model.suppression import Suppression
-from zdverify.model.timing import Encoding
-from zdverify.grammar.specs import ClaimKind
+from zdverify.model.checker.encoding import Encoding
+from zdverify.grammar.spec_language import ClaimKind
 from zdverify.model.verdict import Note, NoteKind, Property, Report, Result, Verdict
 
 

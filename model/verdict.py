@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from zdverify.grammar.specs import Claim
+from zdverify.grammar.spec_language import Claim
 from zdverify.model.source import Loc
 
 

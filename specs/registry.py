@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from zdverify.grammar.specs import SpecProperty, parse_specs
+from zdverify.grammar.spec_language import SpecProperty, parse_specs
 from zdverify.model.load import decode_text
 from zdverify.model.source import InputError
 from zdverify.model.verdict import Cause, Property

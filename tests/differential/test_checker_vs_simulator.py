@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from zdverify.grammar.specs import ClaimKind
+from zdverify.grammar.spec_language import ClaimKind
 from zdverify.model.assumptions import for_workload, settings as make_settings
 from zdverify.model.kube import build_objects
 from zdverify.model.load import load_text
@@ -21,7 +21,8 @@ from zdverify.model.pairing import pair
 from zdverify.model.scenario import LeftUnverified, Scenario, build_scenario
 from zdverify.model.scheduler import Node
 from zdverify.model.search import check_scenario
-from zdverify.model.simulator import Choices, NewTiming, OldTiming, Timing, simulate
+from zdverify.model.run import Choices, NewTiming, OldTiming, Timing
+from zdverify.model.simulator.engine import simulate
 from zdverify.model.verdict import EventKind, Verdict
 from zdverify.specs.registry import builtin, load
 

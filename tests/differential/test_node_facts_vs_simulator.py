@@ -20,7 +20,7 @@ from zdverify.model.kube import build_objects
 from zdverify.model.load import load_text
 from zdverify.model.pairing import pair
 from zdverify.model.scenario import build_scenario
-from zdverify.model.simulator import simulate
+from zdverify.model.simulator.engine import simulate
 
 
 def manifest(replicas: int, surge: int, unavailable: int, per_revision: bool) -> str:

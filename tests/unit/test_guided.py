@@ -14,7 +14,7 @@ from zdverify.model.kube import build_objects
 from zdverify.model.load import load_text
 from zdverify.model.pairing import pair
 from zdverify.model.scenario import Scenario, build_scenario
-from zdverify.model.simulator import simulate
+from zdverify.model.simulator.engine import simulate
 from zdverify.model.verdict import EventKind
 
 

@@ -358,7 +358,8 @@ def test_from_says_whether_the_old_pods_were_placed_by_the_same_rules(old_text: 
     assert (r.verdict.value == "proved") is alike
     # replayed runs place the old pods by the old template's rules: without its spread
     # they may all share node 0, with it they take one node each
-    from zdverify.model.simulator import Choices, Timing, simulate
+    from zdverify.model.run import Choices, Timing
+    from zdverify.model.simulator.engine import simulate
 
     run = simulate(sc, Choices(initial=(0, 0, 0)), Timing())
     old_nodes = sorted(n for name, n in run.pod_nodes.items() if "-old-" in name)

@@ -1,4 +1,4 @@
-"""The plain discrete-event simulator (model/simulator.py) against k8s-semantics.md."""
+"""The plain discrete-event simulator (model/simulator/) against k8s-semantics.md."""
 from __future__ import annotations
 
 import math
@@ -11,7 +11,8 @@ from zdverify.model.kube import build_objects
 from zdverify.model.load import load_text
 from zdverify.model.pairing import pair
 from zdverify.model.scenario import Scenario, build_scenario
-from zdverify.model.simulator import Choices, NewTiming, OldTiming, Timing, simulate
+from zdverify.model.run import Choices, NewTiming, OldTiming, Timing
+from zdverify.model.simulator.engine import simulate
 from zdverify.model.verdict import EventKind, Property
 from zdverify.specs.registry import builtin, builtin_by_slug
 

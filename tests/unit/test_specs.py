@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from zdverify.grammar.specs import ClaimKind, Compare, Not, Quant, Sort, parse_specs
-from zdverify.model.evaluate import Change, PodLife, Timeline, find
+from zdverify.grammar.spec_language import ClaimKind, Compare, Not, Quant, Sort, parse_specs
+from zdverify.model.simulator.properties import Change, PodLife, Timeline, find
 from zdverify.model.scenario import Entry, EntrySpec
 from zdverify.model.source import InputError
 from zdverify.specs.registry import builtin, load, select

@@ -1,19 +1,19 @@
-"""The Z3 timing components (model/kubelet.py, endpointslice.py, kube_proxy.py,
-load_balancer.py, timing.py): small facts as sat/unsat queries."""
+"""The Z3 timing components (model/checker/: kubelet.py, endpointslice.py, kube_proxy.py,
+load_balancer.py, encoding.py): small facts as sat/unsat queries."""
 from __future__ import annotations
 
 import pytest
 import z3
 
-from zdverify.model import endpointslice, kube_proxy, load_balancer
+from zdverify.model.checker import endpointslice, kube_proxy, load_balancer
 from zdverify.model.assumptions import settings
-from zdverify.model.endpointslice import RANK_NOT_SERVING, RANK_READY, RANK_TERMINATING, Change
+from zdverify.model.checker.endpointslice import RANK_NOT_SERVING, RANK_READY, RANK_TERMINATING, Change
 from zdverify.model.kube import build_objects
-from zdverify.model.kubelet import new_pod, old_pod
+from zdverify.model.checker.kubelet import new_pod, old_pod
 from zdverify.model.load import load_text
 from zdverify.model.pairing import pair
 from zdverify.model.scenario import Scenario, build_scenario
-from zdverify.model.timing import Encoding
+from zdverify.model.checker.encoding import Encoding
 
 
 def manifest(pod: str = "", grace: int = 30) -> str:

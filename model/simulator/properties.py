@@ -23,7 +23,7 @@ from enum import Enum
 from itertools import product
 from typing import Iterator
 
-from zdverify.grammar.specs import (
+from zdverify.grammar.spec_language import (
     And,
     Compare,
     Const,
@@ -41,7 +41,7 @@ from zdverify.grammar.specs import (
     Term,
     Var,
 )
-from zdverify.model.scenario import Entry, EntrySpec
+from zdverify.model.scenario import EntrySpec, Scope, scope_of, scopes
 
 INF = math.inf
 
@@ -100,27 +100,6 @@ class Found:
 
     def bound(self, sort: Sort) -> int | str | None:
         return next((v for _, s, v in self.bindings if s is sort), None)
-
-
-@dataclass(frozen=True)
-class _Scope:
-    """How an entry's requests are routed: node-local endpoints only, and whether a Local
-    load balancer decides which nodes receive them."""
-
-    local: bool
-    lb: bool
-    ip: bool = False  # a load balancer sending to pod IPs: its target group is the one "node"
-
-
-def scope_of(e: EntrySpec) -> _Scope:
-    return _Scope(e.local, e.local and e.kind is Entry.LOAD_BALANCER, e.ip)
-
-
-def scopes(entries: tuple[EntrySpec, ...]) -> dict[_Scope, EntrySpec]:
-    out: dict[_Scope, EntrySpec] = {}
-    for e in entries:
-        out.setdefault(scope_of(e), e)
-    return out
 
 
 EPS = 1e-9  # instants closer than this are one instant (floating-point sums of delays)
@@ -289,12 +268,12 @@ class _Evaluator:
         self.pc = _Pieces(sorted(times))
         self.domain = self.pc.window(0.0, tl.horizon)
         self.zones = sorted(set(tl.zones))
-        self._routes: dict[tuple[_Scope, int], dict[int, int]] = {}
+        self._routes: dict[tuple[Scope, int], dict[int, int]] = {}
         self.scope_ip = False  # set per scope: nodes are then the load balancer's target group
-        self._sends: dict[tuple[_Scope, int], int] = {}
+        self._sends: dict[tuple[Scope, int], int] = {}
 
     # ---- atoms -----------------------------------------------------------------------
-    def pred(self, p: Pred, env: dict[str, int | str], scope: _Scope) -> int:
+    def pred(self, p: Pred, env: dict[str, int | str], scope: Scope) -> int:
         pc, tl = self.pc, self.tl
         args = [env[a.name] for a in p.args]
         if p.name == "sends":
@@ -327,7 +306,7 @@ class _Evaluator:
             return pc.window(pod.ready, pod.killed)
         raise ValueError(p.name)  # pragma: no cover - the parser admits no other predicate
 
-    def sends(self, scope: _Scope, n: int) -> int:
+    def sends(self, scope: Scope, n: int) -> int:
         key = (scope, n)
         if key not in self._sends:
             if not scope.lb or scope.ip:
@@ -342,7 +321,7 @@ class _Evaluator:
                 self._sends[key] = mask
         return self._sends[key]
 
-    def routes(self, scope: _Scope, n: int) -> dict[int, int]:
+    def routes(self, scope: Scope, n: int) -> dict[int, int]:
         """Pod index -> instants node n's kube-proxy picks the pod for the scope's requests:
         ready endpoints in scope; if none and the fallback is on, serving terminating ones."""
         key = (scope, n)
@@ -410,7 +389,7 @@ class _Evaluator:
             return [len(self.tl.applied)] if self.scope_ip else list(range(len(self.tl.applied)))
         return list(self.zones)
 
-    def formula(self, f: Formula, env: dict[str, int | str], scope: _Scope) -> int:
+    def formula(self, f: Formula, env: dict[str, int | str], scope: Scope) -> int:
         if isinstance(f, Pred):
             return self.pred(f, env, scope)
         if isinstance(f, Not):
@@ -451,7 +430,7 @@ class _Evaluator:
             return self.pc.full if r else 0
         return self.pc.compare(*r)
 
-    def numeric(self, t: Term, env: dict[str, int | str], scope: _Scope) -> list[int]:
+    def numeric(self, t: Term, env: dict[str, int | str], scope: Scope) -> list[int]:
         n = self.pc.n
         if isinstance(t, Const):
             return [int(t.value)] * n
@@ -474,7 +453,7 @@ class _Evaluator:
             out.append(acc)
         return out
 
-    def witness(self, f: Formula, env: dict[str, int | str], scope: _Scope
+    def witness(self, f: Formula, env: dict[str, int | str], scope: Scope
                 ) -> tuple[int, tuple[tuple[str, Sort, int | str], ...]] | None:
         """The earliest violating piece, and the binding of the outer ``exists`` there."""
         if isinstance(f, Quant) and not f.universal:

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import z3
 
-from zdverify.model import application, load_balancer
+from zdverify.model.checker import application, load_balancer
 from zdverify.model.assumptions import Interval
 from zdverify.model.scenario import ProbeSpec
-from zdverify.model.timing import Encoding, zmax, zmin
+from zdverify.model.checker.encoding import Encoding, zmax, zmin
 
 
 def first_tick(enc: Encoding, name: str, probe: ProbeSpec, start: z3.ArithRef,

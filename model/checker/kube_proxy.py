@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import z3
 
-from zdverify.model.endpointslice import Change, fifo
-from zdverify.model.timing import Encoding
+from zdverify.model.checker.endpointslice import Change, fifo
+from zdverify.model.checker.encoding import Encoding
 
 
 def apply(enc: Encoding, node: str, changes: list[Change], slice_times: dict[str, z3.ArithRef],

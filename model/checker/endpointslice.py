@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import z3
 
-from zdverify.model.timing import Encoding, pairs
+from zdverify.model.checker.encoding import Encoding, pairs
 
 
 MAX_ENDPOINTS_PER_SLICE = 100

@@ -28,7 +28,7 @@ from __future__ import annotations
 import z3
 
 from zdverify.model.assumptions import Interval
-from zdverify.model.timing import Encoding
+from zdverify.model.checker.encoding import Encoding
 
 
 def stops_sending(enc: Encoding, node: str, flip: z3.ArithRef) -> z3.ArithRef:

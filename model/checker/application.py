@@ -16,7 +16,7 @@ import z3
 
 from zdverify.model.assumptions import Interval
 
-from zdverify.model.timing import Encoding
+from zdverify.model.checker.encoding import Encoding
 
 
 def listen(enc: Encoding, pod: str, start: z3.ArithRef) -> z3.ArithRef:

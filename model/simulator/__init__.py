@@ -1,0 +1,1 @@
+"""The simulator's half of the model: a plain discrete-event simulation."""
