@@ -12,10 +12,34 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Mapping
 
 from zdverify.model.source import Loc
+
+
+class Field(StrEnum):
+    """Manifest fields the model points at (``Located.loc_of``). Written once here, each is
+    checked by ``tests/unit/test_fields.py`` against a manifest that writes it, so a typo
+    fails a test instead of silently pointing at the parent's line."""
+
+    REPLICAS = "spec.replicas"
+    PAUSED = "spec.paused"
+    STRATEGY = "spec.strategy"
+    STRATEGY_TYPE = "spec.strategy.type"
+    ROLLING_UPDATE = "spec.strategy.rollingUpdate"
+    MAX_SURGE = "spec.strategy.rollingUpdate.maxSurge"
+    MAX_UNAVAILABLE = "spec.strategy.rollingUpdate.maxUnavailable"
+    UPDATE_STRATEGY = "spec.updateStrategy"  # DaemonSet, StatefulSet
+    UPDATE_ROLLING_UPDATE = "spec.updateStrategy.rollingUpdate"
+    POD_SPEC = "spec.template.spec"
+    GRACE = "spec.template.spec.terminationGracePeriodSeconds"
+    READINESS_GATES = "spec.template.spec.readinessGates"
+    AFFINITY = "spec.template.spec.affinity"
+    TEMPLATE_GRACE = "terminationGracePeriodSeconds"  # within a PodTemplate (its own ``locs``)
+    PUBLISH_NOT_READY = "spec.publishNotReadyAddresses"  # Service
+    EXTERNAL_TRAFFIC_POLICY = "spec.externalTrafficPolicy"
+    INTERNAL_TRAFFIC_POLICY = "spec.internalTrafficPolicy"
 
 
 class Located:
@@ -24,8 +48,10 @@ class Located:
     loc: Loc
     locs: Mapping[str, Loc]
 
-    def loc_of(self, path: str) -> Loc:
-        """Position of ``path`` or of its nearest written parent, else of the object."""
+    def loc_of(self, path: Field | str) -> Loc:
+        """Position of ``path`` or of its nearest written parent, else of the object.
+        Fixed paths are ``Field`` constants; built ones (an annotation, a port by index)
+        are strings."""
         p = path
         while p:
             if p in self.locs:
