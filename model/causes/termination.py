@@ -1,0 +1,220 @@
+"""Cause ``termination``: a request reaches an old pod after it stopped serving. Its fix,
+the smallest preStop sleep the checker proves enough, also closes a node's Local
+no-endpoint window (``no_endpoint.py``); the shutdown's blamed lines are also those of a
+request killed in flight (``killed_in_flight.py``)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import z3
+
+from zdverify.model.causes.handler import CauseHandler, Witness, claim_fails, via
+from zdverify.model.checker.encoding import Encoding
+from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries
+from zdverify.model.deployment import GraphFacts, facts, node_facts
+from zdverify.model.objects import Strategy, WorkloadKind
+from zdverify.model.scenario import Entry, HookSpec, Scenario
+from zdverify.model.scheduler import HOSTNAME_LABEL
+from zdverify.model.verdict import Blame, Cause, Property
+
+
+@dataclass(frozen=True)
+class Termination(CauseHandler):
+    cause = Cause.TERMINATION
+
+    def why(self, sc: Scenario) -> str:
+        b = sc.settings
+        lag = b["endpointslice"].hi + b["kube-proxy"].hi
+        lb = b.lb
+        return ("the kubelet and the EndpointSlice controller react to the deletion concurrently: "
+                f"SIGTERM can come {sc.old.hook.serve_min:g}s after deletion, while removing the endpoint "
+                f"from every node's rules can take up to {lag:g}s"
+                + (f", and a Local load balancer keeps sending for up to {lb.unhealthy * lb.interval + lb.timeout:g}s"
+                   if any(e.local for e in sc.entries) else "")
+                + (f", and a load balancer with pod IP targets keeps sending new requests until the target is "
+                   f"deregistered (up to {b['lb-deregister'].hi:g}s) or fails {lb.unhealthy} health checks"
+                   if any(e.ip for e in sc.entries) else ""))
+
+    def blame(self, sc: Scenario) -> list[Blame]:
+        return shutdown_blame(sc)
+
+    def fix(self, sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
+        return closing_fix(sc, prop, gf)
+
+    def describe(self, w: Witness) -> str:
+        return reaches_not_serving(w) if w.found is not None and w.pod is not None else claim_fails(w)
+
+
+HANDLER = Termination()
+
+
+def reaches_not_serving(w: Witness) -> str:
+    """A request sent to a pod that does not serve: closed (old), restarting or not yet listening."""
+    assert w.found is not None and w.pod is not None
+    pod = w.pod
+    why = ("has already closed its listener" if pod.old else
+           "was killed and is restarting" if w.found.t >= pod.killed else "has not started listening yet")
+    return f"{via(w)} is sent to {pod.name}, which {why}"
+
+
+def shutdown_blame(sc: Scenario) -> list[Blame]:
+    """The deleted pods' shutdown: their preStop hook, then the grace period (and a Service
+    that publishes terminating pods as ready first)."""
+    pod = sc.old  # the deleted pods run the old template
+    h = pod.hook
+    out = [Blame(h.loc or pod.container_loc, f"containers[{pod.container}].lifecycle.preStop", h.text)]
+    out.append(Blame(pod.grace_loc or sc.pair.workload.loc_of("spec.template.spec.terminationGracePeriodSeconds"),
+                     "terminationGracePeriodSeconds", f"{pod.grace:g}s"))
+    if sc.publish_not_ready:
+        out.insert(0, Blame(sc.pair.service.loc_of("spec.publishNotReadyAddresses"), "spec.publishNotReadyAddresses",
+                            "terminating pods stay published as ready endpoints"))
+    return out
+
+
+def closing_fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
+    """The fix that keeps a deleted pod serving until no traffic reaches it (for
+    ``termination``, and ``no-endpoint`` under Local traffic): a surge for a DaemonSet
+    without one, else the smallest preStop sleep under which ``prop`` is proved."""
+    if sc.rollout.strategy is Strategy.DAEMON_SET and sc.rollout.surge == 0 and any(e.local for e in sc.entries):
+        return ("spec.updateStrategy.rollingUpdate: {maxSurge: 1, maxUnavailable: 0} — each node's new pod "
+                "is then Ready before its old pod is deleted, so no node loses its local endpoint "
+                "(examples/daemonset-local-surge.yaml is proved)")
+    if sc.publish_not_ready:
+        return "remove publishNotReadyAddresses: true from the Service"
+    gfx = gf if gf is not None else facts(sc.rollout)
+    local_lb = any(e.local and e.kind is Entry.LOAD_BALANCER for e in sc.entries)
+    several = False
+
+    def make(v: Scenario) -> list[Query]:
+        return queries(prop, v, gfx)
+
+    n = minimal_prestop(sc, make)
+    if n is None and prop.cause is Cause.TERMINATION and local_lb and sc.rollout.replicas > 1:
+        # while another local pod keeps the node in the load balancer, no delay is
+        # provably enough; size it for a node's last pod, as the no-endpoint property does
+        last_pod = _builtin_of(Cause.NO_ENDPOINT)
+        n = minimal_prestop(sc, lambda v: queries(last_pod, v, gfx))
+        several = n is not None
+    if n is None:
+        if gfx.zero_ready and sc.fallback:
+            return _keep_ready_fix(sc)
+        return "set externalTrafficPolicy: Cluster (no preStop delay up to 600s closes this window)"
+    return _prestop_fix(sc, n, several)
+
+
+def _builtin_of(cause: Cause) -> Property:
+    """The built-in property reported as ``cause``."""
+    from zdverify.specs.registry import builtin
+    return next(p for p in builtin() if p.cause is cause)
+
+
+def _keep_ready_fix(sc: Scenario) -> str:
+    """No preStop delay helps when no ready endpoint is left (kube-proxy then falls back
+    to the terminating pods): keep one."""
+    return (f"keep a ready pod during the {'drain' if sc.drain is not None else 'rollout'}: with no "
+            "ready endpoint left, kube-proxy falls back to terminating pods until they are removed. "
+            + ("Run it from a Deployment with replicas >= 2 and maxUnavailable: 0"
+               if sc.pair.workload.kind is WorkloadKind.POD else
+               "Add a PodDisruptionBudget with maxUnavailable: 1 for these pods (and run replicas >= 2), "
+               "so the drain never evicts the last Ready pod" if sc.drain is not None else
+               f"Set spec.updateStrategy.rollingUpdate.maxUnavailable to {sc.rollout.replicas - 1} "
+               "(a StatefulSet never surges)" if statefulset_batch_takes_all(sc) else
+               "Set spec.replicas to 2 or more (a StatefulSet never surges)"
+               if sc.rollout.strategy is Strategy.STATEFUL_SET else
+               "strategy.rollingUpdate: {maxSurge: 1, maxUnavailable: 0}"))
+
+
+def _prestop_fix(sc: Scenario, n: int, several: bool) -> str:
+    """A preStop sleep of ``n`` seconds in the old template, the grace period raised above it."""
+    b = sc.settings
+    pod = sc.old
+    grace = max(int(pod.grace), n + math.ceil(b["app-close"].hi + b["request"].hi) + 2)
+    hook = (f"lifecycle:\n  preStop:\n    sleep:\n      seconds: {n}" if b.native_sleep else
+            f"lifecycle:\n  preStop:\n    exec:\n      command: [\"sleep\", \"{n}\"]")
+    text = f"in container {pod.container!r}:\n{hook}"
+    if grace > pod.grace:
+        text += f"\nand terminationGracePeriodSeconds: {grace}"
+    if several:
+        text += ("\n(this covers a node whose last local pod is deleted; while a node has several pods "
+                 "no preStop delay alone is provably enough. What is: an application that fails its "
+                 "readiness at SIGTERM and keeps serving — declare it with the annotation, e.g. "
+                 "zdverify/on-sigterm: \"fail-readiness, drain 45s\" — or externalTrafficPolicy: Cluster)")
+    keeping = keeping_fix(sc)
+    if keeping:
+        text += "\n" + keeping
+    if sc.old_pod is not None and sc.old_pod != sc.pod:
+        text = (f"the pods this rollout deletes run the old template ({sc.old_source}, --from): a change "
+                f"to the new template protects only the next rollout. The old template would need:\n"
+                + text)
+    return text
+
+
+def minimal_prestop(sc: Scenario, make: Callable[[Scenario], list[Query]]) -> int | None:
+    """Smallest preStop sleep (whole seconds, up to 600) under which ``make``'s queries are
+    all unsat, with the grace period raised to keep SIGKILL after the requests drain."""
+    b = sc.settings
+
+    def safe(n: int) -> bool:
+        grace = max(sc.old.grace, n + math.ceil(b["app-close"].hi + b["request"].hi) + 2)
+        old = replace(sc.old, hook=HookSpec(n, n, n, False, f"preStop sleep {n}s", None), grace=grace)
+        variant = replace(sc, old_pod=old)
+        for q in make(variant):
+            enc = Encoding(variant, z3.Context())
+            enc.solver.set("timeout", SOLVER_TIMEOUT_MS)
+            q.build(enc)
+            if enc.solver.check() != z3.unsat:
+                return False
+        return True
+
+    lb = b.lb
+    guess = math.ceil(b["kubelet"].hi + b["endpointslice"].hi + b["kube-proxy"].hi
+                      + lb.unhealthy * lb.interval + lb.timeout + b["controller"].hi) + 1
+    lo, hi = 0, guess
+    if not safe(hi):
+        lo, hi = guess + 1, 600
+        if not safe(hi):
+            return None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if safe(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def keeping_fix(sc: Scenario) -> str:
+    """For Local traffic under required placement rules: which change to the Deployment
+    would keep a Ready pod on every node (checked with ``node_facts``)? Counting each
+    revision on its own in a hostname spread, ``maxUnavailable: 0``, or both; "" if none."""
+    rules, r, w = sc.placement, sc.rollout, sc.pair.workload
+    if not any(e.local for e in sc.entries) or w.kind is not WorkloadKind.DEPLOYMENT or not rules.exact \
+            or r.strategy is not Strategy.ROLLING_UPDATE or not (rules.spread or rules.limited):
+        return ""
+    c = next((c for c, per in rules.spread if not per and c.topology_key == HOSTNAME_LABEL), None)
+    per_revision = replace(rules, spread=tuple((x, True) for x, _ in rules.spread))
+    no_unavailable = replace(r, unavailable=0, surge=max(r.surge, 1))
+    keys = (f"add matchLabelKeys: [pod-template-hash] to the topologySpreadConstraints entry at line {c.loc.line}"
+            if c is not None and c.loc is not None and sc.settings.k8s_version >= (1, 27) else "")
+    loc = w.loc_of("spec.strategy.rollingUpdate.maxUnavailable") or w.loc_of("spec.strategy")
+    zero = ("set maxUnavailable: 0" + (f" (line {loc.line})" if loc is not None else "")
+            + ("" if r.surge else " and maxSurge: 1") if r.unavailable else "")
+    why_keys = "each revision then spreads on its own and the ReplicaSet deletes the old pod beside each new one first"
+    why_zero = "an old pod is then deleted only once a new pod is available"
+    tried = [(keys, why_keys, r, per_revision), (zero, why_zero, no_unavailable, rules),
+             (f"{keys}, and {zero}" if keys and zero else "", f"{why_keys}, and {why_zero}", no_unavailable,
+              per_revision)]
+    for change, why, rollout, placement in tried:
+        if change and node_facts(rollout, placement, max_states=10_000).kept:  # a suggestion, not a proof: kept short
+            return (f"(or {change}: {why}; every node then keeps a Ready local pod throughout — checked over "
+                    "every placement and deletion order)")
+    return ""
+
+
+def statefulset_batch_takes_all(sc: Scenario) -> bool:
+    """Does a StatefulSet of several replicas lose every pod at once because its
+    ``maxUnavailable`` (feature gate on) covers all of them?"""
+    r = sc.rollout
+    return r.strategy is Strategy.STATEFUL_SET and r.kept == 0 and 1 < r.replicas <= r.unavailable
