@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from zdverify.model.simulator.kubelet import delete_old
 from zdverify.model.simulator.scheduler import create_new, schedule_pending
-from zdverify.model.simulator.state import SimState, cyc
+from zdverify.model.simulator.state import SimPod, SimState, cyc
 from zdverify.model.verdict import Component, EventKind
 
 INF = math.inf
@@ -49,7 +49,7 @@ class _Drain:
                 schedule_pending(s, when)
         self.replacements = [x for x in self.replacements if x[0] > until]
 
-    def evict(self, t: float, todo: list, healthy: int, desired: int) -> None:
+    def evict(self, t: float, todo: list[SimPod], healthy: int, desired: int) -> None:
         """Evict ``todo`` at ``t`` and plan their replacements."""
         s = self.s
         b = s.sc.settings

@@ -9,10 +9,10 @@ is replayed here before it is printed, and the differential tests compare the tw
 This module holds the event loop: it pops the typed queue entries of the run's shared
 state (``state.SimState``: ``Sync``, ``Bind``, ``SchedulerRetry``, ordered by time and
 sequence number) and dispatches each to the component it concerns, then assembles the
-timeline. Each component module (``deployment``,
-``daemonset``, ``statefulset``, ``drain``, ``scheduler``, ``kubelet``, ``application``,
-``endpointslice``, ``kube_proxy``, ``load_balancer``; the same names as in
-``model/checker/``) lists its simplifications and the upstream source it follows.
+timeline. Each component module (``deployment``, ``daemonset``, ``statefulset``, ``drain``,
+``scheduler``, ``kubelet``, ``application``, ``endpointslice``, ``kube_proxy``,
+``load_balancer``: the same names as in ``model/checker/``) lists its simplifications and
+the upstream source it follows.
 
 Semantics (the same facts the checker encodes, written out independently):
  1. Controller: each change (rollout start, a pod available, an old pod gone) triggers a
@@ -44,6 +44,7 @@ from zdverify.model.simulator import (
     scheduler,
     statefulset,
 )
+from zdverify.model.simulator.endpointslice import EndpointChange
 from zdverify.model.simulator.properties import PodLife, Timeline
 from zdverify.model.simulator.run import Run, Violation
 from zdverify.model.simulator.state import Bind, SchedulerRetry, SimPod, SimState
@@ -137,8 +138,10 @@ def _completion(s: SimState) -> None:
         s.step(done, s.ctl, "", EventKind.ROLLOUT_COMPLETE, "rollout complete")
 
 
-def _propagate(s: SimState, all_pods: list[SimPod]) -> tuple[list[list[tuple[float, SimPod, object]]],
-                                                             dict[tuple[str, object], float]]:
+Applied = list[list[tuple[float, SimPod, EndpointChange]]]  # per node: (instant, pod, change), in order
+
+
+def _propagate(s: SimState, all_pods: list[SimPod]) -> tuple[Applied, dict[tuple[str, EndpointChange], float]]:
     """The pod changes through the EndpointSlice (FIFO) and every node's kube-proxy (FIFO)."""
     writer = endpointslice.SliceWriter(s)
     proxies = kube_proxy.Proxies(s)
@@ -148,7 +151,7 @@ def _propagate(s: SimState, all_pods: list[SimPod]) -> tuple[list[list[tuple[flo
     return proxies.applied, writer.slice_of
 
 
-def _horizon(s: SimState, all_pods: list[SimPod], applied: list[list[tuple[float, SimPod, object]]]) -> float:
+def _horizon(s: SimState, all_pods: list[SimPod], applied: Applied) -> float:
     """The last change point, plus time for the load balancer to settle."""
     times = {0.0}
     for p in all_pods:
@@ -161,7 +164,7 @@ def _horizon(s: SimState, all_pods: list[SimPod], applied: list[list[tuple[float
     return max(times) + lb.interval * (max(lb.unhealthy, lb.healthy) + 2) + lb.timeout + 1.0
 
 
-def _timeline(s: SimState, all_pods: list[SimPod], applied: list[list[tuple[float, SimPod, object]]],
+def _timeline(s: SimState, all_pods: list[SimPod], applied: Applied,
               lb_changes: list[list[tuple[float, bool]]], horizon: float) -> Timeline:
     """The timeline the properties are evaluated on (see properties)."""
     sc, b = s.sc, s.sc.settings

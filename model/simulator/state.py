@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from zdverify.model.objects import Strategy, WorkloadKind
 from zdverify.model.run import Choices, Timing
 from zdverify.model.scenario import Scenario
+from zdverify.model.scheduler import Placement
 from zdverify.model.source import Loc
 from zdverify.model.verdict import Component, EventKind, Step
 
@@ -107,6 +108,17 @@ class SimState:
     preference: dict[int, int] = field(default_factory=dict)  # old pod index -> deletion rank
     ordinal: dict[int, int] = field(default_factory=dict)  # StatefulSet: old pod index -> ordinal
     recreated: dict[int, SimPod] = field(default_factory=dict)  # StatefulSet: ordinal -> its new pod
+    by_ordinal: dict[int, SimPod] = field(default_factory=dict)  # StatefulSet: ordinal -> its old pod
+    # read off the scenario once
+    name: str = field(init=False)
+    ctl: Component = field(init=False)  # who scales
+    podctl: Component = field(init=False)  # who creates and deletes the pods
+    feasible: tuple[int, ...] = field(init=False)
+    rules: Placement = field(init=False)
+    daemon: bool = field(init=False)
+    stateful: bool = field(init=False)
+    recreate: bool = field(init=False)
+    ip: bool = field(init=False)  # IP targets: the load balancer sends to pod IPs
 
     def __post_init__(self) -> None:
         sc = self.sc
@@ -122,7 +134,6 @@ class SimState:
         self.stateful = sc.rollout.strategy is Strategy.STATEFUL_SET
         self.recreate = sc.rollout.strategy is Strategy.RECREATE
         self.ip = any(e.ip for e in sc.entries)
-        self.by_ordinal: dict[int, SimPod] = {}
 
     # ---- the trace ------------------------------------------------------------------
     def step(self, t: float, comp: Component, where: str, kind: EventKind, text: str, loc: Loc | None = None,
