@@ -25,9 +25,9 @@ Simplifications (the runs are candidates, not claims):
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
-from zdverify.model.deployment import NodeStep, NodeWitness, RolloutState
+from zdverify.model.deployment import NodeEvent, NodeStep, NodeWitness, RolloutState
 from zdverify.model.scenario import Scenario
 from zdverify.model.run import Choices, NewTiming, OldTiming, Timing
 from zdverify.model.simulator.engine import simulate
@@ -66,6 +66,98 @@ def _initial(sc: Scenario, w: NodeWitness) -> tuple[tuple[int, ...], dict[int, l
     return tuple(sc.feasible.index(n) for n in order), on
 
 
+@dataclass
+class _Walk:
+    """The witness's run followed event by event: the simulator's inputs it takes so far."""
+
+    sc: Scenario
+    offset: float  # container start -> available (``_start_offset``)
+    old_on: dict[int, list[int]]  # per node: its old pods, in the order the ReplicaSet deletes them
+    old: int
+    new: int = 0
+    available: int = 0
+    now: float = 0.0
+    # the rollout-start trigger, then one follow-up per action
+    ctrl: list[float] = field(default_factory=lambda: [0.0])
+    react: dict[int, float] = field(default_factory=dict)  # per bound pod (react triggers: in binding order)
+    # the trigger the next action answers: (a follow-up, else a pod's react trigger; its index; since)
+    pending: tuple[bool, int, float] | None = (True, 0, 0.0)
+    created: list[float] = field(default_factory=list)
+    bound: dict[int, float] = field(default_factory=dict)
+    node_of: dict[int, int] = field(default_factory=dict)
+    avail: dict[int, float] = field(default_factory=dict)
+    binding: list[int] = field(default_factory=list)
+    unbound: deque[int] = field(default_factory=deque)
+    waiting: dict[int, deque[int]] = field(default_factory=dict)  # per node: its bound new pods not available yet
+    safe: set[int] = field(default_factory=set)  # nodes with an available new pod
+    deletion: list[int] = field(default_factory=list)
+
+    def enabled(self) -> bool:
+        return self.sc.rollout.reconcile(RolloutState(self.old, self.new, self.available)) is not None
+
+    def answer(self, t: float) -> None:
+        """The pending trigger fires at ``t`` and the sync acts."""
+        assert self.pending is not None
+        ctl = self.sc.settings["controller"]
+        follow, i, since = self.pending
+        delay = min(max(t - since, ctl.lo), ctl.hi)
+        if follow:
+            self.ctrl[i] = delay
+        else:
+            self.react[i] = delay
+        self.pending = None
+
+    def follow_up(self, t: float) -> None:
+        """An action's follow-up trigger: it answers the next action if the controller has
+        more to do at once, and otherwise fires into a state with nothing to do."""
+        self.ctrl.append(self.sc.settings["controller"].lo)
+        if self.enabled():
+            self.pending = (True, len(self.ctrl) - 1, t)
+
+    def follow(self, e: NodeEvent) -> None:
+        """One event of the witness."""
+        if e.kind in (NodeStep.SCALE_UP, NodeStep.SCALE_DOWN):
+            self.now = self.now + _EPS if self.created or self.deletion else self.now
+            if self.pending is not None:
+                self.answer(self.now)
+            if e.kind is NodeStep.SCALE_UP:
+                for _ in range(e.count):
+                    self.unbound.append(len(self.created))
+                    self.created.append(self.now)
+                self.new += e.count
+            else:
+                for j, d in enumerate(e.picks):
+                    for _ in range(d):
+                        self.deletion.append(self.old_on[self.sc.placement.feasible[j]].pop(0))
+                self.old -= sum(e.picks)
+            self.follow_up(self.now)
+        elif e.kind is NodeStep.BIND:
+            self.now += _EPS
+            i = self.unbound.popleft()
+            self.bound[i], self.node_of[i] = self.now, e.node
+            self.react[i] = self.sc.settings["controller"].lo
+            self.binding.append(i)
+            self.waiting.setdefault(e.node, deque()).append(i)
+        elif e.kind is NodeStep.AVAILABLE:
+            self._available(e.node)
+        # NodeStep.GONE: not timed (simplification 3)
+
+    def _available(self, node: int) -> None:
+        waiting = self.waiting
+        if node >= 0:
+            i = waiting[node].popleft()
+        else:  # any new pod still starting on a node that has an available one
+            i = min((q[0] for n, q in waiting.items() if q and n in self.safe), key=lambda x: self.bound[x])
+            waiting[self.node_of[i]].popleft()
+        self.safe.add(self.node_of[i])
+        start = self.sc.settings["pod-start"]
+        self.now = max(self.now, self.created[i] + start.lo + self.offset, self.bound[i] + self.offset + _EPS)
+        self.avail[i] = self.now
+        self.available += 1
+        if self.pending is None and self.enabled():
+            self.pending = (False, i, self.now)
+
+
 def guided_runs(sc: Scenario, w: NodeWitness) -> list[tuple[Choices, Timing]]:
     """Candidates that follow ``w``: old pods' termination at the defaults, then the emptied
     node's last old pod fast or slow to leave the rules."""
@@ -74,116 +166,48 @@ def guided_runs(sc: Scenario, w: NodeWitness) -> list[tuple[Choices, Timing]]:
     offset = _start_offset(sc)
     if offset is None:
         return []
-    b = sc.settings
-    ctl, start = b["controller"], b["pod-start"]
-    rollout = sc.rollout
     initial, old_on = _initial(sc, w)
-    others = [i for i, n in enumerate(sc.feasible) if n != w.empty] or [0]
-
-    ctrl: list[float] = [0.0]  # the rollout-start trigger, then one follow-up per action
-    react: dict[int, float] = {}  # per bound pod (the simulator numbers react triggers in binding order)
-    # the trigger the next action answers: (a follow-up, else a pod's react trigger; its index; since)
-    pending: tuple[bool, int, float] | None = (True, 0, 0.0)
-    created: list[float] = []
-    bound: dict[int, float] = {}
-    node_of: dict[int, int] = {}
-    avail: dict[int, float] = {}
-    binding: list[int] = []
-    unbound: deque[int] = deque()
-    waiting: dict[int, deque[int]] = {}  # per node: its bound new pods not available yet, in binding order
-    safe: set[int] = set()  # nodes with an available new pod
-    deletion: list[int] = []
-    old, new, available = rollout.replicas, 0, 0
-    now = 0.0
-
-    def enabled() -> bool:
-        return rollout.reconcile(RolloutState(old, new, available)) is not None
-
-    def answer(t: float) -> None:
-        """The pending trigger fires at ``t`` and the sync acts."""
-        nonlocal pending
-        assert pending is not None
-        follow, i, since = pending
-        delay = min(max(t - since, ctl.lo), ctl.hi)
-        if follow:
-            ctrl[i] = delay
-        else:
-            react[i] = delay
-        pending = None
-
-    def follow_up(t: float) -> None:
-        """An action's follow-up trigger: it answers the next action if the controller has
-        more to do at once, and otherwise fires into a state with nothing to do."""
-        nonlocal pending
-        ctrl.append(ctl.lo)
-        if enabled():
-            pending = (True, len(ctrl) - 1, t)
-
+    walk = _Walk(sc, offset, old_on, sc.rollout.replicas)
     for e in w.events:
-        if e.kind in (NodeStep.SCALE_UP, NodeStep.SCALE_DOWN):
-            now = now + _EPS if created or deletion else now
-            if pending is not None:
-                answer(now)
-            if e.kind is NodeStep.SCALE_UP:
-                for _ in range(e.count):
-                    unbound.append(len(created))
-                    created.append(now)
-                new += e.count
-            else:
-                for j, d in enumerate(e.picks):
-                    for _ in range(d):
-                        deletion.append(old_on[sc.placement.feasible[j]].pop(0))
-                old -= sum(e.picks)
-            follow_up(now)
-        elif e.kind is NodeStep.BIND:
-            now += _EPS
-            i = unbound.popleft()
-            bound[i], node_of[i] = now, e.node
-            react[i] = ctl.lo
-            binding.append(i)
-            waiting.setdefault(e.node, deque()).append(i)
-        elif e.kind is NodeStep.AVAILABLE:
-            if e.node >= 0:
-                i = waiting[e.node].popleft()
-            else:  # any new pod still starting on a node that has an available one
-                i = min((q[0] for n, q in waiting.items() if q and n in safe), key=lambda x: bound[x])
-                waiting[node_of[i]].popleft()
-            safe.add(node_of[i])
-            now = max(now, created[i] + start.lo + offset, bound[i] + offset + _EPS)
-            avail[i] = now
-            available += 1
-            if pending is None and enabled():
-                pending = (False, i, now)
-        # NodeStep.GONE: not timed (simplification 3)
+        walk.follow(e)
+    choices, timing = _inputs(sc, w, walk, initial)
+    # the emptied node's last old pod: at the defaults it leaves the rules at once
+    # (no-endpoint); slow to leave them (termination)
+    out = [(choices, timing)]
+    if walk.deletion:
+        b = sc.settings
+        slow_out = OldTiming(eps_del=b["endpointslice"].hi, eps_unready=b["endpointslice"].hi,
+                             proxy_del=(b["kube-proxy"].hi,) * sc.nodes, proxy_unready=(b["kube-proxy"].hi,) * sc.nodes)
+        olds = [OldTiming()] * sc.rollout.replicas
+        olds[walk.deletion[-1]] = slow_out
+        out.append((choices, replace(timing, old=tuple(olds))))
+    return out
 
+
+def _inputs(sc: Scenario, w: NodeWitness, walk: _Walk, initial: tuple[int, ...]) -> tuple[Choices, Timing]:
+    """The simulator's inputs for the followed run."""
+    b = sc.settings
+    ctl, start, rollout = b["controller"], b["pod-start"], sc.rollout
+    others = [i for i, n in enumerate(sc.feasible) if n != w.empty] or [0]
+    created, bound, now = walk.created, walk.bound, walk.now
     # the react triggers are numbered in binding order; unbound pods bind next, in order
-    rest = list(unbound)
-    order = binding + rest
-    reacts = tuple(react.get(i, ctl.lo) for i in order)
+    rest = list(walk.unbound)
+    order = walk.binding + rest
+    reacts = tuple(walk.react.get(i, ctl.lo) for i in order)
     n_new = max(len(created), rollout.replicas) + rollout.surge + 1
     placement = [others[i % len(others)] for i in range(n_new)]
     news: list[NewTiming] = []
     slow = NewTiming(start=start.hi, app=b["app-startup"].hi, ready_phase=0.999, startup_phase=0.999,
                      eps=b["endpointslice"].hi, proxy=(b["kube-proxy"].hi,) * sc.nodes)
     for i in range(n_new):
-        if i in node_of:
-            placement[i] = sc.feasible.index(node_of[i])
-        if i in avail:
-            news.append(NewTiming(start=avail[i] - offset - created[i], schedule=bound[i] - created[i]))
+        if i in walk.node_of:
+            placement[i] = sc.feasible.index(walk.node_of[i])
+        if i in walk.avail:
+            news.append(NewTiming(start=walk.avail[i] - walk.offset - created[i], schedule=bound[i] - created[i]))
         elif i in bound:
             news.append(replace(slow, schedule=bound[i] - created[i]))
         else:  # bound once the witness is over, so it changes no ranking in it
             news.append(replace(slow, schedule=max(_EPS, now + _EPS - created[i]) if i < len(created) else _EPS))
     choices = Choices(initial=initial, placement=tuple(placement),
-                      deletion=tuple(dict.fromkeys(deletion + list(range(rollout.replicas)))))
-    timing = Timing(ctrl=tuple(ctrl), react=reacts, new=tuple(news), default_new=slow)
-    # the emptied node's last old pod: at the defaults it leaves the rules at once
-    # (no-endpoint); slow to leave them (termination)
-    out = [(choices, timing)]
-    if deletion:
-        slow_out = OldTiming(eps_del=b["endpointslice"].hi, eps_unready=b["endpointslice"].hi,
-                             proxy_del=(b["kube-proxy"].hi,) * sc.nodes, proxy_unready=(b["kube-proxy"].hi,) * sc.nodes)
-        olds = [OldTiming()] * rollout.replicas
-        olds[deletion[-1]] = slow_out
-        out.append((choices, replace(timing, old=tuple(olds))))
-    return out
+                      deletion=tuple(dict.fromkeys(walk.deletion + list(range(rollout.replicas)))))
+    return choices, Timing(ctrl=tuple(walk.ctrl), react=reacts, new=tuple(news), default_new=slow)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
-from enum import Enum
 from itertools import product
 from typing import Iterator
 
@@ -42,17 +41,10 @@ from zdverify.grammar.spec_language import (
     Var,
 )
 from zdverify.model.scenario import EntrySpec, Scope, scope_of, scopes
+from zdverify.model.simulator import kube_proxy, load_balancer
+from zdverify.model.simulator.endpointslice import EndpointChange
 
 INF = math.inf
-
-
-class Change(Enum):
-    """An EndpointSlice change, as kube-proxy applies it."""
-
-    ADD = "ready"
-    DEL = "terminating"
-    UNREADY = "not serving"
-    GONE = "removed"
 
 
 @dataclass(frozen=True)
@@ -79,7 +71,8 @@ class PodLife:
 @dataclass(frozen=True)
 class Timeline:
     pods: tuple[PodLife, ...]
-    applied: tuple[tuple[tuple[float, int, Change], ...], ...]  # per node: (instant, pod index, change), in order
+    # per node: (instant, pod index, change), in order
+    applied: tuple[tuple[tuple[float, int, EndpointChange], ...], ...]
     lb: tuple[tuple[tuple[float, bool], ...], ...]  # per node: (instant, healthy); first entry at -inf
     zones: tuple[str, ...]  # per node
     entries: tuple[EntrySpec, ...]
@@ -307,79 +300,27 @@ class _Evaluator:
         raise ValueError(p.name)  # pragma: no cover - the parser admits no other predicate
 
     def sends(self, scope: Scope, n: int) -> int:
+        """Instants the load balancer sends new flows to node n (``load_balancer.sends``)."""
         key = (scope, n)
         if key not in self._sends:
-            if not scope.lb or scope.ip:
-                self._sends[key] = self.pc.full
-            else:
-                series = self.tl.lb[n]
-                mask = 0
-                for i, (a, healthy) in enumerate(series):
-                    if healthy:
-                        b = series[i + 1][0] if i + 1 < len(series) else INF
-                        mask |= self.pc.window(a, b)
-                self._sends[key] = mask
+            checked = scope.lb and not scope.ip  # Local: the load balancer checks each node's health
+            self._sends[key] = load_balancer.sends(self.tl.lb[n], self.pc.window) if checked else self.pc.full
         return self._sends[key]
 
     def routes(self, scope: Scope, n: int) -> dict[int, int]:
-        """Pod index -> instants node n's kube-proxy picks the pod for the scope's requests:
-        ready endpoints in scope; if none and the fallback is on, serving terminating ones."""
+        """Pod index -> instants the scope's requests entering node n go to the pod: the
+        load balancer's target group for IP targets (``load_balancer.target_group``), else
+        node n's kube-proxy (``kube_proxy.routes``: ready endpoints in scope; if none and the
+        fallback is on, serving terminating ones)."""
         key = (scope, n)
-        if key in self._routes:
-            return self._routes[key]
-        tl, pc = self.tl, self.pc
-        if scope.ip:  # the load balancer's target group: healthy, not yet deregistered targets
-            ip_routes = {i: pc.window(p.tg_in, p.tg_out) for i, p in enumerate(tl.pods)}
-            self._routes[key] = {i: m for i, m in ip_routes.items() if m}
-            return self._routes[key]
-        in_scope = [not scope.local or p.node == n for p in tl.pods]
-        state = {i: (True, True, False) for i, p in enumerate(tl.pods) if p.old}  # ready, serving, terminating
-        since = {i: -INF for i in state}
-        ready: dict[int, int] = {}
-        fallback: dict[int, int] = {}
-
-        def close(i: int, until: float) -> None:
-            r, s, term = state[i]
-            w = pc.window(since[i], until)
-            if r:
-                ready[i] = ready.get(i, 0) | w
-            elif s and term:
-                fallback[i] = fallback.get(i, 0) | w
-
-        for a, i, ch in tl.applied[n]:
-            if i in state:
-                close(i, a)
-            if ch is Change.ADD:
-                state[i] = (True, True, False)
-            elif ch is Change.DEL:
-                if i in state:
-                    state[i] = (False, state[i][1], True)
-            elif ch is Change.UNREADY:
-                if i in state:
-                    state[i] = (False, False, state[i][2])
+        if key not in self._routes:
+            tl, pc = self.tl, self.pc
+            if scope.ip:
+                self._routes[key] = load_balancer.target_group(tl.pods, pc.window)
             else:
-                state.pop(i, None)
-                since.pop(i, None)
-                continue
-            if i in state:
-                since[i] = a
-        for i in list(state):
-            close(i, INF)
-        any_ready = 0
-        for i, m in ready.items():
-            if in_scope[i]:
-                any_ready |= m
-        out: dict[int, int] = {}
-        for i in set(ready) | set(fallback):
-            if not in_scope[i]:
-                continue
-            m = ready.get(i, 0)
-            if tl.fallback:
-                m |= fallback.get(i, 0) & ~any_ready
-            if m:
-                out[i] = m & pc.full
-        self._routes[key] = out
-        return out
+                self._routes[key] = kube_proxy.routes(tl.pods, tl.applied[n], n, scope.local, tl.fallback,
+                                                      pc.window, pc.full)
+        return self._routes[key]
 
     # ---- formulas --------------------------------------------------------------------
     def domain_of(self, sort: Sort) -> list[int | str]:

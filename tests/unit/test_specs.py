@@ -6,7 +6,8 @@ import math
 import pytest
 
 from zdverify.grammar.spec_language import ClaimKind, Compare, Not, Quant, Sort, parse_specs
-from zdverify.model.simulator.properties import Change, PodLife, Timeline, find
+from zdverify.model.simulator.endpointslice import EndpointChange
+from zdverify.model.simulator.properties import PodLife, Timeline, find
 from zdverify.model.scenario import Entry, EntrySpec
 from zdverify.model.source import InputError
 from zdverify.specs.registry import builtin, load, select
@@ -103,7 +104,7 @@ def _timeline(close: float, applied_del: float) -> Timeline:
     old = PodLife("old", True, 0, deleted=0.0, sigterm=close, close=close, unready=close + 1, exit=close + 1,
                   sigkill=close + 30)
     new = PodLife("new", False, 0, created=0.0, listen=0.5, ready=1.0)
-    applied = (((1.0, 1, Change.ADD), (applied_del, 0, Change.DEL), (close + 1, 0, Change.UNREADY)),)
+    applied = (((1.0, 1, EndpointChange.ADD), (applied_del, 0, EndpointChange.DEL), (close + 1, 0, EndpointChange.UNREADY)),)
     return Timeline((old, new), applied, (((-math.inf, True),),), ("",), (EntrySpec(Entry.CLUSTER_IP, False),),
                     True, 0.5, 100.0, True)
 

@@ -1,0 +1,119 @@
+"""kube-proxy on every node, the simulator's side: slice changes -> each node's rules, and
+which endpoints a request entering the node may reach.
+
+Follows ``kubernetes/kubernetes:pkg/proxy/topology.go`` ``CategorizeEndpoints`` (ready
+endpoints, else serving-terminating ones when ProxyTerminatingEndpoints is on — KEP-1669,
+default from 1.26), ``pkg/proxy/iptables/proxier.go`` (REJECT with no endpoints, DROP for
+Local with no local endpoints) and ``pkg/proxy/healthcheck/service_health.go`` (the
+healthCheckNodePort counts local ready, non-terminating endpoints).
+
+Simplifications (as ``model/checker/kube_proxy.py``):
+ 1. Each node applies slice changes in order (a sync programs the whole current state),
+    each after its own ``kube-proxy`` delay, independently per node
+    (``max(previous, slice + delay)``).
+ 2. A request entering node n at time t uses n's programmed set at t: ready endpoints in
+    scope (all, or local for policy Local); if none and the terminating fallback is on,
+    serving-terminating ones; if still none the request fails (REJECT/DROP). A new
+    connection picks any endpoint of the set (random in iptables, round-robin in ipvs): if
+    any member is not serving, some request fails.
+ 3. Established keep-alive connections are not modelled (they stay on their pod).
+"""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Callable
+
+from zdverify.model.simulator.endpointslice import EndpointChange, PodChange
+from zdverify.model.simulator.state import cyc
+from zdverify.model.verdict import Component, EventKind
+
+if TYPE_CHECKING:
+    from zdverify.model.simulator.properties import PodLife
+    from zdverify.model.simulator.state import SimPod, SimState
+
+INF = math.inf
+
+_PROXY_STEP = {EndpointChange.ADD: EventKind.PROXY_ADD, EndpointChange.DEL: EventKind.PROXY_TERMINATING,
+               EndpointChange.UNREADY: EventKind.PROXY_NOT_SERVING, EndpointChange.GONE: EventKind.PROXY_NOT_SERVING}
+
+
+class Proxies:
+    """Every node's kube-proxy, applying the slice's changes in order."""
+
+    def __init__(self, s: SimState) -> None:
+        self.s = s
+        self.applied: list[list[tuple[float, SimPod, EndpointChange]]] = [[] for _ in range(s.sc.nodes)]
+        self.last_apply = [-INF] * s.sc.nodes
+
+    def apply(self, slice_t: float, c: PodChange) -> None:
+        """Each node applies ``c``, written to the slice at ``slice_t``."""
+        bproxy = self.s.sc.settings["kube-proxy"]
+        p, ch = c.pod, c.change
+        for n in range(self.s.sc.nodes):
+            a = max(self.last_apply[n], slice_t + min(max(cyc(c.proxy, n), bproxy.lo), bproxy.hi))
+            self.last_apply[n] = a
+            self.applied[n].append((a, p, ch))
+            self.s.step(a, Component.KUBE_PROXY, self.s.node_name(n), _PROXY_STEP[ch],
+                        f"applies: {p.name} {ch.value}", pod=p.name)
+
+
+def routes(pods: tuple[PodLife, ...], applied: tuple[tuple[float, int, EndpointChange], ...], n: int,
+           local: bool, fallback: bool, window: Callable[[float, float], int], full: int) -> dict[int, int]:
+    """Pod index -> the instants (``window``'s masks) node n's kube-proxy picks the pod for
+    a request of a scope (``local``: policy Local, only the node's own pods): ready
+    endpoints in scope; if there is no ready endpoint in scope and the fallback is on,
+    serving terminating ones. ``applied``: the node's (instant, pod index, change), in order."""
+    in_scope = [not local or p.node == n for p in pods]
+    state = {i: (True, True, False) for i, p in enumerate(pods) if p.old}  # ready, serving, terminating
+    since = {i: -INF for i in state}
+    ready: dict[int, int] = {}
+    terminating: dict[int, int] = {}  # serving, terminating, not ready
+
+    def close(i: int, until: float) -> None:
+        r, s, term = state[i]
+        w = window(since[i], until)
+        if r:
+            ready[i] = ready.get(i, 0) | w
+        elif s and term:
+            terminating[i] = terminating.get(i, 0) | w
+
+    for a, i, ch in applied:
+        if i in state:
+            close(i, a)
+        if ch is EndpointChange.ADD:
+            state[i] = (True, True, False)
+        elif ch is EndpointChange.DEL:
+            if i in state:
+                state[i] = (False, state[i][1], True)
+        elif ch is EndpointChange.UNREADY:
+            if i in state:
+                state[i] = (False, False, state[i][2])
+        else:
+            state.pop(i, None)
+            since.pop(i, None)
+            continue
+        if i in state:
+            since[i] = a
+    for i in list(state):
+        close(i, INF)
+    return _pick(ready, terminating, in_scope, fallback, full)
+
+
+def _pick(ready: dict[int, int], terminating: dict[int, int], in_scope: list[bool], fallback: bool,
+          full: int) -> dict[int, int]:
+    """``CategorizeEndpoints``: the ready endpoints in scope; with the fallback, the
+    serving-terminating ones in scope while no endpoint in scope is ready."""
+    any_ready = 0
+    for i, m in ready.items():
+        if in_scope[i]:
+            any_ready |= m
+    out: dict[int, int] = {}
+    for i in set(ready) | set(terminating):
+        if not in_scope[i]:
+            continue
+        m = ready.get(i, 0)
+        if fallback:
+            m |= terminating.get(i, 0) & ~any_ready
+        if m:
+            out[i] = m & full
+    return out
