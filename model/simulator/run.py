@@ -1,7 +1,8 @@
-"""What one simulation produced (``Run``) and its violations in the client's words.
+"""What one simulation produced (``Run``) and its violations.
 
-``Run.first`` evaluates a property on the run's timeline (``properties.find``) and says
-what the client experiences (``_describe``).
+``Run.first`` evaluates a property on the run's timeline (``properties.find``). A violation
+is structured data (instant, node, pod, entry, the bindings found); its wording is the
+cause handler's (``model/causes``), not the simulator's.
 """
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from dataclasses import dataclass, field
 
 from zdverify.grammar.spec_language import Sort
 from zdverify.model.scenario import EntrySpec
-from zdverify.model.simulator.properties import Found, PodLife, Timeline, find
-from zdverify.model.verdict import Cause, Property, Step
+from zdverify.model.simulator.properties import Found, Timeline, find
+from zdverify.model.verdict import Property, Step
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,6 @@ class Violation:
     node: int
     pod: str | None
     entry: EntrySpec | None
-    text: str
     found: Found | None = None
 
 
@@ -53,8 +53,7 @@ class Run:
         if violation is None:  # always completes
             if tl.completed:
                 return None
-            return Violation(prop, tl.horizon, tl.horizon, 0, None, None,
-                             "the drain does not finish" if self.drain else "the rollout does not finish")
+            return Violation(prop, tl.horizon, tl.horizon, 0, None, None)
         found = find(tl, violation)
         if found is None:
             return None
@@ -63,29 +62,5 @@ class Run:
         pod = tl.pods[int(pod_i)] if pod_i is not None else None
         if node is None:
             node = pod.node if pod is not None else 0
-        where = self.node_names[int(node)] if int(node) < len(self.node_names) else "load-balancer"
-        return Violation(prop, found.t, found.t_end, int(node), pod.name if pod else None, found.entry,
-                         _describe(prop, found, pod, where, tl), found)
+        return Violation(prop, found.t, found.t_end, int(node), pod.name if pod else None, found.entry, found)
 
-
-def _describe(prop: Property, found: Found, pod: PodLife | None, where: str, tl: Timeline) -> str:
-    """What the client experiences, in the words of the property's cause."""
-    e = found.entry
-    via = (f"a request via the {e.text}" if e is not None and e.ip else
-           f"a request via the {e.text} entering {where}" if e is not None else f"at {where}")
-    if prop.cause is Cause.NO_ENDPOINT and e is not None and e.ip:
-        return f"{via} finds no healthy target (503, or fail-open to unhealthy targets)"
-    if prop.cause is Cause.NO_ENDPOINT and e is not None:
-        return f"{via} finds no endpoint ({'dropped' if e.local else 'rejected'})"
-    if pod is not None and prop.cause in (Cause.STARTUP, Cause.TERMINATION):
-        why = ("has already closed its listener" if pod.old else
-               "was killed and is restarting" if found.t >= pod.killed else "has not started listening yet")
-        return f"{via} is sent to {pod.name}, which {why}"
-    if pod is not None and prop.cause is Cause.KILLED_IN_FLIGHT:
-        return (f"{via} is accepted by {pod.name} at t={found.t:.2f}s and still runs ({tl.request:g}s) "
-                f"when SIGKILL arrives at t={pod.sigkill:.2f}s")
-    names = ", ".join(f"{name} = {tl.pods[int(v)].name if s is Sort.POD else where if s is Sort.NODE else v}"
-                      for name, s, v in found.bindings)
-    claim = prop.claim.kind.value
-    return (f"{prop.description.rstrip('.')}: the {claim} claim of {prop.rule_id} fails"
-            + (f" for {names}" if names else ""))

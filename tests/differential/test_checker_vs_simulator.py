@@ -276,7 +276,7 @@ def test_what_the_simulator_finds_the_checker_finds(m: Manifest, nodes: int, ver
             # soundness for every property; for the built-ins also completeness of the witnesses
             want = (Verdict.COUNTEREXAMPLE,) if p.builtin else (Verdict.COUNTEREXAMPLE, Verdict.INCONCLUSIVE)
             assert got.verdict in want, (
-                f"simulator found {p.value} ({v.text}) but the checker said {got.verdict.value}: "
+                f"simulator found {p.value} (at t={v.t:.2f}s, node {v.node}, pod {v.pod}) but the checker said {got.verdict.value}: "
                 f"{got.summary}\n{m.yaml()}")
 
 
