@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from zdverify.model.causes import CauseHandler, Witness, handler
 from zdverify.model.deployment import GraphFacts
 from zdverify.model.checker.endpointslice import MAX_ENDPOINTS_PER_SLICE
-from zdverify.model.objects import Strategy
+from zdverify.model.objects import Field, Strategy
 from zdverify.grammar.spec_language import ClaimKind, Sort
 from zdverify.model.scenario import Entry, Scenario
 from zdverify.model.scheduler import Node, discouraged
@@ -75,7 +75,7 @@ def _assumptions(sc: Scenario, gf: GraphFacts | None) -> tuple[Assumption, ...]:
         extra += (Assumption("scheduling", "not modelled exactly", "model",
                              f"{rules.unmodelled}: proofs let a new pod wait for a node any time, but take "
                              "the rollout to finish (a pod Pending forever is not found)",
-                             rules.loc or sc.pair.workload.loc_of("spec.template.spec.affinity")),)
+                             rules.loc or sc.pair.workload.loc_of(Field.AFFINITY)),)
     return sc.settings.assumptions(any(e.ip for e in sc.entries)) + extra
 
 
@@ -135,7 +135,7 @@ def _trace(sc: Scenario, run: Run, v: Violation, cause: CauseHandler, text: str)
             keep.append(Step(v.t, Component.LOAD_BALANCER, node, EventKind.REQUEST,
                              f"still sends new connections to {node}: its health check fails since "
                              f"t={flip:.2f}s (no local ready endpoint){until}",
-                             sc.pair.service.loc_of("spec.externalTrafficPolicy")))
+                             sc.pair.service.loc_of(Field.EXTERNAL_TRAFFIC_POLICY)))
     if len(keep) > TRACE_CAP:
         keep = keep[:TRACE_CAP // 2] + keep[-TRACE_CAP // 2:]
     blame = cause.blame(sc)

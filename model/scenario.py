@@ -17,6 +17,7 @@ from typing import Mapping, Sequence
 from zdverify.model.assumptions import Settings
 from zdverify.model.deployment import Rollout, resolve_fenceposts, scaled
 from zdverify.model.objects import (
+    Field,
     DisruptionBudget,
     Container,
     PodTemplate,
@@ -336,7 +337,7 @@ def pod_spec(template: PodTemplate, c: Container, port: int, settings: Settings)
         readiness_exec=c.readiness is not None and c.readiness.kind is HandlerKind.EXEC,
         container=c.name,
         container_loc=c.loc,
-        grace_loc=template.loc_of("terminationGracePeriodSeconds"),
+        grace_loc=template.loc_of(Field.TEMPLATE_GRACE),
     )
 
 
@@ -394,7 +395,7 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
     pod = pod_spec(w.template, c, pair.container_port, settings)
     if any(e.ip for e in entries_of(pair, settings)) and any(
             g.startswith(LB_READINESS_GATES) for g in w.template.readiness_gates):
-        pod = replace(pod, lb_gate=w.loc_of("spec.template.spec.readinessGates"))
+        pod = replace(pod, lb_gate=w.loc_of(Field.READINESS_GATES))
     old_pod = pod
     if old is not None:
         old_pod = pod_spec(old.template, *_serving_container(old, c.name, pair), settings)
@@ -407,7 +408,7 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
         feasible_idx = tuple(i for i, n in enumerate(nodes) if feasible(w.template, n))
         if not feasible_idx:
             where = next((w.loc_of(f"spec.template.spec.{f}") for f in ("affinity", "nodeSelector", "tolerations")
-                          if f"spec.template.spec.{f}" in w.locs), w.loc_of("spec.template.spec"))
+                          if f"spec.template.spec.{f}" in w.locs), w.loc_of(Field.POD_SPEC))
             raise InputError(f"no node of the cluster file can run pods of {w.ref} "
                              "(nodeSelector, required node affinity and taints rule out all of them)", where)
     entries = entries_of(pair, settings)
@@ -468,7 +469,7 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
     if most and w.kind is not WorkloadKind.DAEMON_SET and w.replicas > most:
         raise LeftUnverified(f"{w.ref}: only {most} of its {w.replicas} replicas fit on the {len(feasible_idx)} "
                           f"node(s) its pods may use ({rules.why()}); the others stay Pending before any "
-                          "rollout — add nodes or lower spec.replicas", rules.loc or w.loc_of("spec.replicas"))
+                          "rollout — add nodes or lower spec.replicas", rules.loc or w.loc_of(Field.REPLICAS))
     return Scenario(pair, rollout, float(w.min_ready_seconds), paused, count, pod, entries,
                     pair.service.publish_not_ready, settings, names, feasible_idx, old_pod,
                     f"{old.ref} at {old.loc}" if old is not None else "", zones, drain,

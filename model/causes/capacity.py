@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from zdverify.model.causes.handler import CauseHandler
 from zdverify.model.deployment import GraphFacts
-from zdverify.model.objects import Strategy, WorkloadKind
+from zdverify.model.objects import Field, Strategy, WorkloadKind
 from zdverify.model.scenario import Scenario
 from zdverify.model.verdict import Blame, Cause, Property
 
@@ -20,9 +20,9 @@ class Capacity(CauseHandler):
 
     def blame(self, sc: Scenario) -> list[Blame]:
         w = sc.pair.workload
-        out = [Blame(w.loc_of("spec.replicas"), "spec.replicas", f"{sc.rollout.replicas} replicas")]
+        out = [Blame(w.loc_of(Field.REPLICAS), "spec.replicas", f"{sc.rollout.replicas} replicas")]
         if w.kind is WorkloadKind.DEPLOYMENT and sc.rollout.strategy is Strategy.ROLLING_UPDATE:
-            out.append(Blame(w.loc_of("spec.strategy.rollingUpdate.maxUnavailable"),
+            out.append(Blame(w.loc_of(Field.MAX_UNAVAILABLE),
                              "spec.strategy.rollingUpdate.maxUnavailable",
                              f"resolves to {sc.rollout.unavailable} of {sc.rollout.replicas} replicas"))
         return out

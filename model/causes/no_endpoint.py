@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from zdverify.model.causes.handler import CauseHandler, Witness, claim_fails, via
 from zdverify.model.causes.termination import closing_fix, statefulset_batch_takes_all
 from zdverify.model.deployment import GraphFacts
-from zdverify.model.objects import Strategy, WorkloadKind
+from zdverify.model.objects import Field, Strategy, WorkloadKind
 from zdverify.model.scenario import Entry, Scenario
 from zdverify.model.verdict import Blame, Cause, Property
 
@@ -54,7 +54,7 @@ class NoEndpoint(CauseHandler):
         if _drained(sc):
             return budget_blame(sc)
         if _ungated(sc):
-            return [Blame(w.loc_of("spec.template.spec"), "spec.template.spec.readinessGates",
+            return [Blame(w.loc_of(Field.POD_SPEC), "spec.template.spec.readinessGates",
                           "absent: a new pod is Ready (and old pods are deleted) before its target is healthy "
                           "in the load balancer")]
         if _local(sc):
@@ -67,12 +67,12 @@ class NoEndpoint(CauseHandler):
                           f"resolves to {sc.rollout.unavailable} of {sc.rollout.replicas} replicas: every pod is "
                           "deleted at once (a StatefulSet never surges)")]
         if sc.rollout.strategy is Strategy.STATEFUL_SET:
-            return [Blame(w.loc_of("spec.replicas"), "spec.replicas",
+            return [Blame(w.loc_of(Field.REPLICAS), "spec.replicas",
                           f"{sc.rollout.replicas}: a StatefulSet deletes a pod before it recreates it (no surge)")]
         if sc.rollout.strategy is Strategy.RECREATE:
-            return [Blame(w.loc_of("spec.strategy.type"), "spec.strategy.type",
+            return [Blame(w.loc_of(Field.STRATEGY_TYPE), "spec.strategy.type",
                           "Recreate deletes every old pod before creating new ones")]
-        return [Blame(w.loc_of("spec.strategy.rollingUpdate.maxUnavailable"),
+        return [Blame(w.loc_of(Field.MAX_UNAVAILABLE),
                       "spec.strategy.rollingUpdate.maxUnavailable",
                       f"resolves to {sc.rollout.unavailable} of {sc.rollout.replicas} replicas")]
 
@@ -120,7 +120,7 @@ def _local_blame(sc: Scenario) -> list[Blame]:
                                                  for e in sc.entries) else "spec.internalTrafficPolicy")
     out = [Blame(svc.loc_of(field), field, "Local: a node without a local ready pod drops the traffic it receives")]
     if sc.rollout.strategy is Strategy.DAEMON_SET and sc.rollout.surge == 0:
-        out.append(Blame(w.loc_of("spec.updateStrategy"), "spec.updateStrategy",
+        out.append(Blame(w.loc_of(Field.UPDATE_STRATEGY), "spec.updateStrategy",
                          "no surge: a node's old pod is deleted before its new pod exists"))
         return out
     h = sc.old.hook

@@ -8,6 +8,7 @@ from zdverify.model.causes.termination import reaches_not_serving
 from zdverify.model.deployment import GraphFacts
 from zdverify.model.scenario import Scenario
 from zdverify.model.verdict import Blame, Cause, Property
+from zdverify.model.objects import Field
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class Startup(CauseHandler):
     def blame(self, sc: Scenario) -> list[Blame]:
         svc, pod = sc.pair.service, sc.pod
         if sc.publish_not_ready:
-            return [Blame(svc.loc_of("spec.publishNotReadyAddresses"), "spec.publishNotReadyAddresses",
+            return [Blame(svc.loc_of(Field.PUBLISH_NOT_READY), "spec.publishNotReadyAddresses",
                           "not-ready pods are published as ready endpoints")]
         if pod.readiness is None:
             return [Blame(pod.container_loc, f"containers[{pod.container}].readinessProbe",

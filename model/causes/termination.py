@@ -14,7 +14,7 @@ from zdverify.model.causes.handler import CauseHandler, Witness, claim_fails, vi
 from zdverify.model.checker.encoding import Encoding
 from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries
 from zdverify.model.deployment import GraphFacts, facts, node_facts
-from zdverify.model.objects import Strategy, WorkloadKind
+from zdverify.model.objects import Field, Strategy, WorkloadKind
 from zdverify.model.scenario import Entry, HookSpec, Scenario
 from zdverify.model.scheduler import HOSTNAME_LABEL
 from zdverify.model.verdict import Blame, Cause, Property
@@ -65,10 +65,10 @@ def shutdown_blame(sc: Scenario) -> list[Blame]:
     pod = sc.old  # the deleted pods run the old template
     h = pod.hook
     out = [Blame(h.loc or pod.container_loc, f"containers[{pod.container}].lifecycle.preStop", h.text)]
-    out.append(Blame(pod.grace_loc or sc.pair.workload.loc_of("spec.template.spec.terminationGracePeriodSeconds"),
+    out.append(Blame(pod.grace_loc or sc.pair.workload.loc_of(Field.GRACE),
                      "terminationGracePeriodSeconds", f"{pod.grace:g}s"))
     if sc.publish_not_ready:
-        out.insert(0, Blame(sc.pair.service.loc_of("spec.publishNotReadyAddresses"), "spec.publishNotReadyAddresses",
+        out.insert(0, Blame(sc.pair.service.loc_of(Field.PUBLISH_NOT_READY), "spec.publishNotReadyAddresses",
                             "terminating pods stay published as ready endpoints"))
     return out
 
@@ -198,7 +198,7 @@ def keeping_fix(sc: Scenario) -> str:
     no_unavailable = replace(r, unavailable=0, surge=max(r.surge, 1))
     keys = (f"add matchLabelKeys: [pod-template-hash] to the topologySpreadConstraints entry at line {c.loc.line}"
             if c is not None and c.loc is not None and sc.settings.k8s_version >= (1, 27) else "")
-    loc = w.loc_of("spec.strategy.rollingUpdate.maxUnavailable") or w.loc_of("spec.strategy")
+    loc = w.loc_of(Field.MAX_UNAVAILABLE) or w.loc_of(Field.STRATEGY)
     zero = ("set maxUnavailable: 0" + (f" (line {loc.line})" if loc is not None else "")
             + ("" if r.surge else " and maxSurge: 1") if r.unavailable else "")
     why_keys = "each revision then spreads on its own and the ReplicaSet deletes the old pod beside each new one first"

@@ -18,6 +18,7 @@ from zdverify.model.simulator.kubelet import delete_old
 from zdverify.model.simulator.scheduler import create_new
 from zdverify.model.simulator.state import SimState
 from zdverify.model.verdict import EventKind
+from zdverify.model.objects import Field
 
 INF = math.inf
 
@@ -36,7 +37,7 @@ def _without_surge(s: SimState, t: float) -> None:
     unavailable, r = s.sc.rollout.unavailable, s.sc.rollout.replicas
     running_old = [p for p in s.olds if p.deleted == INF]
     n_avail = sum(1 for p in s.news if p.available <= t)
-    src = s.loc_of("spec.updateStrategy.rollingUpdate")
+    src = s.loc_of(Field.UPDATE_ROLLING_UPDATE)
     taken = {p.node for p in s.olds if p.exit > t} | {q.node for q in s.news}
     free = [n for n in s.feasible if n not in taken]
     if free:
@@ -60,7 +61,7 @@ def _with_surge(s: SimState, t: float) -> None:
     """Delete the old pods whose node's new pod is available, else surge new pods."""
     surge = s.sc.rollout.surge
     running_old = [p for p in s.olds if p.deleted == INF]
-    src = s.loc_of("spec.updateStrategy.rollingUpdate")
+    src = s.loc_of(Field.UPDATE_ROLLING_UPDATE)
     replaced = [p for p in running_old if any(q.node == p.node and q.available <= t for q in s.news)]
     if replaced:
         s.step(t, s.ctl, "", EventKind.SCALE_DOWN,

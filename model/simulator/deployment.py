@@ -27,6 +27,7 @@ from zdverify.model.simulator.kubelet import delete_old
 from zdverify.model.simulator.scheduler import create_new
 from zdverify.model.simulator.state import SimPod, SimState
 from zdverify.model.verdict import EventKind
+from zdverify.model.objects import Field
 
 INF = math.inf
 
@@ -54,7 +55,7 @@ def recreate_sync(s: SimState, t: float) -> None:
         k = s.old_spec
         s.old_spec = 0
         s.step(t, s.ctl, "", EventKind.SCALE_DOWN, "Recreate: scales old ReplicaSet to 0",
-               s.loc_of("spec.strategy.type"))
+               s.loc_of(Field.STRATEGY_TYPE))
         for p in victims(s, t, k):
             delete_old(s, t, p)
         s.trigger(t, "scaled down")
@@ -64,7 +65,7 @@ def recreate_sync(s: SimState, t: float) -> None:
         k = r - s.new_spec
         s.new_spec = r
         s.step(t, s.ctl, "", EventKind.SCALE_UP,
-               f"old pods gone: scales new ReplicaSet to {r}", s.loc_of("spec.strategy.type"))
+               f"old pods gone: scales new ReplicaSet to {r}", s.loc_of(Field.STRATEGY_TYPE))
         for _ in range(k):
             create_new(s, t)
         s.trigger(t, "scaled up")
@@ -83,7 +84,7 @@ def rolling_sync(s: SimState, t: float) -> None:
         s.new_spec += k
         s.step(t, s.ctl, "", EventKind.SCALE_UP,
                f"scales new ReplicaSet to {s.new_spec} (maxSurge {surge})",
-               s.loc_of("spec.strategy.rollingUpdate.maxSurge"))
+               s.loc_of(Field.MAX_SURGE))
         for _ in range(k):
             create_new(s, t)
         s.trigger(t, "scaled up")
@@ -96,7 +97,7 @@ def rolling_sync(s: SimState, t: float) -> None:
             s.old_spec -= k
             s.step(t, s.ctl, "", EventKind.SCALE_DOWN,
                    f"scales old ReplicaSet to {s.old_spec} ({n_avail} new available, maxUnavailable {unavailable})",
-                   s.loc_of("spec.strategy.rollingUpdate.maxUnavailable"))
+                   s.loc_of(Field.MAX_UNAVAILABLE))
             # say why these pods: the ranking counts the Deployment's pods on each node
             doomed = [(p, active_on(s, t, p.node)) for p in victims(s, t, k)]
             for p, there in doomed:

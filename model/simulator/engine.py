@@ -49,6 +49,7 @@ from zdverify.model.simulator.properties import PodLife, Timeline
 from zdverify.model.simulator.run import Run, Violation
 from zdverify.model.simulator.state import Bind, SchedulerRetry, SimPod, SimState
 from zdverify.model.verdict import EventKind
+from zdverify.model.objects import Field
 
 __all__ = ["Run", "Violation", "simulate"]  # Run and Violation: the run's vocabulary, for search and explain
 
@@ -111,7 +112,7 @@ def _start(s: SimState) -> None:
         pass  # the drain loop acts instead of the Deployment controller
     elif sc.paused:
         s.step(0.0, s.ctl, "", EventKind.ROLLOUT_START,
-               "template changed, but spec.paused is true: no new ReplicaSet is scaled", s.loc_of("spec.paused"))
+               "template changed, but spec.paused is true: no new ReplicaSet is scaled", s.loc_of(Field.PAUSED))
     else:
         s.step(0.0, s.ctl, "", EventKind.ROLLOUT_START, "template changed: rollout starts")
         s.trigger(0.0, "rollout start")

@@ -32,6 +32,7 @@ from zdverify.model.run import NewTiming
 from zdverify.model.simulator import application, load_balancer
 from zdverify.model.simulator.state import SimPod, SimState, first_tick
 from zdverify.model.verdict import Component, EventKind
+from zdverify.model.objects import Field
 
 INF = math.inf
 
@@ -158,6 +159,6 @@ def _announce_delete(s: SimState, t: float, p: SimPod, why: str) -> None:
               f"readinessProbe fails: {p.name} not Ready", rp.loc if rp else None)
     if p.sigkill <= p.exit:
         pstep(p.sigkill, Component.KUBELET, where, EventKind.SIGKILL, f"sends SIGKILL to {p.name}",
-              s.loc_of("spec.template.spec"))
+              s.loc_of(Field.POD_SPEC))
     else:
         pstep(p.exit, Component.APP, p.name, EventKind.CONTAINER_EXITED, f"{p.name} exits")

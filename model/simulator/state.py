@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from zdverify.model.objects import Strategy, WorkloadKind
+from zdverify.model.objects import Field, Strategy, WorkloadKind
 from zdverify.model.run import Choices, Timing
 from zdverify.model.scenario import Scenario
 from zdverify.model.scheduler import Placement
@@ -140,7 +140,7 @@ class SimState:
              pod: str = "") -> None:
         self.run.steps.append(Step(t, comp, where, kind, text, loc, pod))
 
-    def loc_of(self, path: str) -> Loc | None:
+    def loc_of(self, path: Field) -> Loc | None:
         return self.sc.pair.workload.loc_of(path)
 
     def node_name(self, n: int) -> str:

@@ -23,6 +23,7 @@ from zdverify.model.simulator.kubelet import delete_old
 from zdverify.model.simulator.scheduler import create_new
 from zdverify.model.simulator.state import SimPod, SimState
 from zdverify.model.verdict import EventKind
+from zdverify.model.objects import Field
 
 INF = math.inf
 
@@ -45,7 +46,7 @@ def stateful_sync(s: SimState, t: float) -> None:
         doomed = [s.olds[i] for i in todo[:k]]
         s.step(t, s.ctl, "", EventKind.SCALE_DOWN,
                f"StatefulSet: {unhealthy} pod(s) unhealthy, maxUnavailable {unavailable}; deletes "
-               f"{', '.join(p.name for p in doomed)} (highest ordinals not updated)", s.loc_of("spec.updateStrategy"))
+               f"{', '.join(p.name for p in doomed)} (highest ordinals not updated)", s.loc_of(Field.UPDATE_STRATEGY))
         for p in doomed:
             delete_old(s, t, p)
         s.trigger(t, "scaled down")
@@ -77,6 +78,6 @@ def _recreate_one(s: SimState, t: float, p: SimPod) -> None:
     o = s.ordinal[p.index]
     s.step(t, s.ctl, "", EventKind.SCALE_UP,
            f"StatefulSet: {p.name} is gone; creates {s.name}-{o} from the new template",
-           s.loc_of("spec.updateStrategy"))
+           s.loc_of(Field.UPDATE_STRATEGY))
     create_new(s, t, label=f"{s.name}-{o}-new")
     s.recreated[o] = s.news[-1]
