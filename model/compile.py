@@ -50,7 +50,7 @@ from zdverify.grammar.spec_language import (
 from zdverify.model import scheduler
 from zdverify.model.checker import kube_proxy, kubelet, load_balancer
 from zdverify.model.assumptions import Interval
-from zdverify.model.deployment import GraphFacts
+from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.checker.endpointslice import RANK_NOT_SERVING, RANK_READY, RANK_TERMINATING, Change, publish
 from zdverify.model.scenario import scopes
 from zdverify.model.objects import Strategy, WorkloadKind

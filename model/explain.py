@@ -8,7 +8,8 @@ from typing import Callable
 
 import z3
 
-from zdverify.model.deployment import GraphFacts, facts, node_facts
+from zdverify.model.checker.graph import GraphFacts, facts
+from zdverify.model.checker.node_exploration import node_facts
 from zdverify.model.checker.endpointslice import MAX_ENDPOINTS_PER_SLICE
 from zdverify.model.objects import Strategy, WorkloadKind
 from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries

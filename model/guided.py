@@ -27,7 +27,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import replace
 
-from zdverify.model.deployment import NodeStep, NodeWitness, RolloutState
+from zdverify.model.checker.graph import reconcile
+from zdverify.model.checker.node_exploration import NodeStep, NodeWitness
+from zdverify.model.rollout import RolloutState
 from zdverify.model.scenario import Scenario
 from zdverify.model.run import Choices, NewTiming, OldTiming, Timing
 from zdverify.model.simulator.engine import simulate
@@ -97,7 +99,7 @@ def guided_runs(sc: Scenario, w: NodeWitness) -> list[tuple[Choices, Timing]]:
     now = 0.0
 
     def enabled() -> bool:
-        return rollout.reconcile(RolloutState(old, new, available)) is not None
+        return reconcile(rollout, RolloutState(old, new, available)) is not None
 
     def answer(t: float) -> None:
         """The pending trigger fires at ``t`` and the sync acts."""

@@ -29,7 +29,8 @@ import z3
 
 from zdverify.model import suppression
 from zdverify.model.assumptions import Settings, for_workload
-from zdverify.model.deployment import GraphFacts, NodeWitness, StateBudgetExceeded, facts, node_facts, node_witness
+from zdverify.model.checker.graph import GraphFacts, StateBudgetExceeded, facts
+from zdverify.model.checker.node_exploration import NodeWitness, node_facts, node_witness
 from zdverify.model.guided import guided_runs
 from zdverify.model.explain import Outcome, result
 from zdverify.model.objects import Objects, Strategy, WorkloadKind
