@@ -12,7 +12,8 @@ from zdverify.model.checker.graph import GraphFacts, facts
 from zdverify.model.checker.node_exploration import node_facts
 from zdverify.model.checker.endpointslice import MAX_ENDPOINTS_PER_SLICE
 from zdverify.model.objects import Strategy, WorkloadKind
-from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries
+from zdverify.model.candidates import queries
+from zdverify.model.checker.properties import SOLVER_TIMEOUT_MS, Query
 from zdverify.grammar.spec_language import ClaimKind
 from zdverify.model.scenario import Entry, HookSpec, Scenario
 from zdverify.model.scheduler import HOSTNAME_LABEL, Node, discouraged

@@ -1,7 +1,7 @@
 """Complete runs that follow a per-node witness (``deployment.NodeWitness``).
 
 For Local traffic, Z3 decides the timing of the few pods a query names, and the layout of
-the other pods is left to ``compile.witnesses``: the followed pod on the observed node,
+the other pods is left to ``candidates.witnesses``: the followed pod on the observed node,
 every other pod elsewhere. Placement rules (a DoNotSchedule spread) often forbid that
 layout, and then no candidate replays although the per-node exploration has found how a
 node loses its last Ready pod. This module turns that run of the exploration into the

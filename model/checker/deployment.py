@@ -34,6 +34,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+import z3
+
+from zdverify.model.checker import kubelet
+from zdverify.model.checker.entities import Case, PodEntity
 from zdverify.model.objects import Strategy
 from zdverify.model.rollout import Rollout, RolloutState
 
@@ -76,3 +80,56 @@ def reconcile(rollout: Rollout, s: RolloutState) -> Action | None:
     if available_all <= min_available:
         return None
     return Action(ActionKind.SCALE_DOWN, min(s.old, available_all - min_available))
+
+
+# ---------------------------------------------------------------------------------------
+# The rollout's relations between the pods a query names (Z3)
+# ---------------------------------------------------------------------------------------
+
+
+def first_new_pod(case: Case, created: z3.ArithRef, olds: list[PodEntity], last: PodEntity | None) -> None:
+    """The rollout's first new pod (created at ``created``), relative to every old pod's
+    deletion: Recreate creates it once the old pods have exited (within a sync of the last
+    one's exit); a RollingUpdate with surge creates it before any deletion, without surge
+    within a sync of the first. No bound via another pod when a node's (an ordinal's) new
+    pod waits for its own old pod's exit."""
+    enc, sc = case.enc, case.sc
+    ctrl = enc.bound("controller").hi
+    for o in olds:
+        oz = o.z
+        assert isinstance(oz, kubelet.OldPod)
+        if sc.rollout.waits_gone:
+            continue  # a node's (an ordinal's) new pod waits for its own old pod's exit: no bound via another pod
+        if sc.rollout.strategy is Strategy.RECREATE:
+            enc.add(created >= oz.exit)
+            if o is last:
+                enc.add(created <= oz.exit + ctrl)
+        elif sc.rollout.surge >= 1:
+            enc.add(created <= oz.deleted)
+        else:
+            enc.add(created <= oz.deleted + ctrl)
+
+
+def last_old_pod(case: Case, last: PodEntity, olds: list[PodEntity]) -> None:
+    """The old pod deleted last: no old pod is deleted after it (Recreate deletes them all
+    at once, and it exits last)."""
+    enc, sc = case.enc, case.sc
+    lz = last.z
+    assert isinstance(lz, kubelet.OldPod)
+    for o in olds:
+        oz = o.z
+        assert isinstance(oz, kubelet.OldPod)
+        if o is not last:
+            if sc.rollout.strategy is Strategy.RECREATE:
+                enc.add(oz.deleted == lz.deleted, oz.exit <= lz.exit)
+            else:
+                enc.add(oz.deleted <= lz.deleted)
+
+
+def never_deleted(case: Case, olds: list[PodEntity]) -> None:
+    """The controllers never delete a pod (the graph has no deletion: a blocked drain, a
+    paused rollout): every old pod is still undeleted at t."""
+    if not case.gf.deletes:
+        for p in olds:
+            assert isinstance(p.z, kubelet.OldPod)
+            case.enc.add(p.z.deleted > case.t)
