@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         "Manifests are generated from the examples by replacing `replicas: 3` with R and, for the "
         "25% variant, `maxSurge: 1` / `maxUnavailable: 0` with `25%`. States/edges come from "
         "`results[0].stats`; \"(reduced)\" marks rollouts past 20,000 controller states, whose "
-        "graph facts come from the two reduced graphs (model/deployment.py `facts`); \"+ N per node\" "
+        "graph facts come from the two reduced graphs (model/checker/graph.py `facts`); \"+ N per node\" "
         "counts the states of the per-node exploration for Local traffic under placement rules "
         "(`node_facts`, bounded by a work budget). The ratio is against the 3 nodes × 3 replicas case "
         "of the same manifest and strategy.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zdverify.model.causes import CauseHandler, Witness, handler
-from zdverify.model.deployment import GraphFacts
+from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.checker.endpointslice import MAX_ENDPOINTS_PER_SLICE
 from zdverify.model.objects import Field, Strategy
 from zdverify.grammar.spec_language import ClaimKind, Sort

@@ -1,7 +1,7 @@
 """Complete runs that follow a per-node witness (``deployment.NodeWitness``).
 
 For Local traffic, Z3 decides the timing of the few pods a query names, and the layout of
-the other pods is left to ``compile.witnesses``: the followed pod on the observed node,
+the other pods is left to ``candidates.witnesses``: the followed pod on the observed node,
 every other pod elsewhere. Placement rules (a DoNotSchedule spread) often forbid that
 layout, and then no candidate replays although the per-node exploration has found how a
 node loses its last Ready pod. This module turns that run of the exploration into the
@@ -27,7 +27,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field, replace
 
-from zdverify.model.deployment import NodeEvent, NodeStep, NodeWitness, RolloutState
+from zdverify.model.checker.graph import reconcile
+from zdverify.model.checker.node_exploration import NodeEvent, NodeStep, NodeWitness
+from zdverify.model.rollout import RolloutState
 from zdverify.model.scenario import Scenario
 from zdverify.model.run import Choices, NewTiming, OldTiming, Timing
 from zdverify.model.simulator.engine import simulate
@@ -93,7 +95,7 @@ class _Walk:
     deletion: list[int] = field(default_factory=list)
 
     def enabled(self) -> bool:
-        return self.sc.rollout.reconcile(RolloutState(self.old, self.new, self.available)) is not None
+        return reconcile(self.sc.rollout, RolloutState(self.old, self.new, self.available)) is not None
 
     def answer(self, t: float) -> None:
         """The pending trigger fires at ``t`` and the sync acts."""

@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Mapping, Sequence
 
 from zdverify.model.assumptions import Settings
-from zdverify.model.deployment import Rollout, resolve_fenceposts, scaled
+from zdverify.model.rollout import Rollout, resolve_fenceposts, scaled
 from zdverify.model.objects import (
     Field,
     DisruptionBudget,

@@ -29,12 +29,14 @@ import z3
 
 from zdverify.model import suppression
 from zdverify.model.assumptions import Settings, for_workload
-from zdverify.model.deployment import GraphFacts, NodeWitness, StateBudgetExceeded, facts, node_facts, node_witness
+from zdverify.model.checker.graph import GraphFacts, StateBudgetExceeded, facts
+from zdverify.model.checker.node_exploration import NodeWitness, node_facts, node_witness
 from zdverify.model.guided import guided_runs
 from zdverify.model.explain import Outcome, result
 from zdverify.model.objects import Objects, Strategy, WorkloadKind
 from zdverify.model.pairing import Pair
-from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries, random_timings, stalled_query
+from zdverify.model.candidates import queries, random_timings, stalled_query
+from zdverify.model.checker.properties import SOLVER_TIMEOUT_MS, Query
 from zdverify.model.scenario import Entry, LeftUnverified, Scenario, build_scenario
 from zdverify.model.scheduler import Node
 from zdverify.model.run import Choices, Timing

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zdverify.model.causes.handler import CauseHandler
-from zdverify.model.deployment import GraphFacts
+from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.objects import Field, Strategy, WorkloadKind
 from zdverify.model.scenario import Scenario
 from zdverify.model.verdict import Blame, Cause, Property

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from zdverify.grammar.spec_language import Sort
-from zdverify.model.deployment import GraphFacts
+from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.scenario import Scenario
 from zdverify.model.verdict import Blame, Cause, Property
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from zdverify.model.causes.handler import CauseHandler, Witness, claim_fails, via
 from zdverify.model.causes.termination import shutdown_blame
-from zdverify.model.deployment import GraphFacts
+from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.scenario import Scenario
 from zdverify.model.verdict import Blame, Cause, Property
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from zdverify.model.causes.handler import CauseHandler, Witness, claim_fails, via
 from zdverify.model.causes.termination import closing_fix, statefulset_batch_takes_all
-from zdverify.model.deployment import GraphFacts
+from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.objects import Field, Strategy, WorkloadKind
 from zdverify.model.scenario import Entry, Scenario
 from zdverify.model.verdict import Blame, Cause, Property

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from zdverify.model.causes.handler import CauseHandler
 from zdverify.model.causes.no_endpoint import budget_blame
-from zdverify.model.deployment import GraphFacts
+from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.objects import Field, Strategy
 from zdverify.model.scenario import Scenario
 from zdverify.model.verdict import Blame, Cause, Property

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from zdverify.model.causes.handler import CauseHandler, Witness, claim_fails
 from zdverify.model.causes.termination import reaches_not_serving
-from zdverify.model.deployment import GraphFacts
+from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.scenario import Scenario
 from zdverify.model.verdict import Blame, Cause, Property
 from zdverify.model.objects import Field

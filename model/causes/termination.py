@@ -12,8 +12,10 @@ import z3
 
 from zdverify.model.causes.handler import CauseHandler, Witness, claim_fails, via
 from zdverify.model.checker.encoding import Encoding
-from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries
-from zdverify.model.deployment import GraphFacts, facts, node_facts
+from zdverify.model.candidates import queries
+from zdverify.model.checker.properties import SOLVER_TIMEOUT_MS, Query
+from zdverify.model.checker.graph import GraphFacts, facts
+from zdverify.model.checker.node_exploration import node_facts
 from zdverify.model.objects import Field, Strategy, WorkloadKind
 from zdverify.model.scenario import Entry, HookSpec, Scenario
 from zdverify.model.scheduler import HOSTNAME_LABEL

@@ -20,7 +20,10 @@ from dataclasses import dataclass
 
 import z3
 
+from zdverify.model.checker import kubelet
 from zdverify.model.checker.encoding import Encoding, pairs
+from zdverify.model.checker.entities import PodEntity
+from zdverify.model.scenario import Scenario
 
 
 MAX_ENDPOINTS_PER_SLICE = 100
@@ -32,7 +35,7 @@ its consequence (the controller deletes an old pod because a new one became avai
 
 
 @dataclass(frozen=True)
-class Change:
+class SliceChange:
     """A pod change the slice reflects: ``at`` is when it happened."""
 
     name: str
@@ -40,13 +43,31 @@ class Change:
     rank: int
 
 
-def _before(a: Change, b: Change) -> z3.BoolRef:
+def pod_changes(sc: Scenario, p: PodEntity) -> tuple[list[SliceChange], list[tuple[str, str]]]:
+    """The slice changes of pod entity ``p`` and the pairs (earlier, later) whose order is
+    known: an old pod turns terminating (``.del``, when deleted) then not serving
+    (``.unready``); a new pod turns ready. With ``publishNotReadyAddresses`` an old pod's
+    endpoint goes when it exits and a new pod's comes when it starts."""
+    z = p.z
+    if p.old:
+        assert isinstance(z, kubelet.OldPod)
+        if sc.publish_not_ready:
+            return ([SliceChange(f"{p.name}.del", z.exit, RANK_NOT_SERVING),
+                     SliceChange(f"{p.name}.unready", z.exit, RANK_NOT_SERVING)],
+                    [(f"{p.name}.del", f"{p.name}.unready")])
+        return ([SliceChange(f"{p.name}.del", z.deleted, RANK_TERMINATING),
+                 SliceChange(f"{p.name}.unready", z.unready, RANK_NOT_SERVING)], [(f"{p.name}.del", f"{p.name}.unready")])
+    assert isinstance(z, kubelet.NewPod)
+    return [SliceChange(f"{p.name}.ready", z.start if sc.publish_not_ready else z.ready, RANK_READY)], []
+
+
+def _before(a: SliceChange, b: SliceChange) -> z3.BoolRef:
     if a.rank < b.rank:
         return a.at <= b.at
     return a.at < b.at
 
 
-def fifo(enc: Encoding, changes: list[Change], out: dict[str, z3.ArithRef],
+def fifo(enc: Encoding, changes: list[SliceChange], out: dict[str, z3.ArithRef],
          same_order: list[tuple[str, str]]) -> None:
     """Order-preserving delivery: an earlier change is never delivered after a later one.
     Changes at the same instant with the same rank may go either way. ``same_order``
@@ -62,7 +83,7 @@ def fifo(enc: Encoding, changes: list[Change], out: dict[str, z3.ArithRef],
                     z3.Implies(_before(b, a), out[b.name] <= out[a.name]))
 
 
-def publish(enc: Encoding, changes: list[Change], same_order: list[tuple[str, str]]) -> dict[str, z3.ArithRef]:
+def publish(enc: Encoding, changes: list[SliceChange], same_order: list[tuple[str, str]]) -> dict[str, z3.ArithRef]:
     """Slice write time of each change."""
     out: dict[str, z3.ArithRef] = {}
     for c in changes:

@@ -12,16 +12,23 @@ Simplifications:
  2. A new connection picks any endpoint of the node's programmed set (random in
     iptables, round-robin in ipvs): if any member is not serving, some request fails.
  3. Established keep-alive connections are not modelled (they stay on their pod).
+
+For a query (``entities.Case``): ``program`` times each node's rules, ``routes`` is the
+``routes(n, p)`` atom — a ready endpoint in scope, or (the terminating fallback) a
+terminating endpoint that still counts as serving while ``NR(n)``, no ready endpoint in
+scope, holds — and ``no_ready_lemmas`` states the facts ``NR(n)`` obeys.
 """
 from __future__ import annotations
 
 import z3
 
-from zdverify.model.checker.endpointslice import Change, fifo
 from zdverify.model.checker.encoding import Encoding
+from zdverify.model.checker.endpointslice import SliceChange, fifo
+from zdverify.model.checker.entities import Case, NodeEntity, PodEntity
+from zdverify.model.objects import Strategy
 
 
-def apply(enc: Encoding, node: str, changes: list[Change], slice_times: dict[str, z3.ArithRef],
+def apply(enc: Encoding, node: str, changes: list[SliceChange], slice_times: dict[str, z3.ArithRef],
           same_order: list[tuple[str, str]]) -> dict[str, z3.ArithRef]:
     """When ``node``'s rules reflect each change."""
     out: dict[str, z3.ArithRef] = {}
@@ -33,11 +40,80 @@ def apply(enc: Encoding, node: str, changes: list[Change], slice_times: dict[str
     return out
 
 
-def routes_terminating(t: z3.ArithRef, removed: z3.ArithRef, not_serving: z3.ArithRef,
-                       fallback: bool) -> z3.BoolRef:
-    """A deleted pod is still chosen at ``t``: its removal from the ready set has not been
-    applied, or (fallback) no ready endpoint is left in scope and it still counts as serving.
-    The caller decides whether the fallback can be active (``fallback``)."""
-    if fallback:
-        return z3.Or(t < removed, t < not_serving)
-    return t < removed
+def program(case: Case, changes: list[SliceChange], slice_times: dict[str, z3.ArithRef],
+            same_order: list[tuple[str, str]]) -> None:
+    """When each node entity's rules reflect each change (not the target group's: IP targets
+    bypass kube-proxy)."""
+    for n in case.nodes:
+        if n.target_group:
+            continue
+        ap = apply(case.enc, n.name, changes, slice_times, same_order)
+        for c in changes:
+            case.applied[(n.name, c.name)] = ap[c.name]
+
+
+def ready_route(case: Case, n: NodeEntity, p: PodEntity) -> z3.BoolRef:
+    """n's rules hold p as a ready endpoint at t (the target group: p is a healthy target)."""
+    t = case.t
+    if n.target_group:
+        healthy, removed = case.targets[p.name]
+        return t < removed if p.old and removed is not None else t >= healthy
+    if p.old:
+        return t < case.applied[(n.name, f"{p.name}.del")]
+    return t >= case.applied[(n.name, f"{p.name}.ready")]
+
+
+def in_scope(case: Case, n: NodeEntity, p: PodEntity) -> z3.BoolRef:
+    """p is an endpoint n may pick: any pod (Cluster), a pod on n (Local)."""
+    if case.local and not n.target_group:
+        return case.on_vars[(p.name, n.name)]
+    return z3.BoolVal(True, case.enc.ctx)
+
+
+def routes(case: Case, n: NodeEntity, p: PodEntity) -> z3.BoolRef:
+    """``routes(n, p)`` at t: p is a ready endpoint in scope at n, or (ProxyTerminatingEndpoints,
+    ``CategorizeEndpoints``) p is terminating but still serving in n's rules and no ready
+    endpoint is in scope (``NR(n)``)."""
+    if not case.applied and not case.targets:
+        return z3.BoolVal(False, case.enc.ctx)
+    rr = ready_route(case, n, p)
+    if p.old and case.sc.fallback and not n.target_group:
+        tr = case.t < case.applied[(n.name, f"{p.name}.unready")]
+        rr = z3.Or(rr, z3.And(tr, case.no_ready[n.name]))
+    return z3.And(in_scope(case, n, p), rr)
+
+
+def no_ready_lemmas(case: Case, n: NodeEntity) -> None:
+    """``NR(n)``: no ready endpoint in scope at n. Valid facts: each pod entity is not a
+    ready endpoint in scope; the state graph can rule it out altogether (FIFO delivery
+    keeps every node's view a past state of the ready set)."""
+    enc, sc, gf = case.enc, case.sc, case.gf
+    nr = z3.Bool(f"NR.{n.name}", enc.ctx)
+    case.no_ready[n.name] = nr
+    for p in case.pods:
+        enc.add(z3.Implies(nr, z3.Not(z3.And(in_scope(case, n, p), ready_route(case, n, p)))))
+    never_empty = not gf.zero_ready and (not case.local or (n.feasible and len(sc.feasible) == 1))
+    if case.local and n.feasible and sc.rollout.strategy is Strategy.DAEMON_SET and sc.rollout.surge > 0:
+        # a DaemonSet with surge deletes a node's old pod only once the new pod on that node
+        # is available (Ready before), and kube-proxy applies the two changes in order
+        never_empty = True
+    if case.local and n.feasible and gf.node_kept:
+        # the per-node exploration (placement rules, the ReplicaSet's ranking) keeps a Ready,
+        # non-terminating pod on every feasible node at every instant; kube-proxy's view is a
+        # past state of the slice, which is a past state of the pods
+        never_empty = True
+    if n.target_group:
+        # every available pod is a healthy target when Ready waits for the target (the gate);
+        # old pods stay targets until after their deletion
+        never_empty = not gf.zero_ready and sc.pod.lb_gate is not None
+        if (not gf.deletes or sc.rollout.kept > 0) and sc.rollout.replicas > 0:
+            never_empty = True  # some old pod never leaves the target group (none deleted, or kept)
+    if never_empty:
+        enc.add(z3.Not(nr))
+    if not case.local or not n.feasible or n.target_group:
+        return
+    # a node that had local pods: the pod whose removal emptied it last is an entity
+    x = n.last_local
+    if x is not None:
+        enc.add(z3.Implies(nr, z3.And(case.on_vars[(x.name, n.name)],
+                                      case.applied[(n.name, f"{x.name}.del")] <= case.t)))

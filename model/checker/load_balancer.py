@@ -29,6 +29,7 @@ import z3
 
 from zdverify.model.assumptions import Interval
 from zdverify.model.checker.encoding import Encoding
+from zdverify.model.checker.entities import Case, NodeEntity
 
 
 def stops_sending(enc: Encoding, node: str, flip: z3.ArithRef) -> z3.ArithRef:
@@ -68,3 +69,45 @@ def target_removed(enc: Encoding, name: str, slice_removed: z3.ArithRef, close: 
     t = enc.real(f"{name}.tg.out")
     enc.add(t == z3.If(dereg <= unhealthy, dereg, unhealthy))
     return t
+
+
+def ip_targets(case: Case, slice_times: dict[str, z3.ArithRef]) -> None:
+    """IP targets: when each pod entity is in the target group (an old pod: from before the
+    rollout until its removal; a new pod: once healthy)."""
+    enc = case.enc
+    for p in case.pods:
+        z = p.z
+        if p.old:  # kubelet.OldPod
+            case.targets[p.name] = (z.deleted, target_removed(enc, p.name, slice_times[f"{p.name}.del"], z.close))
+        else:  # kubelet.NewPod
+            healthy = enc.vars.get(f"{p.name}.tg.in")
+            if healthy is None:  # no readiness gate: registered once the slice has the ready endpoint
+                registered = slice_times[f"{p.name}.ready"] + enc.within(f"{p.name}.lbreg", enc.bound("lb-register"))
+                healthy = target_healthy(enc, p.name, registered, z.listen)
+            case.targets[p.name] = (healthy, None)
+
+
+def sends(case: Case, n: NodeEntity) -> z3.BoolRef:
+    """Requests for the entry arrive at n at t. Local load balancer: never to a node that
+    cannot run the pods; to a node with no local ready endpoint only until its health
+    checks remove it, counted from the last local endpoint's removal."""
+    if not case.lb or n.target_group:
+        return z3.BoolVal(True, case.enc.ctx)
+    if not n.feasible:
+        return z3.BoolVal(False, case.enc.ctx)
+    key = f"sends.{n.name}"
+    if key in case.env:
+        return case.env[key]  # type: ignore[return-value]
+    enc = case.enc
+    s = z3.Bool(key, enc.ctx)
+    case.env[key] = s
+    x = n.last_local
+    if x is not None:
+        flip = case.applied[(n.name, f"{x.name}.del")]
+        enc.add(z3.Implies(z3.And(s, case.no_ready[n.name]),
+                           case.t < stops_sending(enc, n.name, flip)))
+    if not case.gf.deletes:
+        # no pod ever leaves: a node without a local ready endpoint now never had one, and
+        # the load balancer never found it healthy
+        enc.add(z3.Implies(case.no_ready[n.name], z3.Not(s)))
+    return s

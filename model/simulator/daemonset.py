@@ -2,7 +2,7 @@
 
 Follows ``kubernetes/kubernetes:pkg/controller/daemon/update.go`` ``rollingUpdate``.
 
-Simplifications (as ``model/deployment.py``, simplification 7):
+Simplifications (as ``model/checker/daemonset.py``):
  1. The same counts as the Deployment's over the feasible nodes, one pod per node. Without
     surge a node's new pod is created once its old pod is gone; with surge its old pod is
     deleted once the new one is available.
@@ -24,7 +24,7 @@ INF = math.inf
 
 
 def daemon_sync(s: SimState, t: float) -> None:
-    """update.go rollingUpdate, one pod per feasible node (see deployment.Rollout._daemon)."""
+    """update.go rollingUpdate, one pod per feasible node (see checker/daemonset.reconcile)."""
     if s.sc.rollout.surge == 0:
         _without_surge(s, t)
     else:

@@ -6,7 +6,7 @@ Follows ``kubernetes/kubernetes:pkg/controller/deployment/rolling.go``
 ``recreate.go``, and ``pkg/controller/controller_utils.go`` ``ActivePodsWithRanks``
 (``replica_set.go`` ``getPodsToDelete``).
 
-Simplifications (as ``model/deployment.py``):
+Simplifications (as ``model/checker/deployment.py``):
  1. One old ReplicaSet (one rollout from a settled state); its pods are all Ready and
     available when the rollout starts.
  2. Each change (rollout start, a pod available, an old pod gone) triggers a reconcile

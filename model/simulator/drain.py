@@ -4,7 +4,7 @@ Follows ``kubectl drain`` (``staging/src/k8s.io/kubectl/pkg/drain``: an eviction
 the PodDisruptionBudget is retried every 5 s) and ``pkg/controller/disruption/disruption.go``
 (an eviction is allowed while the Ready pods exceed ``desiredHealthy``).
 
-Simplifications (as ``model/deployment.py``, ``Rollout`` drain):
+Simplifications (as ``model/checker/drain.py``):
  1. The drained node's pods are evicted, in the order of ``choices.deletion``, while the
     budget allows; the workload's controller creates each evicted pod's replacement on
     another node after a ``controller`` delay (a StatefulSet's only once the evicted pod is

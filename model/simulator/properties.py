@@ -11,7 +11,7 @@ and the open intervals between them — on which every atom is constant. A set o
 is a bitmask over the pieces (Python ints), so ``and``/``or``/``not`` are single integer
 operations and quantifiers fold them over pods, nodes and zones. Counts sum pieces.
 
-This module shares nothing with the Z3 compiler (``compile``): the differential tests
+This module shares nothing with the Z3 compiler (``model/checker/properties.py``): the differential tests
 compare the two.
 """
 from __future__ import annotations

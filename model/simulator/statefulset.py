@@ -3,7 +3,7 @@
 Follows ``kubernetes/kubernetes:pkg/controller/statefulset/stateful_set_control.go``
 ``updateStatefulSet``, ``processReplica`` and ``updateStatefulSetAfterInvariantEstablished``.
 
-Simplifications (as ``model/deployment.py``, simplification 8):
+Simplifications (as ``model/checker/statefulset.py``):
  1. Old pods of ordinal >= partition are deleted, highest first, while fewer than
     maxUnavailable pods are unhealthy (not Running, Ready, available after
     minReadySeconds, or terminating); a replacement (same name) is created once its old

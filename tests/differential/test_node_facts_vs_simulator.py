@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from test_checker_vs_simulator import EXAMPLES
 from zdverify.model.assumptions import settings as make_settings
-from zdverify.model.compile import random_timings
-from zdverify.model.deployment import node_facts, node_witness
+from zdverify.model.candidates import random_timings
+from zdverify.model.checker.node_exploration import node_facts, node_witness
 from zdverify.model.guided import guided_runs
 from zdverify.model.kube import build_objects
 from zdverify.model.load import load_text

@@ -1,4 +1,5 @@
-"""Deployment controller model (model/deployment.py) against k8s-semantics.md §1.
+"""Controller models (model/checker/: deployment.py, daemonset.py, statefulset.py, drain.py,
+graph.py, node_exploration.py) against k8s-semantics.md §1.
 
 Every test names the fact-sheet section it checks.
 """
@@ -6,21 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from zdverify.model.deployment import (
-    Action,
-    ActionKind,
-    NodeFacts,
-    NodeStep,
-    NodeWitness,
-    Rollout,
-    RolloutState,
-    build_graph,
-    facts,
-    node_facts,
-    node_witness,
-    resolve_fenceposts,
-    scaled,
-)
+from zdverify.model.checker.deployment import Action, ActionKind
+from zdverify.model.checker.graph import apply, build_graph, facts, reconcile, successors
+from zdverify.model.checker.node_exploration import NodeFacts, NodeStep, NodeWitness, node_facts, node_witness
+from zdverify.model.rollout import Rollout, RolloutState, resolve_fenceposts, scaled
 from zdverify.model.objects import LabelSelector, SpreadConstraint, Strategy
 from zdverify.model.scheduler import Cap, Placed, Placement
 
@@ -41,7 +31,7 @@ def drive(r: Rollout, limit: int = 200) -> list[tuple[ActionKind, int]]:
     controller has nothing to do (the slowest pods the controller can wait for)."""
     s, out = r.initial, []
     for _ in range(limit):
-        a = r.reconcile(s)
+        a = reconcile(r, s)
         if a is None:
             if s.new_available < s.new:
                 a = Action(AVAIL)
@@ -50,7 +40,7 @@ def drive(r: Rollout, limit: int = 200) -> list[tuple[ActionKind, int]]:
             else:
                 break
         out.append((a.kind, a.count))
-        s = r.apply(s, a)
+        s = apply(r, s, a)
     assert s == r.final, f"rollout stopped in {s}"
     return out
 
@@ -118,43 +108,43 @@ def test_unavailable0_waits_for_availability() -> None:
     scale-down: with maxUnavailable=0 and the surge pod not yet available, nothing happens;
     surge is counted on spec.replicas (§1.3.1), so no second pod is created either."""
     r = rolling(3, 1, 0)
-    s = r.apply(r.initial, r.reconcile(r.initial))
+    s = apply(r, r.initial, reconcile(r, r.initial))
     assert s == RolloutState(3, 1, 0)
-    assert r.reconcile(s) is None
-    assert r.successors(s) == [Action(AVAIL)]
-    s = r.apply(s, Action(AVAIL))
-    assert r.reconcile(s) == Action(DOWN, 1)
+    assert reconcile(r, s) is None
+    assert successors(r, s) == [Action(AVAIL)]
+    s = apply(r, s, Action(AVAIL))
+    assert reconcile(r, s) == Action(DOWN, 1)
 
 
 def test_surge_uses_all_headroom_at_once() -> None:
     """§1.3.1: newRS goes to spec + min(maxTotal − current, replicas − newRS.spec)."""
     r = rolling(4, 2, 0)
-    assert r.reconcile(r.initial) == Action(UP, 2)
+    assert reconcile(r, r.initial) == Action(UP, 2)
     r = rolling(2, 5, 0)
-    assert r.reconcile(r.initial) == Action(UP, 2)  # never more than replicas new pods
+    assert reconcile(r, r.initial) == Action(UP, 2)  # never more than replicas new pods
 
 
 def test_scale_down_bounded_by_available_minus_min_available() -> None:
     """§1.3.2(b): remove up to availableAll − minAvailable (with maxScaledDown > 0)."""
     r = rolling(4, 0, 2)  # minAvailable 2
-    assert r.reconcile(r.initial) == Action(DOWN, 2)
+    assert reconcile(r, r.initial) == Action(DOWN, 2)
     r = rolling(4, 1, 1)
     # after +1 new, nothing new available: allPods 5, minAvailable 3, newUnavailable 1 -> 1
     s = RolloutState(4, 1, 0)
-    assert r.reconcile(s) == Action(DOWN, 1)
+    assert reconcile(r, s) == Action(DOWN, 1)
 
 
 def test_recreate_sequence() -> None:
     """§1.5 Recreate: all old pods terminated, the controller waits until they are gone,
     then creates the new pods."""
     r = recreate(3)
-    assert r.reconcile(r.initial) == Action(DOWN, 3)
-    s = r.apply(r.initial, Action(DOWN, 3))
+    assert reconcile(r, r.initial) == Action(DOWN, 3)
+    s = apply(r, r.initial, Action(DOWN, 3))
     assert s == RolloutState(0, 0, 0, old_terminating=True)
-    assert r.reconcile(s) is None  # waits while old pods still run
-    assert r.successors(s) == [Action(GONE)]
-    s = r.apply(s, Action(GONE))
-    assert r.reconcile(s) == Action(UP, 3)
+    assert reconcile(r, s) is None  # waits while old pods still run
+    assert successors(r, s) == [Action(GONE)]
+    s = apply(r, s, Action(GONE))
+    assert reconcile(r, s) == Action(UP, 3)
     assert drive(recreate(3)) == [(DOWN, 3), (GONE, 1), (UP, 3), (AVAIL, 1), (AVAIL, 1), (AVAIL, 1)]
 
 
@@ -162,9 +152,9 @@ def test_rolling_update_never_waits_for_terminating_pods() -> None:
     """§1.2/§1.3.4: terminating pods are not counted; RollingUpdate scales up again without
     waiting for deleted pods to be gone."""
     r = rolling(2, 0, 1)
-    s = r.apply(r.initial, r.reconcile(r.initial))
+    s = apply(r, r.initial, reconcile(r, r.initial))
     assert not s.old_terminating
-    assert r.reconcile(s) == Action(UP, 1)
+    assert reconcile(r, s) == Action(UP, 1)
 
 
 # ---------------------------------------------------------------- graph facts
@@ -226,11 +216,11 @@ def test_daemonset_without_surge_replaces_a_node_only_after_its_old_pod_is_gone(
     when the old pod is gone; never two nodes down at once."""
     r = Rollout(3, Strategy.DAEMON_SET, 0, 1)
     s = r.initial
-    assert r.reconcile(s) == Action(ActionKind.SCALE_DOWN, 1)
-    s = r.apply(s, Action(ActionKind.SCALE_DOWN, 1))
-    assert r.reconcile(s) is None  # the node's old pod still runs: nothing to create yet
-    s = r.apply(s, Action(ActionKind.GONE))
-    assert r.reconcile(s) == Action(ActionKind.SCALE_UP, 1)
+    assert reconcile(r, s) == Action(ActionKind.SCALE_DOWN, 1)
+    s = apply(r, s, Action(ActionKind.SCALE_DOWN, 1))
+    assert reconcile(r, s) is None  # the node's old pod still runs: nothing to create yet
+    s = apply(r, s, Action(ActionKind.GONE))
+    assert reconcile(r, s) == Action(ActionKind.SCALE_UP, 1)
     g = build_graph(r)
     assert all(3 - st.old - st.new_available <= 1 for st in g)  # at most maxUnavailable nodes down
     f = facts(r)
@@ -240,11 +230,11 @@ def test_daemonset_without_surge_replaces_a_node_only_after_its_old_pod_is_gone(
 def test_daemonset_with_surge_deletes_a_node_s_old_pod_once_its_new_pod_is_available() -> None:
     r = Rollout(3, Strategy.DAEMON_SET, 1, 0)
     s = r.initial
-    assert r.reconcile(s) == Action(ActionKind.SCALE_UP, 1)
-    s = r.apply(s, Action(ActionKind.SCALE_UP, 1))
-    assert r.reconcile(s) is None  # surge budget used, nothing available yet
-    s = r.apply(s, Action(ActionKind.AVAILABLE))
-    assert r.reconcile(s) == Action(ActionKind.SCALE_DOWN, 1)
+    assert reconcile(r, s) == Action(ActionKind.SCALE_UP, 1)
+    s = apply(r, s, Action(ActionKind.SCALE_UP, 1))
+    assert reconcile(r, s) is None  # surge budget used, nothing available yet
+    s = apply(r, s, Action(ActionKind.AVAILABLE))
+    assert reconcile(r, s) == Action(ActionKind.SCALE_DOWN, 1)
     g = build_graph(r)
     assert all(st.old + st.new_available >= 3 for st in g)  # every node keeps an available pod
     assert facts(r).always_completes
@@ -261,11 +251,11 @@ def test_drain_evicts_only_while_the_budget_keeps_its_ready_pods() -> None:
     the ReplicaSet replaces an evicted pod only after the eviction (no surge)."""
     r = Rollout(2, Strategy.DRAIN, 0, 0, on_drained=2, desired_healthy=1)
     s = r.initial
-    assert r.reconcile(s) == Action(ActionKind.SCALE_DOWN, 1)  # 2 Ready, 1 must stay
-    s = r.apply(s, Action(ActionKind.SCALE_DOWN, 1))
-    assert r.reconcile(s) == Action(ActionKind.SCALE_UP, 1)  # the replacement
-    s = r.apply(s, Action(ActionKind.SCALE_UP, 1))
-    assert r.reconcile(s) is None  # 1 Ready: the second eviction waits for the replacement
+    assert reconcile(r, s) == Action(ActionKind.SCALE_DOWN, 1)  # 2 Ready, 1 must stay
+    s = apply(r, s, Action(ActionKind.SCALE_DOWN, 1))
+    assert reconcile(r, s) == Action(ActionKind.SCALE_UP, 1)  # the replacement
+    s = apply(r, s, Action(ActionKind.SCALE_UP, 1))
+    assert reconcile(r, s) is None  # 1 Ready: the second eviction waits for the replacement
     assert not facts(r).zero_ready and facts(r).always_completes
 
 
@@ -281,12 +271,12 @@ def test_drain_of_a_statefulset_recreates_an_evicted_pod_once_it_is_gone() -> No
     gone (stateful_set_control.go); the budget counts the same Ready pods as for a Deployment."""
     r = Rollout(2, Strategy.DRAIN, 0, 0, on_drained=2, desired_healthy=1, same_name=True)
     assert r.waits_gone
-    s = r.apply(r.initial, Action(ActionKind.SCALE_DOWN, 1))
-    assert r.reconcile(s) is None  # terminating: no replacement yet (a Deployment's would exist)
-    s = r.apply(s, Action(ActionKind.GONE))
-    assert r.reconcile(s) == Action(ActionKind.SCALE_UP, 1)
-    s = r.apply(s, Action(ActionKind.SCALE_UP, 1))
-    assert r.reconcile(s) is None  # 1 Ready: the second eviction waits for the replacement
+    s = apply(r, r.initial, Action(ActionKind.SCALE_DOWN, 1))
+    assert reconcile(r, s) is None  # terminating: no replacement yet (a Deployment's would exist)
+    s = apply(r, s, Action(ActionKind.GONE))
+    assert reconcile(r, s) == Action(ActionKind.SCALE_UP, 1)
+    s = apply(r, s, Action(ActionKind.SCALE_UP, 1))
+    assert reconcile(r, s) is None  # 1 Ready: the second eviction waits for the replacement
     assert not facts(r).zero_ready and facts(r).always_completes
     assert facts(Rollout(1, Strategy.DRAIN, 0, 0, same_name=True)).zero_ready  # one replica: a gap
 
@@ -298,15 +288,15 @@ def test_statefulset_deletes_one_pod_when_all_are_healthy_and_recreates_it_once_
     next deletion waits until the new pod is available."""
     r = Rollout(3, Strategy.STATEFUL_SET, 0, 1)
     s = r.initial
-    assert r.reconcile(s) == Action(ActionKind.SCALE_DOWN, 1)
-    s = r.apply(s, Action(ActionKind.SCALE_DOWN, 1))
-    assert r.reconcile(s) is None  # terminating: no second deletion, no replacement yet
-    s = r.apply(s, Action(ActionKind.GONE))
-    assert r.reconcile(s) == Action(ActionKind.SCALE_UP, 1)
-    s = r.apply(s, Action(ActionKind.SCALE_UP, 1))
-    assert r.reconcile(s) is None  # the new pod is not available yet
-    s = r.apply(s, Action(ActionKind.AVAILABLE))
-    assert r.reconcile(s) == Action(ActionKind.SCALE_DOWN, 1)
+    assert reconcile(r, s) == Action(ActionKind.SCALE_DOWN, 1)
+    s = apply(r, s, Action(ActionKind.SCALE_DOWN, 1))
+    assert reconcile(r, s) is None  # terminating: no second deletion, no replacement yet
+    s = apply(r, s, Action(ActionKind.GONE))
+    assert reconcile(r, s) == Action(ActionKind.SCALE_UP, 1)
+    s = apply(r, s, Action(ActionKind.SCALE_UP, 1))
+    assert reconcile(r, s) is None  # the new pod is not available yet
+    s = apply(r, s, Action(ActionKind.AVAILABLE))
+    assert reconcile(r, s) == Action(ActionKind.SCALE_DOWN, 1)
     g = build_graph(r)
     assert all(3 - st.old - st.new_available <= 1 for st in g)  # never two pods down
     f = facts(r)
@@ -327,11 +317,11 @@ def test_statefulset_parallel_max_unavailable_deletes_a_batch() -> None:
     maxUnavailable - unhealthy pods at once; recreate each once gone."""
     r = Rollout(4, Strategy.STATEFUL_SET, 0, 2)
     s = r.initial
-    assert r.reconcile(s) == Action(ActionKind.SCALE_DOWN, 2)
-    s = r.apply(s, Action(ActionKind.SCALE_DOWN, 2))
-    assert r.reconcile(s) is None
-    s = r.apply(s, Action(ActionKind.GONE))
-    assert r.reconcile(s) == Action(ActionKind.SCALE_UP, 1)
+    assert reconcile(r, s) == Action(ActionKind.SCALE_DOWN, 2)
+    s = apply(r, s, Action(ActionKind.SCALE_DOWN, 2))
+    assert reconcile(r, s) is None
+    s = apply(r, s, Action(ActionKind.GONE))
+    assert reconcile(r, s) == Action(ActionKind.SCALE_UP, 1)
     assert all(4 - st.old - st.new_available <= 2 for st in build_graph(r))
     assert facts(r).always_completes and not facts(r).zero_ready
     assert facts(Rollout(2, Strategy.STATEFUL_SET, 0, 2)).zero_ready  # both pods at once
@@ -343,17 +333,17 @@ def test_statefulset_ordered_max_unavailable_recreates_one_pod_at_a_time() -> No
     one pod per sync, the next once the previous one is available."""
     r = Rollout(4, Strategy.STATEFUL_SET, 0, 2, ordered=True)
     s = r.initial
-    assert r.reconcile(s) == Action(ActionKind.SCALE_DOWN, 2)
-    s = r.apply(s, Action(ActionKind.SCALE_DOWN, 2))
-    s = r.apply(r.apply(s, Action(ActionKind.GONE)), Action(ActionKind.GONE))
-    assert r.reconcile(s) == Action(ActionKind.SCALE_UP, 1)  # Parallel would create both
-    s = r.apply(s, Action(ActionKind.SCALE_UP, 1))
-    assert r.reconcile(s) is None  # waits for the recreated pod to be available
-    s = r.apply(s, Action(ActionKind.AVAILABLE))
-    assert r.reconcile(s) == Action(ActionKind.SCALE_UP, 1)
-    s = r.apply(s, Action(ActionKind.SCALE_UP, 1))
-    assert r.reconcile(s) is None  # one pod unhealthy: Parallel would delete one more here
-    assert Rollout(4, Strategy.STATEFUL_SET, 0, 2).reconcile(s) == Action(ActionKind.SCALE_DOWN, 1)
+    assert reconcile(r, s) == Action(ActionKind.SCALE_DOWN, 2)
+    s = apply(r, s, Action(ActionKind.SCALE_DOWN, 2))
+    s = apply(r, apply(r, s, Action(ActionKind.GONE)), Action(ActionKind.GONE))
+    assert reconcile(r, s) == Action(ActionKind.SCALE_UP, 1)  # Parallel would create both
+    s = apply(r, s, Action(ActionKind.SCALE_UP, 1))
+    assert reconcile(r, s) is None  # waits for the recreated pod to be available
+    s = apply(r, s, Action(ActionKind.AVAILABLE))
+    assert reconcile(r, s) == Action(ActionKind.SCALE_UP, 1)
+    s = apply(r, s, Action(ActionKind.SCALE_UP, 1))
+    assert reconcile(r, s) is None  # one pod unhealthy: Parallel would delete one more here
+    assert reconcile(Rollout(4, Strategy.STATEFUL_SET, 0, 2), s) == Action(ActionKind.SCALE_DOWN, 1)
     g = build_graph(r)
     assert all(st.new - st.new_available <= 1 for st in g)  # never two recreated pods starting
     assert all(4 - st.old - st.new_available <= 2 for st in g)
@@ -425,7 +415,7 @@ def _follow(rollout: Rollout, rules: Placement, w: NodeWitness, eager: bool) -> 
     unbound = 0
 
     def action() -> Action | None:
-        return rollout.reconcile(RolloutState(sum(old.values()), sum(starting.values()) + sum(available.values())
+        return reconcile(rollout, RolloutState(sum(old.values()), sum(starting.values()) + sum(available.values())
                                               + unbound, sum(available.values())))
 
     for e in w.events:

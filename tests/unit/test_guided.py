@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from zdverify.model.assumptions import settings
-from zdverify.model.deployment import NodeStep, node_facts, node_witness
+from zdverify.model.checker.node_exploration import NodeStep, node_facts, node_witness
 from zdverify.model.guided import guided_runs
 from zdverify.model.kube import build_objects
 from zdverify.model.load import load_text

@@ -1,5 +1,5 @@
 """Required and preferred inter-pod placement (model/scheduler.py ``Placement``) and the
-Pending pods it causes in the rollout graph (model/deployment.py ``Rollout.slots``).
+Pending pods it causes in the rollout graph (model/rollout.py ``Rollout.slots``, model/checker/graph.py).
 
 Facts: k8s-semantics.md §7 (required hostname anti-affinity with replicas == nodes leaves
 surge pods Pending; topology spread counts both revisions unless matchLabelKeys names
@@ -14,7 +14,8 @@ import textwrap
 
 import pytest
 
-from zdverify.model.deployment import Rollout, facts
+from zdverify.model.checker.graph import facts
+from zdverify.model.rollout import Rollout
 from zdverify.model.kube import build_objects
 from zdverify.model.load import load_text
 from zdverify.model.objects import PodTemplate, Strategy
@@ -179,7 +180,7 @@ affinity:
 def test_progress_lemma_with_pending_pods_never_claims_more_than_the_full_graph() -> None:
     """Large graphs with Pending pods decide completion by the progress lemma; where it says
     "completes", the full graph must agree (it may only be more cautious)."""
-    from zdverify.model.deployment import _progress_lemma
+    from zdverify.model.checker.graph import _progress_lemma
 
     checked = 0
     for r in range(1, 7):

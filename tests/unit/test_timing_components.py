@@ -7,13 +7,15 @@ import z3
 
 from zdverify.model.checker import endpointslice, kube_proxy, load_balancer
 from zdverify.model.assumptions import settings
-from zdverify.model.checker.endpointslice import RANK_NOT_SERVING, RANK_READY, RANK_TERMINATING, Change
+from zdverify.model.checker.endpointslice import RANK_NOT_SERVING, RANK_READY, RANK_TERMINATING, SliceChange
 from zdverify.model.kube import build_objects
 from zdverify.model.checker.kubelet import new_pod, old_pod
 from zdverify.model.load import load_text
 from zdverify.model.pairing import pair
 from zdverify.model.scenario import Scenario, build_scenario
 from zdverify.model.checker.encoding import Encoding
+from zdverify.model.checker.entities import Case, NodeEntity, PodEntity
+from zdverify.model.checker.graph import GraphFacts
 
 
 def manifest(pod: str = "", grace: int = 30) -> str:
@@ -58,7 +60,7 @@ def termination_race(enc: Encoding) -> z3.BoolRef:
     deleted = enc.real("old.deleted")
     enc.add(deleted == 0)
     p = old_pod(enc, "old", deleted)
-    c = Change("old.del", deleted, RANK_TERMINATING)
+    c = SliceChange("old.del", deleted, RANK_TERMINATING)
     slices = endpointslice.publish(enc, [c], [])
     applied = kube_proxy.apply(enc, "node-2", [c], slices, [])
     t = enc.real("t")
@@ -189,8 +191,8 @@ def test_publish_and_apply_are_fifo(rank_a, rank_b) -> None:
     """EndpointSlice/kube-proxy simplification 1: a change made earlier is never delivered
     (to the slice, or to any node's rules) after a later one."""
     enc = encoding()
-    a = Change("a", enc.real("a.at"), rank_a)
-    b = Change("b", enc.real("b.at"), rank_b)
+    a = SliceChange("a", enc.real("a.at"), rank_a)
+    b = SliceChange("b", enc.real("b.at"), rank_b)
     slices = endpointslice.publish(enc, [a, b], [])
     n1 = kube_proxy.apply(enc, "node-1", [a, b], slices, [])
     n2 = kube_proxy.apply(enc, "node-2", [a, b], slices, [])
@@ -208,12 +210,12 @@ def test_publish_and_apply_are_fifo(rank_a, rank_b) -> None:
 def test_same_instant_ready_before_terminating() -> None:
     """endpointslice RANK_*: at the same instant a pod becoming ready precedes a deletion."""
     enc = encoding()
-    a = Change("ready", enc.real("t0"), RANK_READY)
-    b = Change("term", enc.real("t0"), RANK_TERMINATING)
+    a = SliceChange("ready", enc.real("t0"), RANK_READY)
+    b = SliceChange("term", enc.real("t0"), RANK_TERMINATING)
     slices = endpointslice.publish(enc, [b, a], [])
     assert not sat(enc, slices["term"] < slices["ready"])
-    c = Change("x", enc.real("t1"), RANK_TERMINATING)
-    d = Change("y", enc.real("t1"), RANK_TERMINATING)
+    c = SliceChange("x", enc.real("t1"), RANK_TERMINATING)
+    d = SliceChange("y", enc.real("t1"), RANK_TERMINATING)
     s2 = endpointslice.publish(enc, [c, d], [])
     assert sat(enc, s2["x"] > s2["y"]) and sat(enc, s2["x"] < s2["y"])  # same rank: either order
 
@@ -221,8 +223,8 @@ def test_same_instant_ready_before_terminating() -> None:
 def test_same_order_pairs() -> None:
     """fifo's ``same_order``: changes of one pod keep their known order."""
     enc = encoding()
-    a = Change("p.del", enc.real("p.del.at"), RANK_TERMINATING)
-    b = Change("p.unready", enc.real("p.unready.at"), RANK_NOT_SERVING)
+    a = SliceChange("p.del", enc.real("p.del.at"), RANK_TERMINATING)
+    b = SliceChange("p.unready", enc.real("p.unready.at"), RANK_NOT_SERVING)
     enc.add(a.at == b.at)
     slices = endpointslice.publish(enc, [a, b], [("p.del", "p.unready")])
     assert not sat(enc, slices["p.del"] > slices["p.unready"])
@@ -247,18 +249,32 @@ def test_lb_stops_sending_window() -> None:
     assert (lo, hi) == (20, 36)  # generic profile: every 10 s, timeout 6 s, 3 failures
 
 
-def test_routes_terminating_fallback() -> None:
-    """§5.2/KEP-1669: without fallback a deleted pod is chosen until its removal is applied;
-    with it, also while it still counts as serving."""
-    t, removed, not_serving = z3.Reals("t removed not_serving")
-    s = z3.Solver()
-    s.add(removed == 1, not_serving == 5, t == 3)
-    s.push()
-    s.add(kube_proxy.routes_terminating(t, removed, not_serving, fallback=False))
-    assert s.check() == z3.unsat
-    s.pop()
-    s.add(kube_proxy.routes_terminating(t, removed, not_serving, fallback=True))
-    assert s.check() == z3.sat
+def routes_of_a_deleted_pod(k8s_version: str) -> tuple[Encoding, z3.BoolRef, z3.BoolRef]:
+    """``kube_proxy.routes`` for an old pod whose removal from the ready set node n applied
+    at 1 and whose not-serving change at 5, at t = 3 (Cluster: every pod is in scope);
+    also ``NR(n)``."""
+    enc = encoding(k8s_version=k8s_version)
+    case = Case(enc, GraphFacts(1, 0, True, True, True), local=False, lb=False)
+    p = PodEntity("old", True, "bound", z=old_pod(enc, "old", enc.real("old.deleted")))
+    n = NodeEntity("n", True)
+    case.pods.append(p)
+    case.nodes.append(n)
+    case.applied[("n", "old.del")] = enc.real("n.old.del")
+    case.applied[("n", "old.unready")] = enc.real("n.old.unready")
+    case.no_ready["n"] = z3.Bool("NR.n", enc.ctx)
+    enc.add(enc.real("n.old.del") == 1, enc.real("n.old.unready") == 5, case.t == 3)
+    return enc, kube_proxy.routes(case, n, p), case.no_ready["n"]
+
+
+def test_routes_to_a_terminating_endpoint_only_without_a_ready_one_in_scope() -> None:
+    """§5.2/KEP-1669: without the fallback a deleted pod is chosen until its removal is
+    applied; with it (1.26+), also while it still counts as serving — but only when no
+    ready endpoint is in scope (``NR(n)``)."""
+    enc, routes, nr = routes_of_a_deleted_pod("1.25")
+    assert not sat(enc, routes)
+    enc, routes, nr = routes_of_a_deleted_pod("1.28")
+    assert sat(enc, routes, nr)
+    assert not sat(enc, routes, z3.Not(nr))
 
 
 def test_model_of_worked_example_is_a_trace() -> None:
