@@ -125,7 +125,7 @@ def _path(file: str, base: str) -> str:
 
 
 def _physical(loc: Loc, base: str) -> dict[str, Any]:
-    physical: dict[str, Any] = {"artifactLocation": {"uri": quote(_path(loc.file, base), safe=_URI_SAFE)}}
+    physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(loc.file, base)}}
     if loc.file == STDIN_NAME:
         physical["artifactLocation"]["description"] = {
             "text": "standard input (name it with --stdin-filename)"}
