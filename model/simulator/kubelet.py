@@ -47,7 +47,7 @@ def start_new(s: SimState, p: SimPod, t: float, created_text: str, since: float 
     p.listen = application.listen(s, p, nt)
     _startup(s, p, nt)
     rp = pod.readiness
-    if rp is None:
+    if rp is None or p.started == INF:  # no probe; or killed before it started: never Ready
         p.ready = p.started
     else:
         base = p.start + rp.initial_delay + (nt.ready_phase % 1.0) * rp.period
