@@ -15,6 +15,7 @@ from zdverify.model.compile import SOLVER_TIMEOUT_MS, Query, queries
 from zdverify.grammar.spec_language import ClaimKind
 from zdverify.model.scenario import Entry, HookSpec, Scenario
 from zdverify.model.scheduler import HOSTNAME_LABEL, Node, discouraged
+from zdverify.model.run import Choices, Timing
 from zdverify.model.simulator.engine import Run, Violation
 from zdverify.model.checker.encoding import Encoding
 from zdverify.model.verdict import (
@@ -40,6 +41,7 @@ class Outcome:
     run: Run | None = None
     violation: Violation | None = None
     reason: str = ""
+    candidate: tuple[Choices, Timing] | None = None  # the replayed run's inputs (a counterexample's)
 
 
 
