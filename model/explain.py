@@ -11,6 +11,7 @@ from zdverify.model.objects import Field, Strategy
 from zdverify.grammar.spec_language import ClaimKind, Sort
 from zdverify.model.scenario import Entry, Scenario
 from zdverify.model.scheduler import Node, discouraged
+from zdverify.model.run import Choices, Timing
 from zdverify.model.simulator.engine import Run, Violation
 from zdverify.model.verdict import (
     Assumption,
@@ -34,6 +35,7 @@ class Outcome:
     run: Run | None = None
     violation: Violation | None = None
     reason: str = ""
+    candidate: tuple[Choices, Timing] | None = None  # the replayed run's inputs (a counterexample's)
 
 
 

@@ -40,7 +40,7 @@ from zdverify.model.checker.properties import SOLVER_TIMEOUT_MS, Query
 from zdverify.model.scenario import Entry, LeftUnverified, Scenario, build_scenario
 from zdverify.model.scheduler import Node
 from zdverify.model.run import Choices, Timing
-from zdverify.model.simulator.engine import Run, Violation, simulate
+from zdverify.model.simulator.engine import Run, simulate
 from zdverify.model.source import InputError
 from zdverify.model.suppression import Suppression
 from zdverify.model.checker.encoding import Encoding
@@ -62,19 +62,20 @@ def _tune_lb(sc: Scenario, choices: Choices, timing: Timing, run: Run) -> Timing
 
 
 def replay(sc: Scenario, prop: Property, candidates: Sequence[tuple[Choices, Timing]]
-           ) -> tuple[Run, Violation] | None:
-    """The first candidate whose simulation violates ``prop``."""
+           ) -> Outcome | None:
+    """The counterexample of the first candidate whose simulation violates ``prop``, with
+    the run's inputs."""
     for choices, timing in candidates:
         run = simulate(sc, choices, timing)
         v = run.first(prop)
         if v is not None:
-            return run, v
+            return Outcome(Verdict.COUNTEREXAMPLE, run, v, candidate=(choices, timing))
         tuned = _tune_lb(sc, choices, timing, run)
         if tuned is not None:
             run = simulate(sc, choices, tuned)
             v = run.first(prop)
             if v is not None:
-                return run, v
+                return Outcome(Verdict.COUNTEREXAMPLE, run, v, candidate=(choices, tuned))
     return None
 
 
@@ -106,7 +107,7 @@ def decide(sc: Scenario, queries: Sequence[Query], prop: Property, seed: int = 0
         if found is None:
             found = replay(sc, prop, random_timings(sc, random.Random(seed), 24))
         if found is not None:
-            return Outcome(Verdict.COUNTEREXAMPLE, found[0], found[1])
+            return found
         inconclusive = (f"Z3 found a timing for '{q.label}', but no complete run built from it "
                         "replayed in the simulator")
     if inconclusive:
@@ -120,13 +121,13 @@ def decide_property(sc: Scenario, prop: Property, gf: GraphFacts, guided: Candid
     if prop.claim.kind is ClaimKind.COMPLETES:
         if sc.paused:
             found = replay(sc, prop, [(Choices(), Timing())])
-            return (Outcome(Verdict.COUNTEREXAMPLE, found[0], found[1]) if found else
+            return (found if found else
                     Outcome(Verdict.INCONCLUSIVE, reason="the paused rollout did not replay as stalled"))
         if not gf.always_completes:
             # the graph has a state that cannot finish: a run that gets stuck is the trace
             found = replay(sc, prop, [(Choices(), Timing())] + random_timings(sc, random.Random(0), 24))
             if found is not None:
-                return Outcome(Verdict.COUNTEREXAMPLE, found[0], found[1])
+                return found
             if gf.reduced and gf.pending:
                 return Outcome(Verdict.INCONCLUSIVE, reason=(
                     f"the state graph with Pending pods exceeds its budget ({gf.states} states without them): "

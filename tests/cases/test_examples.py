@@ -15,6 +15,7 @@ import pytest
 from example_options import OPTIONS
 from zdverify import verify
 from zdverify.model.verdict import Report
+from zdverify.specs.registry import builtin
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -46,6 +47,7 @@ EXPECTED: dict[tuple[str, str | None], tuple[str, str, str, str, str]] = {
     ("statefulset-max-unavailable.yaml", "1.35"): (P, C, C, P, P),
     ("statefulset-drain.yaml", None): (P, C, C, P, P),
     ("statefulset-drain-budget.yaml", None): (P, P, P, P, P),
+    ("killed-in-flight.yaml", None): (P, P, P, C, P),
     # the incident corpus (flags in example_options.py, stories in the README)
     ("incident-k8s-85643.yaml", None): (P, C, C, P, P),
     ("incident-k8s-85643-fixed.yaml", None): (P, C, P, P, P),
@@ -95,6 +97,34 @@ def test_example(name: str, version: str | None, monkeypatch: pytest.MonkeyPatch
 def test_every_example_is_pinned() -> None:
     names = {p.name for p in EXAMPLES.glob("*.yaml")}
     assert names == {n for n, _ in EXPECTED}
+
+
+def test_every_builtin_property_fires_in_an_example() -> None:
+    """kube-linter style: each built-in property has an example where it finds a
+    counterexample (the pinned verdicts, which the goldens hold by property name), so that
+    none of them can go quiet unnoticed."""
+    fired = {r["property"] for g in GOLDENS.glob("*.json") for r in json.loads(g.read_text())
+             if r["verdict"] == C}
+    assert fired >= {p.value for p in builtin()}, f"never fires: {sorted({p.value for p in builtin()} - fired)}"
+    order = [p.value for p in builtin()]  # the EXPECTED tuples' order
+    pinned = {order[i] for verdicts in EXPECTED.values() for i, v in enumerate(verdicts) if v == C}
+    assert pinned == set(order)
+
+
+def test_the_killed_in_flight_fix_is_suggested_and_proved(tmp_path: Path) -> None:
+    """The suggested grace period covers preStop + close + the longest request (the
+    annotation's 120 s); applied to the manifest, every property is proved."""
+    name = "killed-in-flight.yaml"
+    report = verify([str(EXAMPLES / name)])
+    killed = next(r for r in report.results if r.property.slug == "killed-in-flight")
+    assert killed.verdict.value == C
+    assert killed.fix.startswith("terminationGracePeriodSeconds: 136 ")
+    text = (EXAMPLES / name).read_text()
+    old = "terminationGracePeriodSeconds: 60\n"
+    assert text.count(old) == 1
+    fixed = tmp_path / name
+    fixed.write_text(text.replace(old, "terminationGracePeriodSeconds: 136\n"))
+    assert all(r.verdict.value == P for r in verify([str(fixed)]).results)
 
 
 def test_adding_a_prestop_protects_only_the_next_rollout() -> None:

@@ -2,8 +2,12 @@
 
 Hypothesis draws small scenarios (manifest fields, topology, version) and random runs
 (choices and every delay, drawn here from the bounds — not by the checker's code).
-Soundness: whatever the simulator finds, the checker must find (a proof would be wrong).
-Replay: every counterexample the checker prints is a simulator run that violates.
+Soundness: whatever the simulator finds, the checker must find (a proof would be wrong) —
+for the built-ins, the fixed user properties below and one or two user properties drawn
+from the spec language's whole vocabulary (``spec_generator.py``).
+Replay: every counterexample the checker prints is a simulator run that violates: its
+inputs (``Outcome.candidate``) re-simulated give the steps the trace shows and the same
+violation at the same instant.
 """
 from __future__ import annotations
 
@@ -11,20 +15,27 @@ import os
 from pathlib import Path
 from dataclasses import dataclass, replace
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from zdverify.grammar.spec_language import ClaimKind
+from zdverify.grammar.spec_language import ClaimKind, Compare, Event, Sum
 from zdverify.model.assumptions import for_workload, settings as make_settings
 from zdverify.model.kube import build_objects
 from zdverify.model.load import load_text
 from zdverify.model.pairing import pair
 from zdverify.model.scenario import LeftUnverified, Scenario, build_scenario
 from zdverify.model.scheduler import Node
-from zdverify.model.search import check_scenario
+from zdverify.model import search
+from zdverify.model.checker.graph import StateBudgetExceeded, facts
+from zdverify.model.checker.node_exploration import node_facts
+from zdverify.model.explain import Outcome, result
+from zdverify.model.search import check_scenario, decide_property
 from zdverify.model.run import Choices, NewTiming, OldTiming, Timing
 from zdverify.model.simulator.engine import simulate
-from zdverify.model.verdict import EventKind, Verdict
+from zdverify.model.verdict import EventKind, Property, Result, Verdict
 from zdverify.specs.registry import builtin, load
+
+from spec_generator import as_properties, spec_texts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -251,7 +262,10 @@ def runs(draw, sc: Scenario):  # type: ignore[no-untyped-def]
     return choices, timing
 
 
-EXAMPLES = int(os.environ.get("ZDVERIFY_DIFF_EXAMPLES", "120"))  # raise for a deep run
+# examples per test: 120 (the soundness test; half for the replay test), 1000 under the deep
+# profile (ZDVERIFY_HYPOTHESIS_PROFILE=deep, docs/testing.md); ZDVERIFY_DIFF_EXAMPLES wins
+DEEP = os.environ.get("ZDVERIFY_HYPOTHESIS_PROFILE") == "deep"
+EXAMPLES = int(os.environ.get("ZDVERIFY_DIFF_EXAMPLES", "1000" if DEEP else "120"))
 # user properties checked against the simulator too
 USER = tuple(p for p in load([str(ROOT / "examples/specs/grace-margin.zds")]) if not p.builtin) + tuple(
     p for p in load([str(Path(__file__).parent / "specs.zds")]) if not p.builtin)
@@ -261,7 +275,8 @@ USER = tuple(p for p in load([str(ROOT / "examples/specs/grace-margin.zds")]) if
 @given(m=manifests, nodes=st.integers(1, 3), version=st.sampled_from(["1.24", "1.34", "1.35"]), data=st.data())
 def test_what_the_simulator_finds_the_checker_finds(m: Manifest, nodes: int, version: str, data) -> None:  # type: ignore[no-untyped-def]
     sc = scenario(m, nodes, version)
-    props = builtin() + USER
+    props = builtin() + USER + as_properties(
+        data.draw(spec_texts(data.draw(st.sampled_from([1, 1, 1, 2]))), label="generated"))
     verdicts = {r.property.rule_id: r for r in check_scenario(sc, props)}
     for _ in range(3):
         choices, timing = data.draw(runs(sc))
@@ -271,20 +286,138 @@ def test_what_the_simulator_finds_the_checker_finds(m: Manifest, nodes: int, ver
             if v is None:
                 continue
             got = verdicts[p.rule_id]
+            if not p.builtin and drains_none_of_its_pods(sc, run):
+                continue  # a known disagreement: test_a_drain_that_evicts_nothing_creates_no_new_pod
+            if not p.builtin and subtracts_past_instants(p):
+                continue  # a known disagreement: test_the_difference_of_two_past_instants
             if p.claim.kind is ClaimKind.COMPLETES and "scheduling" in [a.key for a in got.assumptions]:
                 continue  # stated: rules not modelled exactly are taken to let the rollout finish
             # soundness for every property; for the built-ins also completeness of the witnesses
             want = (Verdict.COUNTEREXAMPLE,) if p.builtin else (Verdict.COUNTEREXAMPLE, Verdict.INCONCLUSIVE)
             assert got.verdict in want, (
                 f"simulator found {p.value} (at t={v.t:.2f}s, node {v.node}, pod {v.pod}) but the checker said {got.verdict.value}: "
-                f"{got.summary}\n{m.yaml()}")
+                f"{got.summary}\n{m.yaml()}\n{'' if p.builtin else p.text}")
+
+
+def drains_none_of_its_pods(sc: Scenario, run) -> bool:  # type: ignore[no-untyped-def]
+    """A drain of a node on which this run placed none of the workload's pods."""
+    assert run.timeline is not None
+    return sc.drain is not None and not any(p.old and p.node == sc.drain for p in run.timeline.pods)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "KNOWN DISAGREEMENT (found by the generated properties): the checker models a drain with at "
+    "least one of the workload's pods on the drained node (deployment.facts counts 1..replicas) and "
+    "adds a first new pod to every query (compile._query); the simulator also runs placements with "
+    "none there, where nothing is evicted and no new pod exists. A user property about new pods is "
+    "then proved although a run violates it"))
+def test_a_drain_that_evicts_nothing_creates_no_new_pod() -> None:
+    """``zdverify --drain node-1 --nodes 2``: one replica, placed on node-2; the drain of
+    node-1 evicts nothing, so no pod is new at any instant."""
+    m = replace(_PLAIN, replicas=1, surge=1, unavailable=0, readiness="port", svc_type="ClusterIP", drain="none")
+    objects = build_objects(load_text(m.yaml(), "gen.yaml"))
+    pairs, _ = pair(objects)
+    w = pairs[0].workload
+    sc = build_scenario(pairs[0], 2, for_workload(make_settings(), w.annotations, w.loc_of), None, 0, None)
+    prop, = as_properties("property GEN1 some-new-pod {\n  description: \"No pod can be new\"\n"
+                          "  remediation: \"none\"\n  cause: capacity\n  always exists pod p: new(p)\n}\n")
+    run = simulate(sc, Choices(initial=(1,)), Timing())
+    assert drains_none_of_its_pods(sc, run) and run.first(prop) is not None  # the simulator's violation
+    assert check_scenario(sc, [prop])[0].verdict is not Verdict.PROVED
+
+
+PAST = ("created_at", "listen_at", "ready_at")  # an old pod's are before the rollout
+
+
+def subtracts_past_instants(p: Property) -> bool:
+    """Does a comparison of ``p`` subtract one pre-rollout instant from another
+    (``created_at(q) - created_at(p) < 5s``, ``ready_at(p) < ready_at(q)``)?"""
+    def signed(t, sign):  # type: ignore[no-untyped-def]
+        if isinstance(t, Sum):
+            return [x for s_, u in t.terms for x in signed(u, sign * s_)]
+        return [(sign, t.name)] if isinstance(t, Event) and t.name in PAST else []
+
+    def walk(f):  # type: ignore[no-untyped-def]
+        if isinstance(f, Compare):
+            signs = {s_ for s_, _ in signed(f.left, 1) + signed(f.right, -1)}
+            return signs == {1, -1} or any(walk(x) for x in (f.left, f.right))
+        return any(walk(x) for x in (getattr(f, "body", None),) + tuple(getattr(f, "parts", ())) if x is not None)
+
+    return p.claim.formula is not None and walk(p.claim.formula)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "KNOWN DISAGREEMENT (found by the generated properties): an old pod's created_at, listen_at and "
+    "ready_at are -inf in the simulator (simulator/properties.PodLife) and one unknown instant before 0 "
+    "in the checker (compile._event: p.past); their difference is NaN in the simulator, where every "
+    "comparison with it is false (properties._threshold), and 0 in the checker. A claim that negates "
+    "such a comparison is proved although the simulator finds it violated"))
+def test_the_difference_of_two_past_instants() -> None:
+    """``never exists pod p: old(p) and not (created_at(p) - created_at(p) == 0s)``: the
+    difference of an instant with itself is 0 for the checker, NaN (false) for the simulator."""
+    objects = build_objects(load_text(_PLAIN.yaml(), "gen.yaml"))
+    pairs, _ = pair(objects)
+    w = pairs[0].workload
+    sc = build_scenario(pairs[0], 2, for_workload(make_settings(), w.annotations, w.loc_of))
+    prop, = as_properties("property GEN1 past-difference {\n  description: \"x\"\n  remediation: \"none\"\n"
+                          "  cause: capacity\n  never exists pod p: old(p) and not (created_at(p) - created_at(p)"
+                          " == 0s)\n}\n")
+    assert subtracts_past_instants(prop)
+    assert simulate(sc, Choices(), Timing()).first(prop) is not None  # the simulator's violation
+    assert check_scenario(sc, [prop])[0].verdict is not Verdict.PROVED
+
+
+def decided(sc: Scenario, props: tuple[Property, ...]) -> list[tuple[Outcome, Result]]:
+    """What ``check_scenario`` decides, step by step as it does, with each property's
+    ``Outcome`` (the run's inputs included), which its results do not keep.
+    ``test_decided_is_check_scenario`` holds the two together."""
+    try:
+        gf = facts(sc.rollout)
+    except StateBudgetExceeded:
+        assume(False)
+        raise
+    guided = None
+    if search._placement_may_keep_nodes(sc):
+        nf = node_facts(sc.rollout, sc.placement)
+        gf = replace(gf, node_kept=nf.kept, node_states=nf.states)
+        if not nf.kept:
+            guided = search._guided(sc, nf.witness)
+    out = []
+    for p in props:
+        o = decide_property(sc, p, gf, guided)
+        out.append((o, result(sc, p, o, gf)))
+    return out
+
+
+# steps the trace adds to the run's own: what the client sees, and the violation
+_TOLD = (EventKind.REQUEST, EventKind.VIOLATION)
+
+
+def assert_replays(sc: Scenario, o: Outcome, r: Result, m: Manifest) -> None:
+    """Re-simulate the counterexample's inputs: every step the printed trace kept from the
+    run is a step of the new run, in the same order (kind, instant, pod, node, text), and
+    the property is violated again at the same instant, the same way."""
+    what = f"{r.property.value}: {r.summary}\n{m.yaml()}\n{'' if r.property.builtin else r.property.text}"
+    assert o.candidate is not None, f"a counterexample without its run's inputs: {what}"
+    choices, timing = o.candidate
+    again = simulate(sc, choices, timing)
+    steps = iter(again.steps)
+    for s in r.trace:
+        if s.kind in _TOLD:
+            continue
+        assert any(x == s for x in steps), f"trace step {s} is not a step of the re-simulated run: {what}"
+    v = again.first(r.property)
+    assert v is not None, f"the re-simulated run does not violate {what}"
+    shown = next(s for s in r.trace if s.kind is EventKind.VIOLATION)
+    assert (v.t, v.pod or "") == (shown.t, shown.pod), what
+    assert v == o.violation, what  # the same instant, node, pod, entry and bindings
 
 
 @settings(max_examples=max(1, EXAMPLES // 2), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(m=manifests, nodes=st.integers(1, 3), version=st.sampled_from(["1.24", "1.34", "1.35"]))
 def test_every_checker_counterexample_is_a_replayed_run(m: Manifest, nodes: int, version: str) -> None:
     sc = scenario(m, nodes, version)
-    for r in check_scenario(sc, builtin() + USER):
+    for o, r in decided(sc, builtin() + USER):
         # a room of more than one pod per node: proofs use it only when it keeps a pod on
         # every node (deployment.node_facts), so a Local trace it forbids otherwise may be
         # inconclusive; so may rules stated as the scheduling assumption, and Local traces
@@ -295,3 +428,22 @@ def test_every_checker_counterexample_is_a_replayed_run(m: Manifest, nodes: int,
         if r.verdict is Verdict.COUNTEREXAMPLE:
             assert [s.kind for s in r.trace].count(EventKind.VIOLATION) == 1
             assert r.trace == tuple(sorted(r.trace, key=lambda s: s.t))
+            assert_replays(sc, o, r, m)
+
+
+# a Deployment with Cluster traffic, one with Local traffic under a hostname spread (the
+# per-node exploration and its guided runs), a StatefulSet drained under a budget
+_PLAIN = Manifest(replicas=2, recreate=False, surge=1, unavailable=1, readiness="none", period=5, failure=3,
+                  prestop="none", prestop_s=0, grace=30, min_ready=0, svc_type="LoadBalancer", local=False,
+                  pnr=False)
+
+
+@settings(max_examples=3, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(m=st.sampled_from([_PLAIN,
+                          replace(_PLAIN, local=True, placement="spread", readiness="port", prestop="sleep",
+                                  prestop_s=5, replicas=3),
+                          replace(_PLAIN, stateful=True, drain="min1", prestop="sleep", prestop_s=10)]))
+def test_decided_is_check_scenario(m: Manifest) -> None:
+    sc = scenario(m, 3, "1.34")
+    props = builtin() + USER
+    assert [r for _, r in decided(sc, props)] == check_scenario(sc, props)
