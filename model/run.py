@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+NEVER = 1e9
+"""An instant that never comes (a new pod's deletion, an old pod kept), beyond every horizon:
+how both halves write it in the spec language's instant arithmetic (``deleted_at(p)`` of a
+pod never deleted), so that ``deleted_at(p) - deleted_at(q)`` has one value on both sides."""
+
 
 @dataclass(frozen=True)
 class NewTiming:

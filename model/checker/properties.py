@@ -121,13 +121,28 @@ def _atom(case: Case, f: Pred, env: dict[str, object]) -> z3.BoolRef:
             "ready": t >= z.ready}[f.name]
 
 
+def _past(case: Case, p: PodEntity, name: str) -> z3.ArithRef:
+    """An old pod's instants before the rollout: created at some instant before 0, listening
+    and Ready after it (in either order; a probe need not check the served port), before 0.
+    Only what a property mentions is declared."""
+    assert p.past is not None
+    if name == "created_at":
+        return p.past
+    enc = case.enc
+    key = f"{p.name}.past.{name}"
+    if key not in enc.vars:
+        enc.add(enc.real(key) >= p.past, enc.real(key) < 0)
+    return enc.vars[key]
+
+
 def _event(case: Case, p: PodEntity, name: str) -> z3.ArithRef:
     z = p.z
     enc = case.enc
     if isinstance(z, kubelet.OldPod):
-        assert p.past is not None
-        return {"created_at": p.past, "listen_at": p.past, "ready_at": p.past, "deleted_at": z.deleted,
-                "sigterm_at": z.sigterm, "close_at": z.close, "sigkill_at": z.kill, "exit_at": z.exit}[name]
+        if name in ("created_at", "listen_at", "ready_at"):
+            return _past(case, p, name)
+        return {"deleted_at": z.deleted, "sigterm_at": z.sigterm, "close_at": z.close, "sigkill_at": z.kill,
+                "exit_at": z.exit}[name]
     assert isinstance(z, kubelet.NewPod)
     never = enc.const(NEVER)
     return {"created_at": z.created, "listen_at": z.listen, "ready_at": z.ready, "deleted_at": never,

@@ -43,6 +43,7 @@ from zdverify.grammar.spec_language import (
 from zdverify.model.scenario import EntrySpec, Scope, scope_of, scopes
 from zdverify.model.simulator import kube_proxy, load_balancer
 from zdverify.model.simulator.endpointslice import EndpointChange
+from zdverify.model.run import NEVER
 
 INF = math.inf
 
@@ -177,9 +178,20 @@ _APPLY = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: 
           ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
 
 
+# an old pod was created, listened and turned Ready long before the rollout (its life
+# before 0 is -inf on the timeline); the spec language's arithmetic needs numbers
+_LONG_AGO = {"created_at": -3e6, "listen_at": -2e6, "ready_at": -1e6}
+
+
 def _event(p: PodLife, name: str) -> float:
-    return {"created_at": p.created, "listen_at": p.listen, "ready_at": p.ready, "deleted_at": p.deleted,
-            "sigterm_at": p.sigterm, "close_at": p.close, "sigkill_at": p.sigkill, "exit_at": p.exit}[name]
+    """A pod instant as the spec language computes with it: one that never comes is
+    ``NEVER``, one before the rollout a number long before 0 (``_LONG_AGO``), so that the
+    difference of two of them is a number, as on the checker's side."""
+    x = {"created_at": p.created, "listen_at": p.listen, "ready_at": p.ready, "deleted_at": p.deleted,
+         "sigterm_at": p.sigterm, "close_at": p.close, "sigkill_at": p.sigkill, "exit_at": p.exit}[name]
+    if x == INF:
+        return NEVER
+    return _LONG_AGO[name] if x == -INF else x
 
 
 def _linear(t: Term, env: dict[str, int], tl: Timeline) -> tuple[int, float]:
