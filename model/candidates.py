@@ -167,6 +167,10 @@ def _layouts(sc: Scenario, local: bool, entry: int, n_olds: int) -> list[Choices
         d = sc.feasible.index(sc.drain)
         layouts.append(Choices(initial=(d,) * r, placement=tuple(i for i in range(len(sc.feasible)) if i != d) or (0,),
                                deletion=tuple(range(n_olds))))
+    if sc.rollout.may_miss:  # every pod elsewhere: the drain evicts nothing
+        rest = tuple(i for i in range(len(sc.feasible)) if sc.feasible[i] != sc.drain)
+        layouts.append(Choices(initial=tuple(rest[i % len(rest)] for i in range(r)), placement=rest,
+                               deletion=tuple(range(n_olds))))
     return layouts
 
 

@@ -62,6 +62,8 @@ class Rollout:
     # pod anti-affinity, node room (scheduler.Placement.slots); 0: no limit
     slots: int = 0
     node_cap: int = 0  # drain: the most pods the drained node can hold (0: no limit)
+    # drain: the scheduler may have placed every pod elsewhere, so the drain evicts nothing
+    may_miss: bool = False
     ordered: bool = False  # StatefulSet: podManagementPolicy OrderedReady (one creation at a time)
     same_name: bool = False  # drain of a StatefulSet: an evicted pod is recreated (same name) once gone
 

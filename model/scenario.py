@@ -462,7 +462,9 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
         # the cordoned node takes no replacement: the room is the other nodes'
         rules_rest = replace(rules, feasible=tuple(i for i in feasible_idx if i != drain))
         on_node = replace(rules, feasible=(drain,)).slots() if drain in feasible_idx else 0
-        rollout = replace(rollout, slots=rules_rest.slots(), node_cap=on_node)
+        rest = rules_rest.slots()
+        rollout = replace(rollout, slots=rest, node_cap=on_node,
+                          may_miss=len(rules_rest.feasible) > 0 and (rest == 0 or rest >= r))
     elif rollout.strategy is Strategy.ROLLING_UPDATE:
         rollout = replace(rollout, slots=rules.slots() if caps_alike else 0)
     most = min((x for x in (rules.slots(), rules.per_revision_slots()) if x), default=0)

@@ -35,10 +35,6 @@ def builtin() -> tuple[Property, ...]:
     return tuple(_property(sp, True) for sp in parse_specs(text, BUILTIN_FILE))
 
 
-def builtin_by_slug(slug: str) -> Property:
-    return next(p for p in builtin() if p.slug == slug)
-
-
 def load(paths: Sequence[str]) -> tuple[Property, ...]:
     """The built-ins, then each spec file's properties; ids and names must be unique."""
     out = list(builtin())

@@ -135,6 +135,7 @@ class GraphFacts:
     # every feasible node holds a Ready, non-terminating pod at every instant (``node_facts``)
     node_kept: bool = False
     node_states: int = 0  # the per-node states explored to decide it
+    idle: bool = False  # some run does nothing: a drain of a node the scheduler left without these pods
 
 
 def facts(rollout: Rollout, max_states: int = 20_000) -> GraphFacts:
@@ -153,10 +154,12 @@ def facts(rollout: Rollout, max_states: int = 20_000) -> GraphFacts:
         # how many pods run on the drained node is the scheduler's choice: every count
         most = min(rollout.replicas, rollout.node_cap or rollout.replicas)
         parts = [facts(replace(rollout, on_drained=k), max_states) for k in range(1, most + 1)]
+        # ... none at all when the other nodes have room for every pod (``queries`` then
+        # adds the run in which nothing happens: ``idle``)
         return GraphFacts(sum(p.states for p in parts), sum(p.edges for p in parts),
                           any(p.zero_ready for p in parts), any(p.deletes for p in parts),
                           all(p.always_completes for p in parts), pending=any(p.pending for p in parts),
-                          starts=any(p.starts for p in parts))
+                          starts=any(p.starts for p in parts), idle=rollout.may_miss)
     if rollout.slots and rollout.slots >= 2 * rollout.replicas:
         rollout = replace(rollout, slots=0)  # old pods (deleted or not) and new pods never exceed 2R
     try:

@@ -27,7 +27,7 @@ builder.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import z3
@@ -326,6 +326,15 @@ def queries(prop: Property, sc: Scenario, gf: GraphFacts, witnesses: Callable[[E
     creates = not sc.paused and sc.rollout.replicas > 0
     if sc.rollout.strategy is Strategy.DRAIN or sc.rollout.waits_gone:
         creates = creates and gf.deletes  # new pods only replace deleted ones
+    out = _queries(prop, sc, gf, violation, creates, witnesses)
+    if gf.idle:  # some run does nothing (a drain that evicts none of the pods): no pod is new, none deleted
+        quiet = replace(gf, deletes=False, zero_ready=False, pending=False, starts=False, idle=False)
+        out += _queries(prop, sc, quiet, violation, False, witnesses)
+    return out
+
+
+def _queries(prop: Property, sc: Scenario, gf: GraphFacts, violation: Formula, creates: bool,
+             witnesses: Callable[[Encoding, bool], Runs]) -> list[Query]:
     out: list[Query] = []
     infeasible = len(sc.feasible) < sc.nodes
     for scope in scopes(sc.entries):

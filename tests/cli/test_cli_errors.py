@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from zdverify import cli
 from zdverify.model.assumptions import DEFAULT_K8S_VERSION
 from zdverify.model.verdict import Note, NoteKind, Report, Result, Verdict
-from zdverify.specs.registry import builtin_by_slug
+from builtin_properties import builtin_by_slug
 
 WEB = """\
 apiVersion: apps/v1

@@ -24,7 +24,7 @@ from zdverify.model.verdict import (
     Verdict,
 )
 from zdverify.reports.markdown import FOLD_STEPS, gantt, mermaid_text, render_markdown, sequence_diagram, split_fix
-from zdverify.specs.registry import builtin_by_slug
+from builtin_properties import builtin_by_slug
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB, SVC = "Deployment/default/web", "Service/default/web"

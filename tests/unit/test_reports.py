@@ -22,7 +22,7 @@ from zdverify.model.verdict import (
 )
 from zdverify.reports.json_report import render_json
 from zdverify.reports.text import render_text
-from zdverify.specs.registry import builtin_by_slug
+from builtin_properties import builtin_by_slug
 
 WEB = "Deployment/default/web"
 SVC = "Service/default/web"

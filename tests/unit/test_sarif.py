@@ -24,7 +24,8 @@ from zdverify.model.verdict import (
     NoteKind,
 )
 from zdverify.reports.sarif import artifact_uri, render_sarif
-from zdverify.specs.registry import builtin, builtin_by_slug
+from builtin_properties import builtin_by_slug
+from zdverify.specs.registry import builtin
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

@@ -351,7 +351,7 @@ def test_from_says_whether_the_old_pods_were_placed_by_the_same_rules(old_text: 
     assert sc.from_previous and sc.old_placed_alike is alike
     # the exploration runs only when they were (README: skipped when the change adds the rules)
     from zdverify.model.search import check_scenario
-    from zdverify.specs.registry import builtin_by_slug
+    from builtin_properties import builtin_by_slug
 
     (r,) = check_scenario(sc, [builtin_by_slug("no-endpoint")])
     assert (r.stats["node_states"] > 0) is alike
@@ -374,7 +374,7 @@ def test_from_an_old_template_without_the_caps_counts_no_places() -> None:
     is stated."""
     from zdverify.model.scheduler import Node
     from zdverify.model.search import check_scenario
-    from zdverify.specs.registry import builtin_by_slug
+    from builtin_properties import builtin_by_slug
 
     anti = ("      affinity:\n        podAntiAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution:\n"
             "          - {labelSelector: {matchLabels: {app: web}}, topologyKey: example.com/rack}\n")

@@ -14,7 +14,8 @@ from zdverify.model.scenario import Scenario, build_scenario
 from zdverify.model.run import Choices, NewTiming, OldTiming, Timing
 from zdverify.model.simulator.engine import simulate
 from zdverify.model.verdict import EventKind, Property
-from zdverify.specs.registry import builtin, builtin_by_slug
+from builtin_properties import builtin_by_slug
+from zdverify.specs.registry import builtin
 
 SURGE1 = "  strategy:\n    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}\n"
 
