@@ -16,7 +16,7 @@ class KilledInFlight(CauseHandler):
     cause = Cause.KILLED_IN_FLIGHT
 
     def why(self, sc: Scenario) -> str:
-        return ("SIGKILL comes max(grace - preStop, 2s) after SIGTERM; a request accepted just before the "
+        return ("SIGKILL comes max(grace - preStop in whole seconds, 2s) after SIGTERM; a request accepted just before the "
                 f"listener closed may still be running (requests last up to {sc.settings['request'].hi:g}s)")
 
     def blame(self, sc: Scenario) -> list[Blame]:

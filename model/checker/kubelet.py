@@ -2,7 +2,9 @@
 
 Follows ``kubernetes/kubernetes:pkg/kubelet/prober/worker.go`` (probe ticks, thresholds,
 startup gating, readiness during termination) and ``pkg/kubelet/kuberuntime/
-kuberuntime_container.go`` ``killContainer`` (preStop within grace, 2 s minimum).
+kuberuntime_container.go`` ``killContainer`` (preStop within grace, 2 s minimum; the hook's
+run time is subtracted from the grace period in whole seconds, truncated —
+``executePreStopHook``).
 
 Simplifications:
  1. One serving container decides the pod's readiness; other containers are taken as
@@ -124,6 +126,15 @@ class OldPod:
     unready: z3.ArithRef
 
 
+def whole_seconds(hook: z3.ArithRef, lo: float, hi: float) -> z3.ArithRef:
+    """The preStop hook's run time as the kubelet subtracts it from the grace period: whole
+    seconds, truncated (``executePreStopHook`` returns ``int64(elapsed.Seconds())``). A hook of
+    a fixed whole number of seconds is its own value (no integer reasoning needed)."""
+    if lo == hi and float(lo).is_integer():
+        return hook
+    return z3.ToReal(z3.ToInt(hook))
+
+
 def old_pod(enc: Encoding, name: str, deleted: z3.ArithRef) -> OldPod:
     """An old pod's termination from its deletion on."""
     pod = enc.sc.old  # old pods run the old template
@@ -135,7 +146,7 @@ def old_pod(enc: Encoding, name: str, deleted: z3.ArithRef) -> OldPod:
     sigterm = enc.real(f"{name}.sigterm")
     enc.add(sigterm == seen + hook)
     kill = enc.real(f"{name}.kill")
-    enc.add(kill == sigterm + zmax(pod.grace - hook, 2.0))
+    enc.add(kill == sigterm + zmax(pod.grace - whole_seconds(hook, h.lo, h.hi), 2.0))
     close = application.close(enc, name, seen, sigterm)
     exit_t = application.exit_time(enc, name, close, kill)
     unready = enc.real(f"{name}.unready")

@@ -2,7 +2,8 @@
 
 Follows ``kubernetes/kubernetes:pkg/kubelet/prober/worker.go`` (probe ticks, thresholds,
 startup gating, readiness during termination) and ``pkg/kubelet/kuberuntime/
-kuberuntime_container.go`` ``killContainer`` (preStop within grace, 2 s minimum).
+kuberuntime_container.go`` ``killContainer`` (preStop within grace, 2 s minimum; the hook's
+run time counts in whole seconds, truncated — ``executePreStopHook``).
 
 Simplifications (as ``model/checker/kubelet.py``):
  1. One serving container decides the pod's readiness; other containers are taken as
@@ -121,7 +122,9 @@ def delete_old(s: SimState, t: float, p: SimPod, why: str = "") -> None:
     hook = min(max(ot.hook, h.lo), h.hi)
     p.sigterm = p.seen + hook
     p.close = application.close(s, p, ot)
-    p.sigkill = p.sigterm + max(pod.grace - hook, 2.0)
+    # killContainer: the grace period less the hook's run time in whole seconds (truncated:
+    # executePreStopHook returns int64(elapsed.Seconds())), at least 2 s
+    p.sigkill = p.sigterm + max(pod.grace - math.floor(hook), 2.0)
     p.exit = application.exit_time(s, p, ot)
     rp = pod.readiness
     probe_runs = rp is not None and not (pod.readiness_exec and b.exec_readiness_skipped_when_terminating)

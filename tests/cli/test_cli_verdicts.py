@@ -117,3 +117,43 @@ def test_properties_command_and_the_readme_catalogue_agree() -> None:
     assert block == p.stdout, "README catalogue is stale: paste `zdverify properties -o markdown`"
     text = run("properties").stdout
     assert all(f"ZDV00{i}" in text for i in range(1, 6))
+
+
+SLOW_PROXY_FRACTIONAL_PRESTOP = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations:
+    zdverify/request-duration: 0s..2800ms
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 30
+      containers:
+        - name: web
+          image: nginx
+          ports: [{containerPort: 80}]
+          readinessProbe: {tcpSocket: {port: 80}, periodSeconds: 2}
+          lifecycle: {preStop: {exec: {command: ["sleep", "27.5"]}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}, ports: [{port: 80}]}
+"""
+
+
+@pytest.mark.parametrize("request_s,code", [("2800ms", 0), ("3200ms", 1)])
+def test_a_fractional_prestop_leaves_whole_seconds_of_grace(request_s: str, code: int) -> None:
+    """``sleep 27.5`` with grace 30: the kubelet subtracts the hook's 27 whole seconds, so
+    SIGKILL comes 3 s after SIGTERM (it was taken as 2.5 s: a spurious killed-in-flight
+    counterexample for 2.8 s requests). A kube-proxy that takes up to 40 s keeps routing
+    to the pod until SIGTERM."""
+    manifest = SLOW_PROXY_FRACTIONAL_PRESTOP.replace("0s..2800ms", f"0s..{request_s}")
+    p = run("-", "--property", "killed-in-flight", "--assume", "kube-proxy=0s..40s", stdin=manifest)
+    assert p.returncode == code, p.stdout + p.stderr

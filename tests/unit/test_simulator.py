@@ -94,10 +94,12 @@ def test_recreate_creates_only_after_old_pods_exit() -> None:
     (30, '[sleep, "29"]', 29.0),  # grace − preStop = 1 < 2: the one-off 2 s extension
     (10, '[sleep, "60"]', 10.0),  # preStop cut at grace; SIGKILL 2 s after SIGTERM
     (30, "[nginx, -s, quit]", 12.0),  # unknown hook: any duration up to grace
+    (30, "[nginx, -s, quit]", 12.7),  # ... counted in whole seconds: 30 - 12 = 18 s
+    (30, '[sleep, "27.5"]', 27.5),  # 30 - 27 = 3 s, not 2.5 s
 ])
 def test_sigterm_and_sigkill_times(grace, command, hook) -> None:
     """§2.2: SIGTERM at kubelet_sees + min(preStop, grace); SIGKILL at SIGTERM +
-    max(grace − preStop, 2)."""
+    max(grace − preStop in whole seconds, 2) (``executePreStopHook`` truncates)."""
     sc = build(manifest(replicas=1, grace=grace, pod=prestop(command)), assume={"app-close": "0s..100s"})
     old = OldTiming(kubelet=0.5, hook=hook, close=100.0)  # the app never closes: SIGKILL ends it
     run = simulate(sc, Choices(), Timing(default_old=old))
@@ -105,7 +107,7 @@ def test_sigterm_and_sigkill_times(grace, command, hook) -> None:
     [term] = steps_of(run, EventKind.SIGTERM)
     [kill] = steps_of(run, EventKind.SIGKILL)
     assert term.t == pytest.approx(deleted.t + 0.5 + hook)
-    assert kill.t == pytest.approx(term.t + max(grace - hook, 2.0))
+    assert kill.t == pytest.approx(term.t + max(grace - math.floor(hook), 2.0))
     assert kill.t - term.t >= 2.0
 
 

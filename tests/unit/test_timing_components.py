@@ -158,18 +158,31 @@ def test_first_readiness_in_window() -> None:
     (prestop('[sh, -c, "sleep 5 && nginx -s quit"]'), 30),
     ("", 0),
     (prestop('[sleep, "5"]'), 1),
+    (prestop('[sleep, "27.5"]'), 30),
 ])
 def test_sigkill_at_least_two_seconds_after_sigterm(pod, grace) -> None:
-    """§2.2: SIGKILL at SIGTERM + max(grace − preStop, 2): never less than 2 s."""
+    """§2.2: SIGKILL at SIGTERM + max(grace − preStop in whole seconds, 2): never less than
+    2 s (``executePreStopHook`` returns ``int64(elapsed.Seconds())``)."""
     enc = encoding(pod, grace)
     deleted = enc.real("old.deleted")
     enc.add(deleted == 0)
     p = old_pod(enc, "old", deleted)
     assert not sat(enc, p.kill - p.sigterm < 2)
     hook = p.sigterm - p.seen
-    assert not sat(enc, p.kill - p.sigterm != z3.If(grace - hook >= 2, grace - hook, 2))
+    whole = z3.ToReal(z3.ToInt(hook))
+    assert not sat(enc, p.kill - p.sigterm != z3.If(grace - whole >= 2, grace - whole, 2))
     assert not sat(enc, hook > grace)  # the hook is bounded by the grace period
     assert not sat(enc, p.exit > p.kill)
+
+
+def test_a_fractional_prestop_counts_in_whole_seconds() -> None:
+    """After ``sleep 27.5`` with grace 30 the kubelet leaves 30 - 27 = 3 s, not 2.5 s."""
+    enc = encoding(prestop('[sleep, "27.5"]'), 30)
+    deleted = enc.real("old.deleted")
+    enc.add(deleted == 0)
+    p = old_pod(enc, "old", deleted)
+    assert sat(enc, p.kill - p.sigterm == 3)
+    assert not sat(enc, p.kill - p.sigterm != 3)
 
 
 def test_kubelet_reaction_bound() -> None:
