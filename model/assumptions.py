@@ -50,9 +50,9 @@ BOUNDS: tuple[Bound, ...] = (
     Bound("app-close", Interval(0, 0), "SIGTERM -> application stops accepting connections"),
     Bound("request", Interval(0, 1), "duration of one request"),
     Bound("lb-register", Interval(0, 120), "IP targets: endpoint ready (or pod started, with a readiness gate) "
-          "-> target registered (AWS LBC #3270: ~2 min observed; k8s-semantics.md C)", ip_only=True),
+          "-> target registered (aws-load-balancer-controller#3270: ~2 min observed)", ip_only=True),
     Bound("lb-deregister", Interval(0, 120), "IP targets: endpoint terminating -> the load balancer stops "
-          "sending new requests (AWS LBC #3270; k8s-semantics.md A.7, C)", ip_only=True),
+          "sending new requests (aws-load-balancer-controller#3270)", ip_only=True),
 )
 
 
@@ -73,7 +73,7 @@ class LBProfile:
 LB_PROFILES: Mapping[str, LBProfile] = {
     p.name: p for p in (
         LBProfile("generic", 10, 6, 3, 3,
-                  "AWS Load Balancer Controller NLB defaults (HTTP 10 s / 6 s, 3/3), k8s-semantics.md §6.2"),
+                  "AWS Load Balancer Controller NLB defaults (HTTP 10 s / 6 s, 3/3)"),
         LBProfile("aws-nlb", 10, 6, 3, 3,
                   "AWS Load Balancer Controller NLB, HTTP check on healthCheckNodePort: 10 s, timeout 6 s, "
                   "3/3 (kubernetes-sigs/aws-load-balancer-controller docs/guide/service/annotations.md)"),

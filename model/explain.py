@@ -59,6 +59,11 @@ def _assumptions(sc: Scenario, gf: GraphFacts | None) -> tuple[Assumption, ...]:
                    "(doubled-up nodes first, ties free)"),
         Assumption("entries", ", ".join(e.text for e in sc.entries), "manifest",
                    "clients may send a request at any instant"),
+        Assumption("connections", "a new connection per request", "model",
+                   "kube-proxy flushes conntrack only for UDP: a client's keep-alive (pooled) TCP connection "
+                   "stays on its pod through preStop whatever the endpoints say, and a request on it fails when "
+                   "the pod closes it or exits — not modelled; clients should retry on a closed idle connection, "
+                   "or the application answer with 'Connection: close' while it drains"),
     )
     most = _most_endpoints(sc)
     if most > MAX_ENDPOINTS_PER_SLICE:

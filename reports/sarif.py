@@ -250,6 +250,8 @@ def _result(result: Result, report: Report, base: str) -> dict[str, Any]:
         "workload": result.workload,
         "service": result.service,
         "nodes": report.nodes,
+        # what the verdict rests on (json-format.md: the same list as the JSON result's)
+        "assumptions": [{"key": a.key, "value": a.value, "origin": a.origin} for a in result.assumptions],
     }
     return sarif
 

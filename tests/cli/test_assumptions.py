@@ -72,3 +72,16 @@ def test_config_selects_the_profile(tmp_path: Path) -> None:
     (tmp_path / ".zdverify.yaml").write_text("lb: alibaba\n")
     p = run("web.yaml", cwd=tmp_path)
     assert p.returncode == 2 and ".zdverify.yaml:1: error: lb: unknown load-balancer profile" in p.stderr
+
+
+def test_every_result_states_that_each_request_opens_a_new_connection() -> None:
+    """Keep-alive connections are not modelled (kube-proxy does not flush TCP conntrack
+    entries): every result says so, proved or not, in JSON and SARIF."""
+    js = json.loads(run("examples/no-prestop.yaml", "-o", "json").stdout)
+    assert {r["verdict"] for r in js["results"]} == {"proved", "counterexample"}
+    for r in js["results"]:
+        connections = [a for a in r["assumptions"] if a["key"] == "connections"]
+        assert connections and connections[0]["origin"] == "model" and "keep-alive" in connections[0]["note"]
+    sarif = json.loads(run("examples/no-prestop.yaml", "-o", "sarif").stdout)
+    results = sarif["runs"][0]["results"]
+    assert results and all("connections" in [a["key"] for a in r["properties"]["assumptions"]] for r in results)
