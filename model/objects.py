@@ -32,6 +32,7 @@ class Field(StrEnum):
     MAX_UNAVAILABLE = "spec.strategy.rollingUpdate.maxUnavailable"
     UPDATE_STRATEGY = "spec.updateStrategy"  # DaemonSet, StatefulSet
     UPDATE_ROLLING_UPDATE = "spec.updateStrategy.rollingUpdate"
+    UPDATE_MAX_UNAVAILABLE = "spec.updateStrategy.rollingUpdate.maxUnavailable"
     POD_SPEC = "spec.template.spec"
     GRACE = "spec.template.spec.terminationGracePeriodSeconds"
     READINESS_GATES = "spec.template.spec.readinessGates"

@@ -20,10 +20,10 @@ class Capacity(CauseHandler):
 
     def blame(self, sc: Scenario) -> list[Blame]:
         w = sc.pair.workload
-        out = [Blame(w.loc_of(Field.REPLICAS), "spec.replicas", f"{sc.rollout.replicas} replicas")]
+        out = [Blame(w.loc_of(Field.REPLICAS), Field.REPLICAS, f"{sc.rollout.replicas} replicas")]
         if w.kind is WorkloadKind.DEPLOYMENT and sc.rollout.strategy is Strategy.ROLLING_UPDATE:
             out.append(Blame(w.loc_of(Field.MAX_UNAVAILABLE),
-                             "spec.strategy.rollingUpdate.maxUnavailable",
+                             Field.MAX_UNAVAILABLE,
                              f"resolves to {sc.rollout.unavailable} of {sc.rollout.replicas} replicas"))
         return out
 

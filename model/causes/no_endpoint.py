@@ -54,7 +54,7 @@ class NoEndpoint(CauseHandler):
         if _drained(sc):
             return budget_blame(sc)
         if _ungated(sc):
-            return [Blame(w.loc_of(Field.POD_SPEC), "spec.template.spec.readinessGates",
+            return [Blame(w.loc_of(Field.POD_SPEC), Field.READINESS_GATES,
                           "absent: a new pod is Ready (and old pods are deleted) before its target is healthy "
                           "in the load balancer")]
         if _local(sc):
@@ -62,18 +62,18 @@ class NoEndpoint(CauseHandler):
         if w.kind is WorkloadKind.POD:
             return [Blame(w.loc, "kind: Pod", "a bare Pod is replaced by delete + create")]
         if statefulset_batch_takes_all(sc):
-            field = "spec.updateStrategy.rollingUpdate.maxUnavailable"
+            field = Field.UPDATE_MAX_UNAVAILABLE
             return [Blame(w.loc_of(field), field,
                           f"resolves to {sc.rollout.unavailable} of {sc.rollout.replicas} replicas: every pod is "
                           "deleted at once (a StatefulSet never surges)")]
         if sc.rollout.strategy is Strategy.STATEFUL_SET:
-            return [Blame(w.loc_of(Field.REPLICAS), "spec.replicas",
+            return [Blame(w.loc_of(Field.REPLICAS), Field.REPLICAS,
                           f"{sc.rollout.replicas}: a StatefulSet deletes a pod before it recreates it (no surge)")]
         if sc.rollout.strategy is Strategy.RECREATE:
-            return [Blame(w.loc_of(Field.STRATEGY_TYPE), "spec.strategy.type",
+            return [Blame(w.loc_of(Field.STRATEGY_TYPE), Field.STRATEGY_TYPE,
                           "Recreate deletes every old pod before creating new ones")]
         return [Blame(w.loc_of(Field.MAX_UNAVAILABLE),
-                      "spec.strategy.rollingUpdate.maxUnavailable",
+                      Field.MAX_UNAVAILABLE,
                       f"resolves to {sc.rollout.unavailable} of {sc.rollout.replicas} replicas")]
 
     def fix(self, sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
@@ -116,11 +116,11 @@ def budget_blame(sc: Scenario) -> list[Blame]:
 def _local_blame(sc: Scenario) -> list[Blame]:
     """Local traffic: the policy, and what decides how long a node keeps a serving endpoint."""
     w, svc = sc.pair.workload, sc.pair.service
-    field = ("spec.externalTrafficPolicy" if any(e.local and e.kind is not Entry.CLUSTER_IP
-                                                 for e in sc.entries) else "spec.internalTrafficPolicy")
+    field = (Field.EXTERNAL_TRAFFIC_POLICY if any(e.local and e.kind is not Entry.CLUSTER_IP
+                                                  for e in sc.entries) else Field.INTERNAL_TRAFFIC_POLICY)
     out = [Blame(svc.loc_of(field), field, "Local: a node without a local ready pod drops the traffic it receives")]
     if sc.rollout.strategy is Strategy.DAEMON_SET and sc.rollout.surge == 0:
-        out.append(Blame(w.loc_of(Field.UPDATE_STRATEGY), "spec.updateStrategy",
+        out.append(Blame(w.loc_of(Field.UPDATE_STRATEGY), Field.UPDATE_STRATEGY,
                          "no surge: a node's old pod is deleted before its new pod exists"))
         return out
     h = sc.old.hook

@@ -30,7 +30,7 @@ class Stalled(CauseHandler):
             return budget_blame(sc)
         w, pod = sc.pair.workload, sc.pod
         if sc.paused:
-            return [Blame(w.loc_of(Field.PAUSED), "spec.paused", "true: the rollout does not start")]
+            return [Blame(w.loc_of(Field.PAUSED), Field.PAUSED, "true: the rollout does not start")]
         probe = pod.startup if pod.startup and pod.startup.checks_port else pod.liveness
         return [Blame(probe.loc if probe else pod.container_loc, f"containers[{pod.container}] probes",
                       "can fail before the application listens")]
@@ -65,7 +65,7 @@ def _no_room(sc: Scenario) -> tuple[list[Blame], str, str]:
     blame = [Blame(rules.loc or w.loc_of(Field.POD_SPEC), "placement",
                    f"{rules.why()}: {slots} pods fit on the {len(sc.feasible)} feasible node(s)")]
     if r.strategy is Strategy.ROLLING_UPDATE:
-        blame.append(Blame(w.loc_of(Field.ROLLING_UPDATE), "spec.strategy.rollingUpdate",
+        blame.append(Blame(w.loc_of(Field.ROLLING_UPDATE), Field.ROLLING_UPDATE,
                            f"maxSurge {r.surge}, maxUnavailable {r.unavailable} of {r.replicas} replicas"))
     why = (f"only {slots} pods fit at once and all {r.replicas} old pods hold their places: the surge pod stays "
            "Pending, and with maxUnavailable 0 the controller deletes no old pod before a new one is available")

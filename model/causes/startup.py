@@ -23,7 +23,7 @@ class Startup(CauseHandler):
     def blame(self, sc: Scenario) -> list[Blame]:
         svc, pod = sc.pair.service, sc.pod
         if sc.publish_not_ready:
-            return [Blame(svc.loc_of(Field.PUBLISH_NOT_READY), "spec.publishNotReadyAddresses",
+            return [Blame(svc.loc_of(Field.PUBLISH_NOT_READY), Field.PUBLISH_NOT_READY,
                           "not-ready pods are published as ready endpoints")]
         if pod.readiness is None:
             return [Blame(pod.container_loc, f"containers[{pod.container}].readinessProbe",

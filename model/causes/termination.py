@@ -68,9 +68,9 @@ def shutdown_blame(sc: Scenario) -> list[Blame]:
     h = pod.hook
     out = [Blame(h.loc or pod.container_loc, f"containers[{pod.container}].lifecycle.preStop", h.text)]
     out.append(Blame(pod.grace_loc or sc.pair.workload.loc_of(Field.GRACE),
-                     "terminationGracePeriodSeconds", f"{pod.grace:g}s"))
+                     Field.TEMPLATE_GRACE, f"{pod.grace:g}s"))
     if sc.publish_not_ready:
-        out.insert(0, Blame(sc.pair.service.loc_of(Field.PUBLISH_NOT_READY), "spec.publishNotReadyAddresses",
+        out.insert(0, Blame(sc.pair.service.loc_of(Field.PUBLISH_NOT_READY), Field.PUBLISH_NOT_READY,
                             "terminating pods stay published as ready endpoints"))
     return out
 

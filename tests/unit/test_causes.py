@@ -68,6 +68,15 @@ def test_every_cause_has_its_handler(cause: Cause) -> None:
     assert handler(cause) is h  # a constant, not built per call
 
 
+def test_the_spec_language_knows_exactly_the_causes_the_model_has() -> None:
+    """A cause is a ``Cause`` member, a word of the spec language (``cause:``) and a handler
+    module: the three lists agree, so a new cause cannot be usable in one and not another."""
+    from zdverify.grammar.spec_language import CAUSES
+    assert sorted(CAUSES) == sorted(c.value for c in Cause)
+    modules = {m.name for m in pkgutil.iter_modules(causes.__path__)} - {"handler"}
+    assert modules == {c.value.replace("-", "_") for c in Cause}
+
+
 def test_every_module_is_one_cause_handler() -> None:
     """Each module of the package but the interface is the handler of the cause it is named after."""
     names = {m.name for m in pkgutil.iter_modules(causes.__path__)} - {"handler"}
