@@ -31,8 +31,9 @@ class KilledInFlight(CauseHandler):
     def describe(self, w: Witness) -> str:
         if w.found is None or w.pod is None:
             return claim_fails(w)
-        return (f"{via(w)} is accepted by {w.pod.name} at t={w.found.t:.2f}s and still runs "
-                f"({w.timeline.request:g}s) when SIGKILL arrives at t={w.pod.sigkill:.2f}s")
+        # the instant itself is the step's (and the summary's): say how much later SIGKILL comes
+        return (f"{via(w)} is accepted by {w.pod.name} and still runs ({w.timeline.request:g}s) when "
+                f"SIGKILL arrives {w.pod.sigkill - w.found.t:.2f}s later")
 
 
 HANDLER = KilledInFlight()
