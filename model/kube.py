@@ -673,6 +673,7 @@ def _container(f: _Field, grace: int) -> Container:
                 port=p.get("containerPort").integer(minimum=1, maximum=65535),
                 name=port_name,
                 protocol=p.get("protocol").choice("TCP", _PROTOCOLS),
+                host_port=p.get("hostPort").integer(default=0, minimum=0, maximum=65535) or None,  # 0: unset
                 loc=p.value_loc,
             )
         )

@@ -101,6 +101,7 @@ class ContainerPort:
     port: int
     name: str | None = None
     protocol: str = "TCP"
+    host_port: int | None = None  # hostPort: the node's port, one pod per node may hold it
     loc: Loc = field(default=Loc("<unknown>", 0), compare=False)
 
 

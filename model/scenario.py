@@ -439,9 +439,12 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
             rules = replace(rules, unmodelled="; ".join(x for x in (
                 rules.unmodelled, "caps the old pods were not placed by (--from: the change adds or alters them)")
                 if x))
-    if w.kind is WorkloadKind.DAEMON_SET and (rules.caps or rules.spread or not rules.exact):
-        # a DaemonSet pod is bound to its node; with maxSurge its new pod would need room next
-        # to the old one, which required anti-affinity refuses: not modelled, stated
+    per_node_caps = (rules.exact and not rules.spread and all(not c.zone for c in rules.caps)
+                     and all(x is None for x in rules.node_room))
+    if w.kind is WorkloadKind.DAEMON_SET and (rules.caps or rules.spread or not rules.exact) and not per_node_caps:
+        # a DaemonSet pod is bound to its node; with maxSurge its new pod needs room next to
+        # the old one: per-node caps (a hostPort, required anti-affinity per node) are modelled
+        # (the rollout's slots); anything else is not, and is stated
         rules = Placement(unmodelled="required inter-pod rules on a DaemonSet (a surge pod may never find room)",
                           loc=rules.loc)
     if drain is not None:
@@ -466,6 +469,10 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
         rollout = replace(rollout, slots=rest, node_cap=on_node,
                           may_miss=len(rules_rest.feasible) > 0 and (rest == 0 or rest >= r))
     elif rollout.strategy is Strategy.ROLLING_UPDATE:
+        rollout = replace(rollout, slots=rules.slots() if caps_alike else 0)
+    elif rollout.strategy is Strategy.DAEMON_SET:
+        # a node's new pod needs the place its old pod holds (a hostPort, anti-affinity): a
+        # surge pod waits, Pending, for an old pod that is deleted only once it is available
         rollout = replace(rollout, slots=rules.slots() if caps_alike else 0)
     most = min((x for x in (rules.slots(), rules.per_revision_slots()) if x), default=0)
     if most and w.kind is not WorkloadKind.DAEMON_SET and w.replicas > most:

@@ -112,6 +112,7 @@ class Cap:
     cross: bool
     why: str
     loc: Loc | None = None
+    host_port: bool = False  # a hostPort (NodePorts filter), not an anti-affinity rule
 
 
 @dataclass(frozen=True)
@@ -270,6 +271,14 @@ def placement(template: PodTemplate, namespace: str, nodes: Sequence[Node] | int
             caps.append(Cap(1, True, cross, f"required pod anti-affinity per {word}", t.loc))
         else:
             unmodelled.append(f"required pod anti-affinity on {t.topology_key}")
+    host = next(((p, c) for c in template.containers for p in c.ports if p.host_port is not None), None)
+    if host is not None:
+        # the scheduler's NodePorts filter: a node whose pod holds the hostPort takes no other
+        # pod asking for it — old and new pods alike, terminating ones until they are gone
+        port, c = host
+        loc = loc or port.loc
+        caps.append(Cap(1, False, True, f"hostPort {port.host_port}/{port.protocol} of container {c.name!r} "
+                                        "(one pod per node)", port.loc, host_port=True))
     if template.pod_affinity:
         unmodelled.append("required pod affinity (it depends on other workloads' pods)")
     spread: list[tuple[SpreadConstraint, bool]] = []

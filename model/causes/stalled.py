@@ -67,11 +67,27 @@ def _no_room(sc: Scenario) -> tuple[list[Blame], str, str]:
     if r.strategy is Strategy.ROLLING_UPDATE:
         blame.append(Blame(w.loc_of(Field.ROLLING_UPDATE), Field.ROLLING_UPDATE,
                            f"maxSurge {r.surge}, maxUnavailable {r.unavailable} of {r.replicas} replicas"))
+    if r.strategy is Strategy.DAEMON_SET:
+        blame.append(Blame(w.loc_of(Field.UPDATE_ROLLING_UPDATE), Field.UPDATE_ROLLING_UPDATE,
+                           f"maxSurge {r.surge}: a node's new pod is created before its old pod is deleted"))
     why = (f"only {slots} pods fit at once and all {r.replicas} old pods hold their places: the surge pod stays "
            "Pending, and with maxUnavailable 0 the controller deletes no old pod before a new one is available")
+    host = [c for c in rules.caps if c.host_port]
     fix = ("strategy.rollingUpdate: {maxSurge: 0, maxUnavailable: 1} — the rollout then frees a place before it "
-           "needs one; or, on Kubernetes 1.31+, matchLabelKeys: [pod-template-hash] in the anti-affinity term, "
-           "so new pods do not avoid the old ones; or add nodes")
+           "needs one; "
+           + ("" if host and len(host) == len(rules.caps) and not rules.node_room else
+              "or, on Kubernetes 1.31+, matchLabelKeys: [pod-template-hash] in the anti-affinity term, "
+              "so new pods do not avoid the old ones; ")
+           + ("or drop the hostPort (the Service reaches the containerPort without it); " if host else "")
+           + "or add nodes")
+    if r.strategy is Strategy.DAEMON_SET:
+        why = ("a node's surge pod needs the place its old pod holds, so it stays Pending, and the DaemonSet "
+               "deletes a node's old pod only once the new one is available: the rollout waits forever")
+        fix = (("drop the hostPort (the Service reaches the containerPort without it), so the surge pod fits "
+                "next to the old one; or " if host else "")
+               + "spec.updateStrategy.rollingUpdate: {maxSurge: 0, maxUnavailable: 1} — each node's old pod then "
+               "goes first, and the node is without a pod of the DaemonSet until its new pod is Ready "
+               "(with externalTrafficPolicy: Local it drops the traffic it gets meanwhile)")
     if r.strategy is Strategy.DRAIN:
         why = ("the evicted pods' replacements have no room on the other nodes (the drained node is cordoned): "
                "they stay Pending and the drain waits on the budget forever")

@@ -86,6 +86,8 @@ def create_new(s: SimState, t: float, on: int | None = None, label: str = "",
         s.bind_later(t + later, p)
         return
     node = on if on is not None else place(s, _choice(s, i), t, True, among)
+    if on is not None and s.rules.limited and not s.rules.room(on, True, placed(s, t)):
+        node = -1  # a DaemonSet's pod for ``on``, whose old pod still holds the place: Pending
     p = SimPod(label or f"{s.name}-new-{i + 1}", False, i, node, created=t)
     s.news.append(p)
     if node < 0:
@@ -117,6 +119,8 @@ def bind(s: SimState, p: SimPod, t: float) -> None:
 def schedule_pending(s: SimState, t: float) -> None:
     """The scheduler retries Pending pods when a pod is gone (FIFO)."""
     sc = s.sc
+    if s.daemon:
+        return  # a DaemonSet's Pending pod waits for its own node, whose old pod (surge) is never deleted first
     for p in list(s.pending):
         n = place(s, _choice(s, p.index), t, True,
                   [x for x in s.feasible if x != sc.drain] if sc.drain is not None else None)

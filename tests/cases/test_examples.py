@@ -36,6 +36,7 @@ EXPECTED: dict[tuple[str, str | None], tuple[str, str, str, str, str]] = {
     ("ip-targets-no-gate.yaml", None): (P, P, C, P, P),
     ("ip-targets-long-prestop.yaml", None): (P, P, P, P, P),
     ("daemonset-local-surge.yaml", None): (P, P, P, P, P),
+    ("daemonset-hostport-surge.yaml", None): (P, P, P, P, C),  # the surge pod waits for the hostPort
     ("daemonset-local-unavailable.yaml", None): (P, C, C, P, P),
     ("local-preferred-anti-affinity.yaml", None): (P, C, C, P, P),
     ("local-spread.yaml", None): (P, C, C, P, P),

@@ -69,7 +69,8 @@ class Manifest:
     placement: str = ""  # "", "host" (required anti-affinity per node), "host-mlk" (per revision),
     #                      "spread" (DoNotSchedule, maxSkew 1 per node), "spread-mlk" (per revision),
     #                      "room" (cluster file pods: 2), "rack" (required anti-affinity per rack label of
-    #                      the cluster file, racks of two nodes), "rack-spread" (a DoNotSchedule spread on racks)
+    #                      the cluster file, racks of two nodes), "rack-spread" (a DoNotSchedule spread on racks),
+    #                      "hostport" (the container asks for a hostPort: one pod per node, old and new)
 
     def yaml(self) -> str:
         strategy = ("  strategy:\n    type: Recreate\n" if self.recreate else
@@ -131,7 +132,8 @@ class Manifest:
             + ("      nodeSelector: {pool: web}\n" if self.pinned else "") + rules
             + ("      readinessGates: [{conditionType: target-health.elbv2.k8s.aws/web}]\n"
                if self.ip == "ip+gate" else "") + "      containers:\n"
-            "      - name: web\n        image: nginx\n        ports: [{containerPort: 80}]\n" + probe + hook +
+            "      - name: web\n        image: nginx\n        ports: [{containerPort: 80"
+            + (", hostPort: 8080" if self.placement == "hostport" else "") + "}]\n" + probe + hook +
             "---\napiVersion: v1\nkind: Service\nmetadata: {name: web"
             + (", annotations: {service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip}"
                if self.ip else "") + "}\nspec:\n"
@@ -182,7 +184,7 @@ manifests = st.builds(
     parallel=st.booleans(),
     batch=st.sampled_from([0, 0, 1, 2, 3]),
     placement=st.sampled_from(["", "", "", "", "host", "host-mlk", "spread", "spread-mlk", "room", "rack",
-                               "rack-spread"]),
+                               "rack-spread", "hostport"]),
 ).filter(_valid).filter(lambda m: not (m.prestop == "sleep" and m.prestop_s > m.grace))
 
 

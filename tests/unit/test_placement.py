@@ -210,19 +210,48 @@ topologySpreadConstraints:
     assert r.room(0, True, two_old_on_0) is per_revision
 
 
-def test_daemonset_with_required_anti_affinity_states_the_scheduling_assumption() -> None:
-    """A DaemonSet's surge pod would need room next to its node's old pod: not modelled, so
-    no cap is used and the proof says so instead of claiming the rollout finishes outright."""
+def _daemonset(rule: str, surge: int = 0) -> str:
+    strategy = (f"  updateStrategy: {{rollingUpdate: {{maxSurge: {surge}, maxUnavailable: 0}}}}\n"
+                if surge else "")
+    return (BASE.replace("kind: Deployment", "kind: DaemonSet").replace("  replicas: 3\n", strategy)
+            + textwrap.indent(rule, "      ")
+            + "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n"
+              "  ports: [{port: 80}]\n")
+
+
+def test_a_daemonsets_per_node_caps_are_modelled() -> None:
+    """A DaemonSet's pod is bound to its node: required anti-affinity per node is a cap of
+    one pod per node there too, and the rollout's places are the nodes (a surge pod needs the
+    place its node's old pod holds)."""
     from zdverify.model.assumptions import settings
     from zdverify.model.pairing import pair
     from zdverify.model.scenario import build_scenario
 
-    text = BASE.replace("kind: Deployment", "kind: DaemonSet").replace("  replicas: 3\n", "") + \
-        textwrap.indent(ANTI_HOST, "      ") + \
-        "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n"
-    pairs, _ = pair(build_objects(load_text(text, "ds.yaml")))
+    pairs, _ = pair(build_objects(load_text(_daemonset(ANTI_HOST), "ds.yaml")))
     sc = build_scenario(pairs[0], 3, settings())
-    assert sc.placement.caps == () and not sc.placement.exact and "DaemonSet" in sc.placement.unmodelled
+    assert len(sc.placement.caps) == 1 and sc.placement.exact and sc.rollout.slots == 3
+
+
+def test_a_daemonset_surging_into_its_own_hostport_never_finishes() -> None:
+    """The scheduler's NodePorts filter: the surge pod waits for the old pod's hostPort,
+    and the old pod is deleted only once the surge pod is available."""
+    from zdverify.model.assumptions import settings
+    from zdverify.model.checker.graph import facts
+    from zdverify.model.pairing import pair
+    from zdverify.model.scenario import build_scenario
+
+    def finishes(surge: int) -> bool:
+        text = _daemonset("", surge).replace(
+            "containers: [{name: web, image: nginx}]",
+            "containers: [{name: web, image: nginx, ports: [{containerPort: 80, hostPort: 8080}]}]")
+        assert "hostPort: 8080" in text
+        pairs, _ = pair(build_objects(load_text(text, "ds.yaml")))
+        sc = build_scenario(pairs[0], 3, settings())
+        assert [c.host_port for c in sc.placement.caps] == [True] and sc.placement.exact
+        return facts(sc.rollout).always_completes
+
+    assert not finishes(1)
+    assert finishes(0)
 
 
 def _min_domains(key: str, k: int) -> str:
