@@ -10,6 +10,8 @@ from zdverify.model.causes.termination import closing_fix, statefulset_batch_tak
 from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.objects import Field, Strategy, WorkloadKind
 from zdverify.model.scenario import Entry, Scenario
+from zdverify.model.simulator import kube_proxy
+from zdverify.grammar.spec_language import Sort
 from zdverify.model.verdict import Blame, Cause, Property
 
 
@@ -96,11 +98,25 @@ class NoEndpoint(CauseHandler):
         if e is not None and e.ip:
             return f"{via(w)} finds no healthy target (503, or fail-open to unhealthy targets)"
         if e is not None:
-            return f"{via(w)} finds no endpoint ({'dropped' if e.local else 'rejected'})"
+            if e.local and _usable_elsewhere(w):
+                return f"{via(w)} finds no local endpoint: kube-proxy DROPs it (the client waits until its timeout)"
+            return f"{via(w)} finds no endpoint: kube-proxy REJECTs it (the connection is refused at once)"
         return claim_fails(w)
 
 
 HANDLER = NoEndpoint()
+
+
+def _usable_elsewhere(w: Witness) -> bool:
+    """Policy Local, no local endpoint: does the node's kube-proxy know a usable endpoint on
+    another node (then ``proxier.go`` DROPs; with none anywhere it REJECTs)? Read in the middle
+    of the violation's window."""
+    assert w.found is not None
+    n = w.found.bound(Sort.NODE)
+    if n is None or int(n) >= len(w.timeline.applied):
+        return True
+    t = (w.found.t + w.found.t_end) / 2 if w.found.t_end > w.found.t else w.found.t
+    return kube_proxy.any_usable(w.timeline.pods, w.timeline.applied[int(n)], t, w.timeline.fallback)
 
 
 def budget_blame(sc: Scenario) -> list[Blame]:

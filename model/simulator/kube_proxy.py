@@ -99,6 +99,27 @@ def routes(pods: tuple[PodLife, ...], applied: tuple[tuple[float, int, EndpointC
     return _pick(ready, terminating, in_scope, fallback, full)
 
 
+def any_usable(pods: tuple[PodLife, ...], applied: tuple[tuple[float, int, EndpointChange], ...], t: float,
+               fallback: bool) -> bool:
+    """Does node n's kube-proxy hold a usable endpoint anywhere in the cluster at ``t`` (its
+    applied changes: ``applied``)? ``CategorizeEndpoints``' "any endpoints": a ready one, or
+    (the fallback) a serving terminating one. Without any, ``proxier.go`` REJECTs the
+    Service's traffic; with some elsewhere but none local, policy Local DROPs it."""
+    state = {i: (True, True, False) for i, p in enumerate(pods) if p.old}  # ready, serving, terminating
+    for a, i, ch in applied:
+        if a > t:
+            break
+        if ch is EndpointChange.ADD:
+            state[i] = (True, True, False)
+        elif ch is EndpointChange.DEL and i in state:
+            state[i] = (False, state[i][1], True)
+        elif ch is EndpointChange.UNREADY and i in state:
+            state[i] = (False, False, state[i][2])
+        elif ch is EndpointChange.GONE:
+            state.pop(i, None)
+    return any(r or (fallback and s and term) for r, s, term in state.values())
+
+
 def _pick(ready: dict[int, int], terminating: dict[int, int], in_scope: list[bool], fallback: bool,
           full: int) -> dict[int, int]:
     """``CategorizeEndpoints``: the ready endpoints in scope; with the fallback, the

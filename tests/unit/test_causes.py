@@ -151,7 +151,8 @@ def test_descriptions() -> None:
     assert handler(Cause.STARTUP).describe(witness(Cause.STARTUP, at, new)).endswith(
         "is sent to web-new-1, which has not started listening yet")
     assert handler(Cause.NO_ENDPOINT).describe(witness(Cause.NO_ENDPOINT, at, None)) == \
-        "a request via the ClusterIP (Cluster policy) entering node-1 finds no endpoint (rejected)"
+        ("a request via the ClusterIP (Cluster policy) entering node-1 finds no endpoint: kube-proxy REJECTs it "
+         "(the connection is refused at once)")
     assert TIMELINE is not None
     assert handler(Cause.KILLED_IN_FLIGHT).describe(witness(Cause.KILLED_IN_FLIGHT, at, old)) == \
         ("a request via the ClusterIP (Cluster policy) entering node-1 is accepted by web-old-1 and "
@@ -186,3 +187,25 @@ def test_no_model_code_names_a_builtin_property() -> None:
         found += [f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}" for node in ast.walk(tree)
                   if isinstance(node, ast.Constant) and node.value in slugs and id(node) not in causes_vocabulary]
     assert not found, found
+
+
+def test_a_local_request_without_an_endpoint_is_dropped_or_rejected_as_kube_proxy_does() -> None:
+    """``proxier.go``: policy Local with usable endpoints elsewhere DROPs (the client waits
+    for its timeout); with none anywhere in the node's view it REJECTs (refused at once)."""
+    from zdverify.model.simulator.endpointslice import EndpointChange
+    from zdverify.model.simulator.properties import Timeline
+
+    local = EntrySpec(Entry.LOAD_BALANCER, True)
+    pods = (PodLife("web-old-1", True, 0), PodLife("web-old-2", True, 1))
+    gone_here = ((1.0, 0, EndpointChange.DEL), (1.5, 0, EndpointChange.UNREADY))
+    other_gone = gone_here + ((2.0, 1, EndpointChange.DEL), (2.5, 1, EndpointChange.UNREADY))
+
+    def text(applied: tuple, t: float) -> str:
+        tl = Timeline(pods, (applied, ()), ((), ()), ("", ""), (local,), True, 0.5, 100.0, True)
+        found = Found(t, t + 0.25, (("n", Sort.NODE, 0),), local)
+        return handler(Cause.NO_ENDPOINT).describe(Witness(prop_of(Cause.NO_ENDPOINT), found, None, "node-1", tl, False))
+
+    assert "kube-proxy DROPs it (the client waits until its timeout)" in text(gone_here, 3.0)
+    assert "kube-proxy REJECTs it (the connection is refused at once)" in text(other_gone, 3.0)
+    # before the other pod's removal reached node-1, it was still usable there: DROP
+    assert "DROPs" in text(other_gone, 1.75)
