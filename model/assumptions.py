@@ -1,6 +1,7 @@
 """The bounds a proof rests on: delays, application behaviour, load-balancer health checks.
 
-Defaults follow ../shared/k8s-semantics.md, section "Modelling implications" (table C).
+Defaults are upstream defaults and measured reaction times; each bound's note says where it
+comes from.
 Each bound is overridable with ``--assume KEY=RANGE`` (ranges as ``0s..5s``); every proof
 prints the bounds it used and where each came from.
 """
@@ -113,7 +114,7 @@ LB_PROFILES: Mapping[str, LBProfile] = {
                   "nodes with pods"),
     )
 }
-"""Health checking per cloud (k8s-semantics.md §6.2, Alibaba from its CLB documentation).
+"""Health checking per cloud (each cloud's load-balancer health-check documentation; Alibaba from its CLB documentation).
 IP-target load balancers (AWS ALB/NLB ip mode, GCP NEG) are not profiled. Any other load
 balancer is stated in the cluster file as a mapping (:func:`custom_lb_profile`), on its own
 or starting from one of these (``base:``)."""

@@ -1,7 +1,8 @@
 """One handler per ``Cause``: why a property with that cause fails, the lines to blame, the
 fix, and the violation's wording. The handler of cause ``c`` is ``HANDLER`` in the module
-named after ``c.value`` (``no-endpoint`` -> ``no_endpoint.py``): a new cause is its spec's
-``cause:`` value (``verdict.Cause``) and one new module here."""
+named after ``c.value`` (``no-endpoint`` -> ``no_endpoint.py``): a new cause is a ``verdict.Cause``
+member, its word in the spec language (``grammar/spec_language.py`` ``CAUSES``) and one new
+module here (``tests/unit/test_causes.py`` holds the three together)."""
 from __future__ import annotations
 
 from importlib import import_module

@@ -8,7 +8,7 @@ Simplifications:
     it accepted (each lasts at most ``request``) and exits.
  3. A preStop hook that may stop the application (anything but a plain ``sleep``) may
     close the listener at any moment after its leading sleep.
-Upstream facts: k8s-semantics.md "Modelling implications" A.4, table C (``A_close``).
+The close delay is the ``app-close`` bound (``model/assumptions.py``).
 """
 from __future__ import annotations
 

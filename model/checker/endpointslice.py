@@ -27,7 +27,7 @@ from zdverify.model.scenario import Scenario
 
 
 MAX_ENDPOINTS_PER_SLICE = 100
-"""kube-controller-manager ``--max-endpoints-per-slice`` default (k8s-semantics.md)."""
+"""kube-controller-manager ``--max-endpoints-per-slice`` default."""
 
 RANK_READY, RANK_TERMINATING, RANK_NOT_SERVING = 0, 1, 2
 """At the same instant a pod becoming ready comes first: a deletion at that instant can be

@@ -80,23 +80,26 @@ def routes(pods: tuple[PodLife, ...], applied: tuple[tuple[float, int, EndpointC
     for a, i, ch in applied:
         if i in state:
             close(i, a)
-        if ch is EndpointChange.ADD:
-            state[i] = (True, True, False)
-        elif ch is EndpointChange.DEL:
-            if i in state:
-                state[i] = (False, state[i][1], True)
-        elif ch is EndpointChange.UNREADY:
-            if i in state:
-                state[i] = (False, False, state[i][2])
-        else:
-            state.pop(i, None)
-            since.pop(i, None)
-            continue
+        _endpoint_change(state, i, ch)
         if i in state:
             since[i] = a
+        else:
+            since.pop(i, None)
     for i in list(state):
         close(i, INF)
     return _pick(ready, terminating, in_scope, fallback, full)
+
+
+def _endpoint_change(state: dict[int, tuple[bool, bool, bool]], i: int, ch: EndpointChange) -> None:
+    """Pod ``i``'s endpoint conditions (ready, serving, terminating) after a slice change."""
+    if ch is EndpointChange.ADD:
+        state[i] = (True, True, False)
+    elif ch is EndpointChange.DEL and i in state:
+        state[i] = (False, state[i][1], True)
+    elif ch is EndpointChange.UNREADY and i in state:
+        state[i] = (False, False, state[i][2])
+    elif ch is EndpointChange.GONE:
+        state.pop(i, None)
 
 
 def any_usable(pods: tuple[PodLife, ...], applied: tuple[tuple[float, int, EndpointChange], ...], t: float,
@@ -109,14 +112,7 @@ def any_usable(pods: tuple[PodLife, ...], applied: tuple[tuple[float, int, Endpo
     for a, i, ch in applied:
         if a > t:
             break
-        if ch is EndpointChange.ADD:
-            state[i] = (True, True, False)
-        elif ch is EndpointChange.DEL and i in state:
-            state[i] = (False, state[i][1], True)
-        elif ch is EndpointChange.UNREADY and i in state:
-            state[i] = (False, False, state[i][2])
-        elif ch is EndpointChange.GONE:
-            state.pop(i, None)
+        _endpoint_change(state, i, ch)
     return any(r or (fallback and s and term) for r, s, term in state.values())
 
 

@@ -1,6 +1,7 @@
 """Cloud load balancer in front of a LoadBalancer Service, the simulator's side.
 
-Follows KEP-1669/KEP-3836 and k8s-semantics.md §5.4, §6.1–6.2: with
+Follows KEP-1669/KEP-3836 and the clouds' health-check documentation (profiles and their
+sources in ``model/assumptions.py``): with
 ``externalTrafficPolicy: Cluster`` every node is a healthy backend; with ``Local`` the
 load balancer health-checks each node's healthCheckNodePort, which fails from the moment
 that node's kube-proxy has no local ready, non-terminating endpoint.
@@ -11,7 +12,7 @@ Simplifications (as ``model/checker/load_balancer.py``):
     ``timeout``); it is added back after ``healthy`` consecutive successes.
  2. Profiles (``assumptions.LB_PROFILES``) set the interval, timeout and thresholds; a
     cluster file may describe any other load balancer.
- 3. IP targets (AWS Load Balancer Controller ``ip`` mode, k8s-semantics.md §6.3–6.4, A.7):
+ 3. IP targets (AWS Load Balancer Controller ``ip`` mode and its pod readiness gate):
     the load balancer sends to pod IPs, bypassing kube-proxy. A target is registered
     ``lb-register`` after its endpoint is ready in the EndpointSlice (with the
     target-health readiness gate: after the pod starts, and Ready waits for it) and gets

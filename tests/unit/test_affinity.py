@@ -4,7 +4,7 @@ Semantics follow the Kubernetes API reference (NodeSelectorTerm, NodeSelectorReq
 Toleration: https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/),
 "Assigning Pods to Nodes" (https://kubernetes.io/docs/concepts/scheduling-eviction/assign-pod-node/),
 "Taints and Tolerations" (https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/)
-and /work/shared/k8s-semantics.md §7 (placement).
+and the scheduler's filters (pkg/scheduler/framework/plugins).
 """
 from __future__ import annotations
 
