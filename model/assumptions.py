@@ -69,41 +69,65 @@ class LBProfile:
     source: str
     stated_at: Loc | None = None  # where a custom profile was written; None for built-in profiles
     ip_targets: bool = False  # targets are pod IPs (AWS ip mode): kube-proxy is bypassed
+    fail_open: bool = False  # with no healthy target it sends to every registered one (else to none)
+    fail_open_source: str = "not documented: assumed to send to no target (every new connection fails)"
 
+
+_AWS_NLB_FAIL_OPEN = ("AWS Network Load Balancer target-group health checks: when every target fails its checks "
+                      "the load balancer fails open and sends to all registered targets (docs.aws.amazon.com "
+                      "elasticloadbalancing/latest/network/target-group-health-checks)")
 
 LB_PROFILES: Mapping[str, LBProfile] = {
     p.name: p for p in (
         LBProfile("generic", 10, 6, 3, 3,
-                  "AWS Load Balancer Controller NLB defaults (HTTP 10 s / 6 s, 3/3)"),
+                  "AWS Load Balancer Controller NLB defaults (HTTP 10 s / 6 s, 3/3)",
+                  fail_open=True, fail_open_source=_AWS_NLB_FAIL_OPEN),
         LBProfile("aws-nlb", 10, 6, 3, 3,
                   "AWS Load Balancer Controller NLB, HTTP check on healthCheckNodePort: 10 s, timeout 6 s, "
-                  "3/3 (kubernetes-sigs/aws-load-balancer-controller docs/guide/service/annotations.md)"),
+                  "3/3 (kubernetes-sigs/aws-load-balancer-controller docs/guide/service/annotations.md)",
+                  fail_open=True, fail_open_source=_AWS_NLB_FAIL_OPEN),
         LBProfile("aws-nlb-in-tree", 30, 10, 3, 3,
                   "in-tree AWS NLB (service.beta.kubernetes.io/aws-load-balancer-type: nlb): 30 s, 10 s, 3/3 "
-                  "(kubernetes/cloud-provider-aws aws_loadbalancer.go defaultNlbHealthCheck*)"),
+                  "(kubernetes/cloud-provider-aws aws_loadbalancer.go defaultNlbHealthCheck*)",
+                  fail_open=True, fail_open_source=_AWS_NLB_FAIL_OPEN),
         LBProfile("aws-clb", 10, 5, 2, 6,
                   "in-tree AWS Classic ELB: 10 s, timeout 5 s, healthy 2, unhealthy 6 "
-                  "(kubernetes/cloud-provider-aws aws_loadbalancer.go defaultElbHC*)"),
+                  "(kubernetes/cloud-provider-aws aws_loadbalancer.go defaultElbHC*)",
+                  fail_open_source="Classic ELB routes only to healthy instances; with none it answers 503 (HTTP "
+                                   "listeners) or closes the connection"),
         LBProfile("gcp", 8, 1, 1, 3,
                   "GCP L4 (in-tree GCE / ingress-gce): 8 s, timeout 1 s, healthy 1, unhealthy 3 "
-                  "(gce.go gceHcCheckIntervalSeconds and friends)"),
+                  "(gce.go gceHcCheckIntervalSeconds and friends)",
+                  fail_open=True,
+                  fail_open_source="GCP passthrough Network Load Balancer traffic distribution: when every backend "
+                                   "is unhealthy, new connections go to all backends as a last resort "
+                                   "(cloud.google.com load-balancing/docs/network/ext-netlb-traffic-distribution)"),
         LBProfile("azure", 5, 5, 2, 2,
                   "Azure (cloud-provider-azure): probe every 5 s, 2 probes (HealthProbeDefaultProbeInterval, "
                   "HealthProbeDefaultNumOfProbe); the fact sheet gives no timeout or healthy count: "
-                  "5 s and 2 assumed"),
+                  "5 s and 2 assumed",
+                  fail_open_source="Azure Load Balancer probe noHealthyBackendsBehavior defaults to AllProbedDown: "
+                                   "no new flows when every instance is probed down (learn.microsoft.com "
+                                   "load-balancer-custom-probe-overview)"),
         LBProfile("aws-alb-ip", 15, 5, 2, 2,
                   "AWS ALB from the AWS Load Balancer Controller, target-type ip: pod IPs are the targets, "
                   "health check every 15 s, timeout 5 s, healthy 2, unhealthy 2 (kubernetes-sigs/"
                   "aws-load-balancer-controller docs/guide/ingress/annotations.md, pkg/ingress/model_builder.go); "
                   "registration and deregistration lags are the lb-register / lb-deregister bounds "
-                  "(#3270, #2366: ~2 min observed)", ip_targets=True),
+                  "(#3270, #2366: ~2 min observed)", ip_targets=True,
+                  fail_open=True,
+                  fail_open_source="ALB target-group health checks: with only unhealthy targets the load balancer "
+                                   "fails open to all of them (docs.aws.amazon.com elasticloadbalancing/latest/"
+                                   "application/target-group-health-checks); zdverify does not model it for IP "
+                                   "targets: an empty target group counts as failed requests"),
         LBProfile("gcp-neg", 15, 15, 1, 2,
                   "GCP container-native load balancing (ingress-gce NEG): pod IPs are the targets, health check "
                   "every 15 s, timeout 15 s, healthy 1, unhealthy 2 (kubernetes/ingress-gce "
                   "pkg/translator/healthchecks.go defaultNEGHealthCheckInterval, defaultNEGTimeout, "
                   "defaultHealthyThreshold, defaultNEGUnhealthyThreshold); a readiness probe's period and "
                   "timeout replace interval and timeout upstream (ApplyProbeSettingsToHC), not modelled",
-                  ip_targets=True),
+                  ip_targets=True,
+                  fail_open_source="an application load balancer with no healthy endpoint answers 503"),
         LBProfile("alibaba-slb", 2, 5, 3, 3,
                   "Alibaba Cloud CLB (formerly SLB) TCP listener from the ACK cloud-controller-manager, which "
                   "sets no health-check field unless annotated (kubernetes/cloud-provider-alibaba-cloud "
@@ -119,7 +143,7 @@ IP-target load balancers (AWS ALB/NLB ip mode, GCP NEG) are not profiled. Any ot
 balancer is stated in the cluster file as a mapping (:func:`custom_lb_profile`), on its own
 or starting from one of these (``base:``)."""
 
-LB_FIELDS = ("name", "base", "interval", "timeout", "healthyThreshold", "unhealthyThreshold")
+LB_FIELDS = ("name", "base", "interval", "timeout", "healthyThreshold", "unhealthyThreshold", "failOpen")
 """The keys of a custom load-balancer profile (``loadBalancer:`` as a mapping)."""
 _LB_NUMBERS = {"interval": "interval", "timeout": "timeout",
                "healthyThreshold": "healthy", "unhealthyThreshold": "unhealthy"}
@@ -142,7 +166,9 @@ def custom_lb_profile(spec: Mapping[str, Any], loc_of: Callable[..., Loc], what:
     duration grammar (one duration, not a range): the interval is above 0, the timeout 0 or
     more. The timeout may exceed the interval: clouds disagree (AWS CLB requires it to be
     below, Alibaba CLB's default is 5 s against a 2 s interval) and the model judges each
-    check on its own. Thresholds are integers from 1. ``loc_of(key)`` locates a key's value,
+    check on its own. Thresholds are integers from 1. ``failOpen`` (default: the base's, else
+    false) says whether, with no healthy target, it sends to every registered one (AWS NLB,
+    GCP passthrough) or to none (Azure's default). ``loc_of(key)`` locates a key's value,
     ``loc_of()`` the mapping; every error names the key, what it expects and what it got.
     """
     for key in spec:
@@ -177,13 +203,23 @@ def custom_lb_profile(spec: Mapping[str, Any], loc_of: Callable[..., Loc], what:
                 raise InputError(f"{what}.{key}: expected a whole number of checks, 1 or more, got {count!r}",
                                  loc_of(key))
             values[field_name] = count
+    fail_open = base.fail_open if base is not None else False
+    fail_open_source = base.fail_open_source if base is not None else \
+        "custom profile without failOpen: assumed to send to no target (every new connection fails)"
+    if "failOpen" in spec:
+        if not isinstance(spec["failOpen"], bool):
+            raise InputError(f"{what}.failOpen: expected true or false (with no healthy target, does the load "
+                             f"balancer send to every registered target?), got {spec['failOpen']!r}",
+                             loc_of("failOpen"))
+        fail_open, fail_open_source = spec["failOpen"], "stated in the cluster file (failOpen)"
     if base is None:
         source = "custom profile"
     else:
         changed = [key for key in _LB_NUMBERS if key in spec]
         source = (f"custom profile starting from {base.name}"
                   + (f", with {', '.join(changed)} changed" if changed else "") + f"; {base.name}: {base.source}")
-    return LBProfile(name, source=source, stated_at=loc_of(), **values)
+    return LBProfile(name, source=source, stated_at=loc_of(), fail_open=fail_open,
+                     fail_open_source=fail_open_source, **values)
 
 
 def _lb_duration(value: Any, what: str, loc: Loc, positive: bool) -> float:
@@ -247,8 +283,10 @@ class Settings:
         lb = self.lb
         out.append(Assumption(
             "load-balancer", f"{lb.name}: every {lb.interval:g}s, timeout {lb.timeout:g}s, "
-            f"unhealthy after {lb.unhealthy}, healthy after {lb.healthy}",
-            self.origins.get("load-balancer", "default"), lb.source, self.sources.get("load-balancer")))
+            f"unhealthy after {lb.unhealthy}, healthy after {lb.healthy}, "
+            + ("fails open" if lb.fail_open else "no fail-open"),
+            self.origins.get("load-balancer", "default"), f"{lb.source}; with no healthy target: {lb.fail_open_source}",
+            self.sources.get("load-balancer")))
         return tuple(out)
 
 

@@ -61,8 +61,10 @@ def _true(enc: Encoding, v: z3.BoolRef) -> bool:
     return z3.is_true(enc.solver.model().eval(v, model_completion=True))
 
 
-def _per_node(n_nodes: int, entry: int, value: float) -> tuple[float, ...]:
-    return tuple(value if i == entry else 0.0 for i in range(n_nodes))
+def _per_node(n_nodes: int, entry: int, value: float, elsewhere: float = 0.0) -> tuple[float, ...]:
+    """A kube-proxy delay per node: the observed node's, and elsewhere the pod's own node's
+    (``home.*``, the load balancer's health rules) or none."""
+    return tuple(value if i == entry else elsewhere for i in range(n_nodes))
 
 
 def _new_timing(enc: Encoding, p: str, node: str, n_nodes: int, entry: int) -> NewTiming:
@@ -72,7 +74,7 @@ def _new_timing(enc: Encoding, p: str, node: str, n_nodes: int, entry: int) -> N
         startup_phase=_val(enc, f"{p}.startup.phase"), startup_resp=_val(enc, f"{p}.startup.resp"),
         ready_phase=_val(enc, f"{p}.readiness.phase"), ready_resp=_val(enc, f"{p}.readiness.resp"),
         liveness_phase=_val(enc, f"{p}.liveness.phase"), eps=_val(enc, f"slice.{change}.delay"),
-        proxy=_per_node(n_nodes, entry, _val(enc, f"{node}.{change}.delay")),
+        proxy=_per_node(n_nodes, entry, _val(enc, f"{node}.{change}.delay"), _val(enc, f"home.{change}")),
         lb_reg=_val(enc, f"{p}.lbreg"), lb_phase=_val(enc, f"{p}.tg.phase"), lb_resp=_val(enc, f"{p}.tg.resp"))
 
 
@@ -87,7 +89,7 @@ def _old_timing(enc: Encoding, p: str, node: str, n_nodes: int, entry: int) -> O
         drain=_val(enc, f"{p}.drain"), unready_phase=_val(enc, f"{p}.unready.phase"),
         unready_resp=_val(enc, f"{p}.unready.resp"),
         eps_del=_val(enc, f"slice.{p}.del.delay"), eps_unready=_val(enc, f"slice.{p}.unready.delay"),
-        proxy_del=_per_node(n_nodes, entry, _val(enc, f"{node}.{p}.del.delay")),
+        proxy_del=_per_node(n_nodes, entry, _val(enc, f"{node}.{p}.del.delay"), _val(enc, f"home.{p}.del")),
         proxy_unready=_per_node(n_nodes, entry, _val(enc, f"{node}.{p}.unready.delay")),
         lb_dereg=_val(enc, f"{p}.lbdereg"), lb_phase=_val(enc, f"{p}.tg.phase"), lb_resp=_val(enc, f"{p}.tg.resp"))
 
@@ -159,6 +161,13 @@ def _layouts(sc: Scenario, local: bool, entry: int, n_olds: int) -> list[Choices
         return Choices(initial=initial, placement=others, deletion=deletion)
 
     layouts = [placements(pair) for pair in ((False, True) if local and r >= 2 else (False,))]
+    if local and len(sc.feasible) >= 2:
+        # no healthy node: the old pods piled on one node, the new ones elsewhere, so that
+        # every node that gets a new pod had none to stay healthy with
+        rest = tuple(i for i in range(len(sc.feasible)) if i != home_i)
+        layouts.append(Choices(initial=(home_i,) * r, placement=rest, deletion=tuple(range(n_olds))))
+        if len(rest) >= 2 and sc.settings.lb.fail_open:  # and a third node with none, which a fail-open reaches
+            layouts.append(Choices(initial=(home_i,) * r, placement=rest[:1], deletion=tuple(range(n_olds))))
     if sc.old_placement is not None and r >= 2:
         # --from: the old pods were placed by other rules; piled on one node they leave the
         # others free for new pods that the new caps would keep Pending otherwise
@@ -172,6 +181,28 @@ def _layouts(sc: Scenario, local: bool, entry: int, n_olds: int) -> list[Choices
         layouts.append(Choices(initial=tuple(rest[i % len(rest)] for i in range(r)), placement=rest,
                                deletion=tuple(range(n_olds))))
     return layouts
+
+
+def _no_healthy_runs(sc: Scenario, layouts: list[Choices]) -> Runs:
+    """Runs that leave a Local load balancer without a healthy node as long as the bounds
+    allow: the first new pod's Ready reaches its node as late as they allow (so its node is
+    added late), everything after it as early (so the last old pod goes, and its node fails,
+    early); the search then puts each node's checks where they widen the window. When each
+    new pod waits for its node's old pod (a DaemonSet without surge), a node is removed only
+    if its new pod is slow enough: later pods start after each of a range of delays, their
+    Ready as late as the bounds allow."""
+    b, n = sc.settings, sc.nodes
+    fast = NewTiming(start=b["pod-start"].lo, app=b["app-startup"].lo, eps=b["endpointslice"].lo,
+                     proxy=(b["kube-proxy"].lo,) * n)
+    first = replace(fast, eps=b["endpointslice"].hi, proxy=(b["kube-proxy"].hi,) * n)
+    old = OldTiming(kubelet=b["kubelet"].lo, eps_del=b["endpointslice"].lo, proxy_del=(b["kube-proxy"].lo,) * n)
+    base = Timing(ctrl=(b["controller"].lo,), react=(b["controller"].lo,), new=(first,), default_new=fast,
+                  default_old=old)
+    timings = [base]
+    if sc.rollout.waits_gone:
+        lo, hi = b["pod-start"].lo, b["pod-start"].hi
+        timings += [replace(base, new=(), default_new=replace(first, start=lo + (hi - lo) * i / 40)) for i in range(41)]
+    return [(ch, t) for ch in layouts for t in timings]
 
 
 def witnesses(enc: Encoding, local: bool) -> Runs:
@@ -211,6 +242,8 @@ def witnesses(enc: Encoding, local: bool) -> Runs:
             out.append((ch, replace(base, new=new_t)))
         if not olds and not news:
             out.append((ch, base))
+    if local and any(p.role == "available" for p in case.pods):  # the load balancer's health
+        out += _no_healthy_runs(sc, _layouts(sc, local, entry, len(olds)))
     return out
 
 

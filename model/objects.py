@@ -24,6 +24,7 @@ class Field(StrEnum):
     fails a test instead of silently pointing at the parent's line."""
 
     REPLICAS = "spec.replicas"
+    MIN_READY_SECONDS = "spec.minReadySeconds"
     PAUSED = "spec.paused"
     STRATEGY = "spec.strategy"
     STRATEGY_TYPE = "spec.strategy.type"

@@ -63,6 +63,7 @@ class Timing:
     lb_phase: tuple[float, ...] = (0.0,)  # per node, fraction of the interval
     lb_resp: float = 0.0
     request: float = 0.0
+    lb_node_resp: tuple[float, ...] = ()  # per node, when given: its checks' answer time (else lb_resp)
 
     def new_at(self, i: int) -> NewTiming:
         return self.new[i] if i < len(self.new) else self.default_new

@@ -30,7 +30,7 @@ import z3
 from zdverify.model import suppression
 from zdverify.model.assumptions import Settings, for_workload
 from zdverify.model.checker.graph import GraphFacts, StateBudgetExceeded, facts
-from zdverify.model.checker.node_exploration import NodeWitness, node_facts, node_witness
+from zdverify.model.checker.node_exploration import NodeWitness, node_facts, node_witness, some_node_kept
 from zdverify.model.guided import guided_runs
 from zdverify.model.explain import Outcome, result
 from zdverify.model.objects import Objects, Strategy, WorkloadKind
@@ -61,6 +61,24 @@ def _tune_lb(sc: Scenario, choices: Choices, timing: Timing, run: Run) -> Timing
     return replace(timing, lb_phase=tuple(phases), lb_resp=sc.settings.lb.timeout * 0.999)
 
 
+def _tune_no_healthy(sc: Scenario, timing: Timing, run: Run) -> Timing | None:
+    """Third pass for Local load balancers: nodes that lose their last local endpoint are
+    checked just after (removed as early as the bounds allow, answering at once), nodes that
+    gain their first one just before (added as late as they allow, answering at the
+    timeout): the longest time with no healthy node."""
+    if not any(e.kind is Entry.LOAD_BALANCER and e.local for e in sc.entries) or not run.local_ready_at:
+        return None
+    lb = sc.settings.lb
+    phases, resp = [0.0] * sc.nodes, [0.0] * sc.nodes
+    for node, flip in run.local_empty_at.items():
+        phases[node] = ((flip + 1e-6) % lb.interval) / lb.interval
+    for node, gain in run.local_ready_at.items():
+        if node not in run.local_empty_at or run.local_empty_at[node] > gain:
+            phases[node] = ((gain - 1e-6) % lb.interval) / lb.interval
+            resp[node] = lb.timeout * 0.999
+    return replace(timing, lb_phase=tuple(phases), lb_node_resp=tuple(resp))
+
+
 def replay(sc: Scenario, prop: Property, candidates: Sequence[tuple[Choices, Timing]]
            ) -> Outcome | None:
     """The counterexample of the first candidate whose simulation violates ``prop``, with
@@ -70,12 +88,12 @@ def replay(sc: Scenario, prop: Property, candidates: Sequence[tuple[Choices, Tim
         v = run.first(prop)
         if v is not None:
             return Outcome(Verdict.COUNTEREXAMPLE, run, v, candidate=(choices, timing))
-        tuned = _tune_lb(sc, choices, timing, run)
-        if tuned is not None:
-            run = simulate(sc, choices, tuned)
-            v = run.first(prop)
-            if v is not None:
-                return Outcome(Verdict.COUNTEREXAMPLE, run, v, candidate=(choices, tuned))
+        for tune in (_tune_lb(sc, choices, timing, run), _tune_no_healthy(sc, timing, run)):
+            if tune is not None:
+                tuned_run = simulate(sc, choices, tune)
+                v = tuned_run.first(prop)
+                if v is not None:
+                    return Outcome(Verdict.COUNTEREXAMPLE, tuned_run, v, candidate=(choices, tune))
     return None
 
 
@@ -139,6 +157,11 @@ def decide_property(sc: Scenario, prop: Property, gf: GraphFacts, guided: Candid
     return decide(sc, queries(prop, sc, gf), prop, guided=guided)
 
 
+def _checks_nodes(sc: Scenario) -> bool:
+    """Does a load balancer health-check the nodes (a LoadBalancer entry with policy Local)?"""
+    return any(e.local and e.kind is Entry.LOAD_BALANCER for e in sc.entries)
+
+
 def _placement_may_keep_nodes(sc: Scenario) -> bool:
     """Is it worth exploring the rollout per node? Only Local traffic asks whether every node
     keeps a pod, only required placement rules (spreads, caps) can make it so, and only
@@ -168,7 +191,8 @@ def check_scenario(sc: Scenario, properties: Sequence[Property]) -> list[Result]
     guided: Candidates | None = None
     if _placement_may_keep_nodes(sc):
         nf = node_facts(sc.rollout, sc.placement)
-        gf = replace(gf, node_kept=nf.kept, node_states=nf.states)
+        gf = replace(gf, node_kept=nf.kept, node_states=nf.states,
+                     node_some_kept=nf.kept or (_checks_nodes(sc) and some_node_kept(sc.rollout, sc.placement)))
         if not nf.kept:
             guided = _guided(sc, nf.witness)
     graph_s = time.perf_counter() - t0

@@ -107,6 +107,7 @@ class Cause(Enum):
     STARTUP = "startup"
     TERMINATION = "termination"
     NO_ENDPOINT = "no-endpoint"
+    NO_HEALTHY_TARGET = "no-healthy-target"
     KILLED_IN_FLIGHT = "killed-in-flight"
     STALLED = "stalled"
     CAPACITY = "capacity"

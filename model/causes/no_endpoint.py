@@ -10,7 +10,7 @@ from zdverify.model.causes.termination import closing_fix, statefulset_batch_tak
 from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.objects import Field, Strategy, WorkloadKind
 from zdverify.model.scenario import Entry, Scenario
-from zdverify.model.simulator import kube_proxy
+from zdverify.model.simulator import kube_proxy, load_balancer
 from zdverify.grammar.spec_language import Sort
 from zdverify.model.verdict import Blame, Cause, Property
 
@@ -98,6 +98,9 @@ class NoEndpoint(CauseHandler):
         if e is not None and e.ip:
             return f"{via(w)} finds no healthy target (503, or fail-open to unhealthy targets)"
         if e is not None:
+            if e.local and e.kind is Entry.LOAD_BALANCER and _failed_open(w):
+                return (f"{via(w)}, sent there because the load balancer finds no node healthy and fails open, "
+                        "finds no local endpoint: kube-proxy DROPs it (the client waits until its timeout)")
             if e.local and _usable_elsewhere(w):
                 return f"{via(w)} finds no local endpoint: kube-proxy DROPs it (the client waits until its timeout)"
             return f"{via(w)} finds no endpoint: kube-proxy REJECTs it (the connection is refused at once)"
@@ -105,6 +108,14 @@ class NoEndpoint(CauseHandler):
 
 
 HANDLER = NoEndpoint()
+
+
+def _failed_open(w: Witness) -> bool:
+    """Did the load balancer send the request because it found no node healthy (fail-open)?"""
+    assert w.found is not None
+    tl = w.timeline
+    t = (w.found.t + w.found.t_end) / 2 if w.found.t_end > w.found.t else w.found.t
+    return tl.fail_open and not any(load_balancer.value_at(list(series), t) for series in tl.lb)
 
 
 def _usable_elsewhere(w: Witness) -> bool:

@@ -126,6 +126,16 @@ def last_old_pod(case: Case, last: PodEntity, olds: list[PodEntity]) -> None:
                 enc.add(oz.deleted <= lz.deleted)
 
 
+def available_before_last(case: Case, p: PodEntity, last: PodEntity) -> None:
+    """A new pod available before the last old pod's deletion: a RollingUpdate (or a
+    DaemonSet's) deletes an old pod only while old pods plus available new ones stay above
+    ``replicas - maxUnavailable``, so with that floor at 1 or more, the last deletion waits
+    for a new pod Ready for ``minReadySeconds`` (``rolling.go``; the caller checks the floor)."""
+    pz, lz = p.z, last.z
+    assert isinstance(pz, kubelet.NewPod) and isinstance(lz, kubelet.OldPod)
+    case.enc.add(pz.ready + case.sc.min_ready <= lz.deleted)
+
+
 def never_deleted(case: Case, olds: list[PodEntity]) -> None:
     """The controllers never delete a pod (the graph has no deletion: a blocked drain, a
     paused rollout): every old pod is still undeleted at t."""

@@ -29,7 +29,7 @@ class PodEntity:
 
     name: str
     old: bool
-    role: str  # "bound", "first-new", "last-old", "last-local"
+    role: str  # "bound", "first-new", "last-old", "last-local", "available" (a new pod available before the last old pod's deletion)
     z: kubelet.OldPod | kubelet.NewPod | None = None
     past: z3.ArithRef | None = None  # old pods: when they were created/started/ready (before 0)
 
@@ -60,6 +60,7 @@ class Case:
     applied: dict[tuple[str, str], z3.ArithRef] = field(default_factory=dict)  # (node, change) -> instant
     on_vars: dict[tuple[str, str], z3.BoolRef] = field(default_factory=dict)
     no_ready: dict[str, z3.BoolRef] = field(default_factory=dict)
+    slices: dict[str, z3.ArithRef] = field(default_factory=dict)  # change -> when the slice has it
     fresh: itertools.count = field(default_factory=itertools.count)
 
     @property

@@ -134,6 +134,8 @@ class GraphFacts:
     starts: bool = True  # some new pod is ever scheduled (not when every one stays Pending)
     # every feasible node holds a Ready, non-terminating pod at every instant (``node_facts``)
     node_kept: bool = False
+    # at every instant some node has held one without a break since the start (``some_node_kept``)
+    node_some_kept: bool = False
     node_states: int = 0  # the per-node states explored to decide it
     idle: bool = False  # some run does nothing: a drain of a node the scheduler left without these pods
 

@@ -24,6 +24,7 @@ import z3
 
 from zdverify.model.checker.encoding import Encoding
 from zdverify.model.checker.endpointslice import SliceChange, fifo
+from zdverify.model.checker import load_balancer
 from zdverify.model.checker.entities import Case, NodeEntity, PodEntity
 from zdverify.model.objects import Strategy
 
@@ -112,8 +113,12 @@ def no_ready_lemmas(case: Case, n: NodeEntity) -> None:
         enc.add(z3.Not(nr))
     if not case.local or not n.feasible or n.target_group:
         return
-    # a node that had local pods: the pod whose removal emptied it last is an entity
+    # a node that had local pods: the pod whose removal emptied it last is an entity; a
+    # node that never had one gets traffic only from a load balancer failing open with no
+    # healthy node
     x = n.last_local
     if x is not None:
-        enc.add(z3.Implies(nr, z3.And(case.on_vars[(x.name, n.name)],
-                                      case.applied[(n.name, f"{x.name}.del")] <= case.t)))
+        had = z3.And(case.on_vars[(x.name, n.name)], case.applied[(n.name, f"{x.name}.del")] <= case.t)
+        if case.lb and sc.settings.lb.fail_open:
+            had = z3.Or(had, load_balancer.no_healthy(case))
+        enc.add(z3.Implies(nr, had))

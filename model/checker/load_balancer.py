@@ -22,7 +22,11 @@ Simplifications:
     ``unhealthy`` failed checks once the listener closed, whichever is first. Not
     modelled: fail-open when every target is unhealthy (ALB/NLB route to all of them),
     draining of established connections (deregistration delay, 300 s by default), cross-zone
-    settings.
+    settings; an empty target group counts as failed requests.
+ 4. With no healthy node (``no_healthy``), a load balancer that fails open (the profile's
+    ``fail_open``, with its source) sends to every node — nodes without a local endpoint
+    DROP — and one that does not sends to none. A node is added back ``healthy`` checks
+    after its kube-proxy has a local ready endpoint again.
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ import z3
 from zdverify.model.assumptions import Interval
 from zdverify.model.checker.encoding import Encoding
 from zdverify.model.checker.entities import Case, NodeEntity
+from zdverify.model.objects import Strategy
 
 
 def stops_sending(enc: Encoding, node: str, flip: z3.ArithRef) -> z3.ArithRef:
@@ -88,27 +93,78 @@ def ip_targets(case: Case, slice_times: dict[str, z3.ArithRef]) -> None:
             case.targets[p.name] = (healthy, None)
 
 
-def sends(case: Case, n: NodeEntity) -> z3.BoolRef:
-    """Requests for the entry arrive at n at t. Local load balancer: never to a node that
-    cannot run the pods; to a node with no local ready endpoint only until its health
-    checks remove it, counted from the last local endpoint's removal."""
-    if not case.lb or n.target_group:
-        return z3.BoolVal(True, case.enc.ctx)
+def healthy(case: Case, n: NodeEntity) -> z3.BoolRef:
+    """``healthy(lb, n)`` at t. Without health checks (Cluster, no load balancer): always.
+    IP targets (n stands for the target group): some pod target is healthy. Local: never a
+    node that cannot run the pods; a node with no local ready endpoint only until its
+    checks remove it, counted from the last local endpoint's removal; never while no node
+    is healthy (``no_healthy``)."""
+    enc = case.enc
+    if not case.lb:
+        return z3.BoolVal(True, enc.ctx)
+    if n.target_group:
+        return z3.Not(case.no_ready[n.name])
     if not n.feasible:
-        return z3.BoolVal(False, case.enc.ctx)
-    key = f"sends.{n.name}"
+        return z3.BoolVal(False, enc.ctx)
+    key = f"healthy.{n.name}"
     if key in case.env:
         return case.env[key]  # type: ignore[return-value]
-    enc = case.enc
-    s = z3.Bool(key, enc.ctx)
-    case.env[key] = s
+    h = z3.Bool(key, enc.ctx)
+    case.env[key] = h
     x = n.last_local
     if x is not None:
         flip = case.applied[(n.name, f"{x.name}.del")]
-        enc.add(z3.Implies(z3.And(s, case.no_ready[n.name]),
-                           case.t < stops_sending(enc, n.name, flip)))
+        enc.add(z3.Implies(z3.And(h, case.no_ready[n.name]), case.t < stops_sending(enc, n.name, flip)))
     if not case.gf.deletes:
         # no pod ever leaves: a node without a local ready endpoint now never had one, and
         # the load balancer never found it healthy
-        enc.add(z3.Implies(case.no_ready[n.name], z3.Not(s)))
-    return s
+        enc.add(z3.Implies(case.no_ready[n.name], z3.Not(h)))
+    enc.add(z3.Implies(no_healthy(case), z3.Not(h)))
+    return h
+
+
+def sends(case: Case, n: NodeEntity) -> z3.BoolRef:
+    """``sends(lb, n)`` at t: requests for the entry arrive at n — while the load balancer
+    finds n healthy, and (a profile that fails open) while it finds no node healthy."""
+    if not case.lb or n.target_group:
+        return z3.BoolVal(True, case.enc.ctx)
+    h = healthy(case, n)
+    return z3.Or(h, no_healthy(case)) if case.sc.settings.lb.fail_open else h
+
+
+def no_healthy(case: Case) -> z3.BoolRef:
+    """``NH``: the load balancer finds no node healthy at t (Local). Valid facts: an old
+    pod's node was healthy before the rollout (old pods were Ready long before) and fails
+    its checks only once the pod's removal reaches that node's kube-proxy, then
+    ``unhealthy`` checks later; a new pod's node passes from when its Ready reaches that
+    node's kube-proxy (new pods stay Ready) and is healthy ``healthy`` checks later; and a
+    node never loses its local ready endpoints when the rollout keeps one on it."""
+    enc, sc, gf = case.enc, case.sc, case.gf
+    if "NH" in case.env:
+        return case.env["NH"]  # type: ignore[return-value]
+    nh = z3.Bool("NH", enc.ctx)
+    case.env["NH"] = nh
+    if not case.lb:
+        enc.add(z3.Not(nh))
+        return nh
+    if case.ip:  # the target group stands for the nodes: no healthy target
+        for n in case.nodes:
+            if n.target_group:
+                enc.add(nh == case.no_ready[n.name])
+        return nh
+    lb = sc.settings.lb
+    kept = sc.rollout.replicas > 0 and (
+        not gf.deletes or gf.node_kept or gf.node_some_kept
+        or (not gf.zero_ready and len(sc.feasible) == 1)
+        or (sc.rollout.strategy is Strategy.DAEMON_SET and sc.rollout.surge > 0))
+    if kept:
+        enc.add(z3.Not(nh))
+        return nh
+    for p in case.pods:
+        if p.old and f"{p.name}.del" in case.slices:
+            home = case.slices[f"{p.name}.del"] + enc.within(f"home.{p.name}.del", enc.bound("kube-proxy"))
+            enc.add(z3.Implies(nh, case.t >= home + (lb.unhealthy - 1) * lb.interval))
+        elif not p.old and f"{p.name}.ready" in case.slices:
+            home = case.slices[f"{p.name}.ready"] + enc.within(f"home.{p.name}.ready", enc.bound("kube-proxy"))
+            enc.add(z3.Implies(nh, case.t < home + lb.healthy * lb.interval + lb.timeout))
+    return nh

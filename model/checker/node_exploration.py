@@ -71,6 +71,7 @@ class NodeFacts:
     kept: bool  # every feasible node holds a Ready, non-terminating pod at every instant
     states: int  # node states explored (0: not explored)
     witness: NodeWitness | None = None  # when not kept: how a node loses its last Ready pod
+    some_kept: bool = False  # at every instant some node has held one since the rollout started
 
 
 def node_facts(rollout: Rollout, rules: Placement, max_states: int = 50_000, work: int = 50_000_000) -> NodeFacts:
@@ -89,6 +90,15 @@ def node_facts(rollout: Rollout, rules: Placement, max_states: int = 50_000, wor
     node does lose its last Ready pod, the run that gets there (breadth-first: one of the
     shortest) is the ``witness``."""
     return _NodeExploration(rollout, rules, max_states, work).search(eager=False)
+
+
+def some_node_kept(rollout: Rollout, rules: Placement, max_states: int = 50_000, work: int = 50_000_000) -> bool:
+    """At every instant of every run ``node_facts`` explores, is there a node that has held a
+    Ready, non-terminating pod without a break since the rollout started? Such a node's
+    kube-proxy never lacks a local ready endpoint (its view is a past state of the node's
+    pods), so a load balancer checking nodes never stops finding it healthy. False past the
+    budget."""
+    return _NodeExploration(rollout, rules, max_states, work).some_kept()
 
 
 def node_witness(rollout: Rollout, rules: Placement, max_states: int = 50_000,
@@ -229,6 +239,39 @@ class _NodeExploration:
                         nxt.append(t)
             frontier = nxt
         return NodeFacts(True, len(parent))
+
+    def some_kept(self) -> bool:
+        """``some_node_kept``: the exploration with, per node, whether it has kept a Ready pod
+        since the start (canonical together with the node's counts)."""
+        if self.rollout.strategy is not Strategy.ROLLING_UPDATE or not self.nodes or self.rollout.replicas == 0:
+            return False
+        starts = self.starts()
+        if starts is None:
+            return False
+
+        def canon(per: tuple[_NodeCounts, ...], pool: _Pool, kept: tuple[bool, ...]
+                  ) -> tuple[tuple[tuple[_NodeCounts, bool], ...], _Pool]:
+            pairs = tuple(zip(per, kept))
+            return (tuple(sorted(pairs)) if self.symmetric else pairs, pool)
+
+        seen = {canon(per, pool, tuple(c[0] > 0 for c in per)) for per, pool in starts}
+        frontier = list(seen)
+        while frontier:
+            nxt = []
+            for pairs, pool in frontier:
+                per = tuple(c for c, _ in pairs)
+                kept = tuple(k for _, k in pairs)
+                if not any(kept):
+                    return False
+                for _, p, u in self.successors(per, pool, False):
+                    t = canon(p, u, tuple(k and ol + na > 0 for k, (ol, _, _, na) in zip(kept, p)))
+                    if t not in seen:
+                        if len(seen) >= self.max_states:
+                            return False
+                        seen.add(t)
+                        nxt.append(t)
+            frontier = nxt
+        return True
 
     def witness(self, parent: dict[_NodeState, _NodeState | None], end: _NodeState, eager: bool) -> NodeWitness:
         """The run from a start to ``end``, with real nodes: canonical states stand for every

@@ -100,6 +100,8 @@ def _atom(case: Case, f: Pred, env: dict[str, object]) -> z3.BoolRef:
     true, false = z3.BoolVal(True, ctx), z3.BoolVal(False, ctx)
     if f.name == "sends":
         return load_balancer.sends(case, _node(env, f.args[0]))
+    if f.name == "healthy":
+        return load_balancer.healthy(case, _node(env, f.args[0]))
     if f.name == "in_zone":
         n, zone = _node(env, f.args[0]), env[f.args[1].name]
         return z3.Bool(f"zone.{n.name}.{zone}", ctx)
@@ -242,6 +244,19 @@ def _routed(body: Formula, var: Var) -> str | None:
     return None
 
 
+def _healthy_node(body: Formula, var: Var, universal: bool) -> bool:
+    """``forall n`` whose body entails ``not healthy(lb, n)``, or ``exists n`` whose body
+    ``healthy(lb, n)`` entails: the quantifier says no node is healthy (or is implied by some)."""
+    def atom(x: Formula) -> bool:
+        return isinstance(x, Pred) and x.name == "healthy" and x.args == (var,)
+
+    if universal:
+        parts = body.parts if isinstance(body, And) else (body,)
+        return any(isinstance(x, Not) and atom(x.body) for x in parts)
+    parts = body.parts if isinstance(body, Or) else (body,)
+    return any(atom(x) for x in parts)
+
+
 def _formula(case: Case, f: Formula, env: dict[str, object]) -> z3.BoolRef:
     enc = case.enc
     if isinstance(f, Pred):
@@ -263,12 +278,16 @@ def _formula(case: Case, f: Formula, env: dict[str, object]) -> z3.BoolRef:
         node_var = _implies_not_routed(f.body, f.var) if f.var.sort is Sort.POD else None
         if node_var is not None and node_var in env:  # routes includes every ready endpoint in scope
             enc.add(z3.Implies(b, case.no_ready[_node(env, Var(node_var, Sort.NODE)).name]))
+        if f.var.sort is Sort.NODE and _healthy_node(f.body, f.var, True):  # no node is healthy
+            enc.add(z3.Implies(b, load_balancer.no_healthy(case)))
     else:
         for i in instances:
             enc.add(z3.Implies(i, b))
         node_var = _routed(f.body, f.var) if f.var.sort is Sort.POD else None
         if node_var is not None and node_var in env:  # no pod routed: in particular no ready endpoint in scope
             enc.add(z3.Implies(z3.Not(b), case.no_ready[_node(env, Var(node_var, Sort.NODE)).name]))
+        if f.var.sort is Sort.NODE and _healthy_node(f.body, f.var, False):  # no node is healthy
+            enc.add(z3.Implies(z3.Not(b), load_balancer.no_healthy(case)))
     return b
 
 
@@ -358,6 +377,9 @@ def _query(prop: Property, sc: Scenario, gf: GraphFacts, local: bool, lb: bool, 
     node_vars = [v for v in binders if v.sort is Sort.NODE]
     zone_vars = [v for v in binders if v.sort is Sort.ZONE]
     needs_guards = _has_pod_forall(matrix) or (sc.fallback and _mentions(matrix, ("routes",)))
+    # whether no node may be healthy matters: the load balancer's health, or its fail-open
+    needs_healthy = lb and (_mentions(matrix, ("healthy",))
+                            or (sc.settings.lb.fail_open and _mentions(matrix, ("sends",))))
 
     def build(enc: Encoding) -> None:
         case = Case(enc, gf, local, lb, ip)
@@ -379,6 +401,8 @@ def _query(prop: Property, sc: Scenario, gf: GraphFacts, local: bool, lb: bool, 
                 case.pods.append(PodEntity("newfirst", False, "first-new"))
             if n_old == 0:
                 case.pods.append(PodEntity("old", True, "last-old"))
+        if needs_healthy and gf.deletes:
+            _healthy_representatives(case, sc, creates)
         for i, (v, feasible) in enumerate(zip(node_vars, kinds)):
             n = NodeEntity("n" if i == 0 else f"n{i + 1}", feasible, target_group=ip)
             case.nodes.append(n)
@@ -390,6 +414,8 @@ def _query(prop: Property, sc: Scenario, gf: GraphFacts, local: bool, lb: bool, 
         for i, v in enumerate(zone_vars):
             env[v.name] = f"z{i + 1}"
             case.env[f"zone{i}"] = f"z{i + 1}"
+        if ip and needs_healthy and not node_vars:  # the target group, for "no target is healthy"
+            case.nodes.append(NodeEntity("tg", True, target_group=True))
         setup(case)
         enc.add(_formula(case, matrix, env))
         enc.entities = case  # the witness builder reads the entities
@@ -399,6 +425,20 @@ def _query(prop: Property, sc: Scenario, gf: GraphFacts, local: bool, lb: bool, 
     scope = "IP targets" if ip else "Local" if local else "Cluster"
     label = f"{prop.slug} ({scope}{', ' + what if what else ''})"
     return Query(prop, label, build, lambda enc: witnesses(enc, local))
+
+
+def _healthy_representatives(case: Case, sc: Scenario, creates: bool) -> None:
+    """For ``no_healthy``: the old pod deleted last and, when the rollout keeps a floor of
+    available pods, a new pod available before that deletion (its node is then added while
+    the last old pod's node is still healthy, or not)."""
+    last = next((p for p in case.pods if p.role == "last-old"), None)
+    if last is None:
+        last = PodEntity("lastold", True, "last-old")
+        case.pods.append(last)
+    r = sc.rollout
+    floor = r.replicas - r.unavailable
+    if creates and floor >= 1 and r.strategy in (Strategy.ROLLING_UPDATE, Strategy.DAEMON_SET):
+        case.pods.append(PodEntity("avail", False, "available"))
 
 
 def stalled_query(prop: Property, sc: Scenario, witness: Callable[[Encoding], Runs]) -> Query:

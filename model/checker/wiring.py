@@ -29,6 +29,8 @@ def setup(case: Case) -> None:
         created = _new_pod(case, p)
         if p.role == "first-new":
             deployment.first_new_pod(case, created, olds, last)
+        if p.role == "available" and last is not None:
+            deployment.available_before_last(case, p, last)
     if last is not None:
         deployment.last_old_pod(case, last, olds)
     changes: list[SliceChange] = []
@@ -43,6 +45,7 @@ def setup(case: Case) -> None:
             kube_proxy.no_ready_lemmas(case, n)
         return
     sl = publish(enc, changes, order)
+    case.slices = sl
     kube_proxy.program(case, changes, sl, order)
     if case.ip:
         load_balancer.ip_targets(case, sl)

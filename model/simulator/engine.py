@@ -179,4 +179,5 @@ def _timeline(s: SimState, all_pods: list[SimPod], applied: Applied,
         applied=tuple(tuple((a, index[id(p)], ch) for (a, p, ch) in applied[n]) for n in range(sc.nodes)),
         lb=tuple(tuple(x) for x in lb_changes),
         zones=tuple(sc.node_zone(n) for n in range(sc.nodes)),
-        entries=sc.entries, fallback=sc.fallback, request=req, horizon=horizon, completed=s.run.completed)
+        entries=sc.entries, fallback=sc.fallback, request=req, horizon=horizon, completed=s.run.completed,
+        fail_open=b.lb.fail_open)

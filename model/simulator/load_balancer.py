@@ -19,9 +19,12 @@ Simplifications (as ``model/checker/load_balancer.py``):
     traffic once ``healthy`` consecutive checks reached the application; it stops getting
     new requests ``lb-deregister`` after the endpoint turned terminating, or after
     ``unhealthy`` failed checks once the listener closed, whichever is first. Not
-    modelled: fail-open when every target is unhealthy (ALB/NLB route to all of them),
-    draining of established connections (deregistration delay, 300 s by default), cross-zone
+    modelled: fail-open when every target is unhealthy (ALB/NLB route to all of them; an
+    empty target group counts as failed requests), draining of established connections (deregistration delay, 300 s by default), cross-zone
     settings.
+ 4. With no healthy node (``healthy``), a load balancer that fails open (the profile's
+    ``fail_open``, with its source) sends to every node — nodes without a local endpoint
+    DROP — and one that does not sends to none: every new connection fails there.
 """
 from __future__ import annotations
 
@@ -140,14 +143,18 @@ def health_checks(s: SimState, applied: list[list[tuple[float, SimPod, EndpointC
         flips = [a for (a, v) in series if not v and a > -INF]
         if flips:
             s.run.local_empty_at[n] = flips[0]
-        healthy = value_at(series, 0.0)
+        gains = [a for (a, v) in series if v and a > -INF]
+        if gains:
+            s.run.local_ready_at[n] = gains[0]
+        healthy = series[0][1]  # before the rollout: old pods were Ready long before, their nodes healthy
         lb_changes[n] = [(-INF, healthy)]
         phase = cyc(s.timing.lb_phase, n) % 1.0
         tick = phase * lb.interval
         streak = 0
+        resp = min(max(cyc(s.timing.lb_node_resp, n) if s.timing.lb_node_resp else s.timing.lb_resp, 0.0), lb.timeout)
         while tick <= horizon:
             ok = value_at(series, tick)
-            done = tick + min(max(s.timing.lb_resp, 0.0), lb.timeout)
+            done = tick + resp
             if ok != healthy:
                 streak += 1
                 if streak >= (lb.healthy if ok else lb.unhealthy):
@@ -164,13 +171,24 @@ def health_checks(s: SimState, applied: list[list[tuple[float, SimPod, EndpointC
     return lb_changes
 
 
-def sends(lb: tuple[tuple[float, bool], ...], window: Callable[[float, float], int]) -> int:
-    """The instants (``window``'s mask) the load balancer sends new flows to a node whose
-    health it checks (Local; without checks it always does): while it finds the node
-    healthy. ``lb``: the node's (instant, healthy), first at -inf."""
+def healthy(lb: tuple[tuple[float, bool], ...], window: Callable[[float, float], int]) -> int:
+    """The instants (``window``'s mask) the load balancer finds a node whose health it checks
+    (Local) healthy. ``lb``: the node's (instant, healthy), first at -inf."""
     mask = 0
     for i, (a, healthy) in enumerate(lb):
         if healthy:
             b = lb[i + 1][0] if i + 1 < len(lb) else INF
             mask |= window(a, b)
     return mask
+
+
+def sends(node: int, every: list[int], fail_open: bool, full: int) -> int:
+    """The instants the load balancer sends new flows to a node whose health it checks: while
+    it finds the node healthy (``node``, a mask of ``healthy``) and — a load balancer that
+    fails open — while it finds no node healthy (``every``: each node's mask)."""
+    if not fail_open:
+        return node
+    some = 0
+    for m in every:
+        some |= m
+    return node | (full ^ some)

@@ -81,6 +81,7 @@ class Timeline:
     request: float
     horizon: float
     completed: bool
+    fail_open: bool = False  # the load balancer sends to every node when it finds none healthy
 
 
 @dataclass(frozen=True)
@@ -276,6 +277,7 @@ class _Evaluator:
         self._routes: dict[tuple[Scope, int], dict[int, int]] = {}
         self.scope_ip = False  # set per scope: nodes are then the load balancer's target group
         self._sends: dict[tuple[Scope, int], int] = {}
+        self._healthy: dict[tuple[Scope, int], int] = {}
 
     # ---- atoms -----------------------------------------------------------------------
     def pred(self, p: Pred, env: dict[str, int | str], scope: Scope) -> int:
@@ -283,6 +285,8 @@ class _Evaluator:
         args = [env[a.name] for a in p.args]
         if p.name == "sends":
             return self.sends(scope, int(args[0]))
+        if p.name == "healthy":
+            return self.healthy(scope, int(args[0]))
         if p.name == "routes":
             return self.routes(scope, int(args[0])).get(int(args[1]), 0)
         if p.name == "in_zone":
@@ -311,12 +315,35 @@ class _Evaluator:
             return pc.window(pod.ready, pod.killed)
         raise ValueError(p.name)  # pragma: no cover - the parser admits no other predicate
 
+    def healthy(self, scope: Scope, n: int) -> int:
+        """Instants the load balancer counts node n healthy (``load_balancer.healthy``): Local,
+        while its checks pass; IP targets (n is the target group), while some target is
+        healthy; without checks, always."""
+        key = (scope, n)
+        if key not in self._healthy:
+            if scope.ip:
+                m = 0
+                for mask in load_balancer.target_group(self.tl.pods, self.pc.window).values():
+                    m |= mask
+            elif scope.lb:
+                m = load_balancer.healthy(self.tl.lb[n], self.pc.window)
+            else:
+                m = self.pc.full
+            self._healthy[key] = m
+        return self._healthy[key]
+
     def sends(self, scope: Scope, n: int) -> int:
-        """Instants the load balancer sends new flows to node n (``load_balancer.sends``)."""
+        """Instants the load balancer sends new flows to node n (``load_balancer.sends``):
+        while it finds n healthy, and, failing open, while it finds no node healthy."""
         key = (scope, n)
         if key not in self._sends:
-            checked = scope.lb and not scope.ip  # Local: the load balancer checks each node's health
-            self._sends[key] = load_balancer.sends(self.tl.lb[n], self.pc.window) if checked else self.pc.full
+            if scope.lb and not scope.ip:  # Local: the load balancer checks each node's health
+                nodes = range(len(self.tl.applied))
+                self._sends[key] = load_balancer.sends(self.healthy(scope, n),
+                                                       [self.healthy(scope, m) for m in nodes],
+                                                       self.tl.fail_open, self.pc.full)
+            else:
+                self._sends[key] = self.pc.full
         return self._sends[key]
 
     def routes(self, scope: Scope, n: int) -> dict[int, int]:

@@ -32,6 +32,7 @@ class Run:
     steps: list[Step] = field(default_factory=list)
     completed: bool = False
     local_empty_at: dict[int, float] = field(default_factory=dict)  # node -> first time it has no local ready pod
+    local_ready_at: dict[int, float] = field(default_factory=dict)  # node -> first time it gains one (none at 0)
     pod_nodes: dict[str, int] = field(default_factory=dict)  # pod name -> node index
     # each pod's scheduling: (pod, node, the workload's pods then on nodes, with their nodes)
     placements: list[tuple[str, int, list[tuple[str, int]]]] = field(default_factory=list)

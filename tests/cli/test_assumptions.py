@@ -45,14 +45,16 @@ def test_workload_annotations_set_the_applications_bounds(tmp_path: Path) -> Non
         "metadata:\n  name: nginx\n  namespace: default\nspec:\n  replicas",
         "metadata:\n  name: nginx\n  namespace: default\n  annotations:\n"
         '    zdverify/on-sigterm: "drain 10s"\n    zdverify/request-duration: "0s..2s"\n'
-        "spec:\n  replicas", 1))
+        "spec:\n  replicas", 1).replace("  replicas: 4\n", "  replicas: 4\n  minReadySeconds: 19\n", 1))
     p = run(str(f), "-o", "json")
     close = assumption(p, "app-close")
     assert close["value"] == "10s" and close["origin"] == "annotation"
     assert close["source"] == {"file": str(f), "line": 10}
     assert assumption(p, "request")["value"] == "0s..2s"
-    # 30 s preStop + 10 s of draining outlasts the generic load balancer's 36 s removal
+    # 30 s preStop + 10 s of draining outlasts the generic load balancer's 36 s removal (and
+    # minReadySeconds 19 keeps a node healthy in it throughout: no fail-open)
     assert verdicts(p)["no-endpoint"] == "proved"
+    assert verdicts(p)["no-healthy-target"] == "proved"
 
 
 def test_bad_annotation_is_located(tmp_path: Path) -> None:

@@ -20,13 +20,13 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from component_support import (EXAMPLES, compare, grid, intervals, is_sat, phases, scenario, sim_state, soundness,
                                unique, value, with_bounds)
-from zdverify.model.assumptions import LBProfile
+from zdverify.model.assumptions import Interval, LBProfile
 from zdverify.model.checker import load_balancer as z_lb
 from zdverify.model.checker.encoding import Encoding
 from zdverify.model.checker.entities import Case, NodeEntity, PodEntity
 from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.checker.kubelet import NewPod, OldPod
-from zdverify.model.run import NewTiming, OldTiming, Timing
+from zdverify.model.run import NEVER, NewTiming, OldTiming, Timing
 from zdverify.model.scenario import Scenario
 from zdverify.model.simulator import load_balancer as s_lb
 from zdverify.model.simulator.endpointslice import EndpointChange
@@ -65,7 +65,7 @@ def sim_lb(c: LocalCase) -> tuple[list[tuple[float, bool]], list[tuple[float, bo
 
 
 def sim_sends_at(lb: list[tuple[float, bool]], t: float) -> bool:
-    return bool(s_lb.sends(tuple(lb), lambda a, b: int(a <= t < b)))
+    return bool(s_lb.healthy(tuple(lb), lambda a, b: int(a <= t < b)))
 
 
 def local_mismatches(c: LocalCase, sends_at: Callable[[list, float], bool] = sim_sends_at) -> list[str]:
@@ -79,7 +79,7 @@ def local_mismatches(c: LocalCase, sends_at: Callable[[list, float], bool] = sim
     case.nodes.append(node)
     flip = case.applied[(node.name, "x.del")] = enc.real(f"{node.name}.x.del")
     nr = case.no_ready[node.name] = z3.Bool(f"NR.{node.name}", enc.ctx)
-    s = z_lb.sends(case, node)
+    s = z_lb.healthy(case, node)
     events = sorted({a for a, _ in series[1:]} | {a for a, _ in lb[1:]})
     p = c.sc.settings.lb
     if events:  # and well after the last one: past every removal deadline
@@ -122,6 +122,76 @@ def local_cases(draw: st.DrawFn) -> LocalCase:
     olds = tuple(draw(st.one_of(grid(0, 40, 0.5), st.just(INF))) for _ in range(draw(st.integers(1, 2))))
     news = tuple(draw(grid(0, 40, 0.5)) for _ in range(draw(st.integers(0, 1))))
     return LocalCase(sc, olds, news, draw(phases()), draw(grid(0, lb.timeout)))
+
+
+# ------------------------------------------------------------------ Local: no node healthy
+
+
+@dataclass(frozen=True)
+class NodesCase:
+    """Several nodes: per node, its old pods' removals from its own rules and its new pods'
+    additions (each node checked with its own phase and answer delay)."""
+
+    sc: Scenario
+    olds: tuple[tuple[float, ...], ...]
+    news: tuple[tuple[float, ...], ...]
+    phases: tuple[float, ...]
+    resps: tuple[float, ...]
+
+
+def sim_nodes(c: NodesCase) -> list[list[tuple[float, bool]]]:
+    """Each node's (instant, healthy) as the simulator's checks decide."""
+    s = sim_state(c.sc, Timing(lb_phase=c.phases, lb_node_resp=c.resps))
+    applied = []
+    s.olds = []
+    for n, (olds, news) in enumerate(zip(c.olds, c.news)):
+        o = [SimPod(f"o{n}.{i}", True, i, n) for i in range(len(olds))]
+        s.olds += o
+        new = [SimPod(f"n{n}.{i}", False, i, n) for i in range(len(news))]
+        applied.append(sorted([(a, p, EndpointChange.DEL) for a, p in zip(olds, o) if a < INF]
+                              + [(a, p, EndpointChange.ADD) for a, p in zip(news, new)], key=lambda x: x[0]))
+    return s_lb.health_checks(s, applied, HORIZON)
+
+
+def none_healthy_mismatches(c: NodesCase) -> list[str]:
+    """Soundness of ``no_healthy``: at every instant of interest, the simulator's answer to
+    "is no node healthy?" with every pod's own-node instants pinned satisfies Z3's lemmas."""
+    lbs = sim_nodes(c)
+    enc = Encoding(c.sc)
+    case = Case(enc, GraphFacts(1, 0, zero_ready=True, deletes=True, always_completes=True), local=True, lb=True)
+    pins: dict[str, tuple[z3.ArithRef | z3.BoolRef, float | bool]] = {}
+    for n, (olds, news) in enumerate(zip(c.olds, c.news)):
+        for i, a in enumerate(olds):
+            name = f"o{n}_{i}"
+            case.pods.append(PodEntity(name, True, "bound"))
+            case.slices[f"{name}.del"] = enc.real(f"slice.{name}.del")
+            pins[f"{name} removed"] = (case.slices[f"{name}.del"] + enc.real(f"home.{name}.del"),
+                                       min(a, NEVER))
+        for i, a in enumerate(news):
+            name = f"n{n}_{i}"
+            case.pods.append(PodEntity(name, False, "bound"))
+            case.slices[f"{name}.ready"] = enc.real(f"slice.{name}.ready")
+            pins[f"{name} added"] = (case.slices[f"{name}.ready"] + enc.real(f"home.{name}.ready"), a)
+    nh = z_lb.no_healthy(case)
+    events = sorted({a for lb in lbs for a, _ in lb[1:]})
+    for t in sorted({0.0} | set(events) | {a + 0.0625 for a in events} | {a - 0.0625 for a in events if a > 0}):
+        none = not any(s_lb.value_at(lb, t) for lb in lbs)
+        errors = soundness(enc, {**pins, "t": (case.t, t), "no node healthy": (nh, none)})
+        if errors:
+            return [f"at t={t}: {e}" for e in errors]
+    return []
+
+
+@st.composite
+def nodes_cases(draw: st.DrawFn) -> NodesCase:
+    lb = draw(profiles())
+    sc = scenario(nodes=draw(st.integers(1, 3)), settings=with_bounds(lb=lb, kube_proxy=Interval(0, 0)))
+    n = sc.nodes
+    olds = tuple(tuple(draw(st.one_of(grid(0, 40, 0.5), st.just(INF))) for _ in range(draw(st.integers(0, 2))))
+                 for _ in range(n))
+    news = tuple(tuple(draw(grid(0, 40, 0.5)) for _ in range(draw(st.integers(0, 1)))) for _ in range(n))
+    return NodesCase(sc, olds, news, tuple(draw(phases()) for _ in range(n)),
+                     tuple(draw(grid(0, lb.timeout)) for _ in range(n)))
 
 
 # ------------------------------------------------------------------ IP targets
@@ -226,10 +296,35 @@ def test_ip_target_encoding_is_the_simulator_given_its_delays(c: IpCase) -> None
 
 
 def test_a_load_balancer_that_never_removes_an_empty_node_is_caught() -> None:
-    """A wrong variant (sends to the node whatever its checks say) is reported."""
+    """A wrong variant (healthy whatever its checks say) is reported."""
     c = LocalCase(scenario(nodes=1, settings=with_bounds()), (5.0,), (), 0.0, 0.0)
     assert local_mismatches(c) == []
     assert local_mismatches(c, lambda lb, t: True) != []
+
+
+@SETTINGS
+@given(nodes_cases())
+def test_simulated_load_balancer_health_satisfies_the_no_healthy_node_lemmas(c: NodesCase) -> None:
+    assert none_healthy_mismatches(c) == []
+
+
+def test_a_node_added_back_after_one_check_too_many_is_caught() -> None:
+    """The add-back bound: a new pod's node is healthy by ``healthy`` checks after its Ready
+    reached the node (here 30 s: phase, 2 more checks, no answer time); no healthy node
+    30 s after it contradicts the lemma, just before does not — and the simulated series
+    (the old pod's node removed at 20 s, the new one's added at 20 s) satisfies it."""
+    lb = LBProfile("test", interval=10, timeout=0, healthy=3, unhealthy=3, source="test")
+    sc = scenario(nodes=2, settings=with_bounds(lb=lb, kube_proxy=Interval(0, 0)))
+    c = NodesCase(sc, ((0.0,), ()), ((), (0.0,)), (0.0, 0.0), (0.0, 0.0))
+    assert none_healthy_mismatches(c) == []
+    lbs = sim_nodes(c)
+    assert lbs[0] == [(-INF, True), (20.0, False)] and lbs[1] == [(-INF, False), (20.0, True)]
+    enc = Encoding(sc)
+    case = Case(enc, GraphFacts(1, 0, zero_ready=True, deletes=True, always_completes=True), local=True, lb=True)
+    case.pods.append(PodEntity("n1", False, "bound"))
+    case.slices["n1.ready"] = enc.const(0)
+    assert soundness(enc, {"t": (case.t, 30.5), "no node healthy": (z_lb.no_healthy(case), True)}) != []
+    assert soundness(enc, {"t": (case.t, 29.5), "no node healthy": (z_lb.no_healthy(case), True)}) == []
 
 
 def test_a_target_that_fails_one_check_too_many_is_caught() -> None:

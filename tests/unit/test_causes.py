@@ -3,6 +3,7 @@ and the violation's wording; no built-in property slug is written in model code.
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 import pkgutil
 from importlib import import_module
 from pathlib import Path
@@ -157,6 +158,16 @@ def test_descriptions() -> None:
     assert handler(Cause.KILLED_IN_FLIGHT).describe(witness(Cause.KILLED_IN_FLIGHT, at, old)) == \
         ("a request via the ClusterIP (Cluster policy) entering node-1 is accepted by web-old-1 and "
          f"still runs ({TIMELINE.request:g}s) when SIGKILL arrives 30.50s later")
+    lb = EntrySpec(Entry.LOAD_BALANCER, True)
+    none_healthy = Found(1.5, 2.0, (), lb)
+    assert TIMELINE.fail_open  # the generic profile: an AWS NLB
+    assert handler(Cause.NO_HEALTHY_TARGET).describe(witness(Cause.NO_HEALTHY_TARGET, none_healthy, None)) == \
+        ("the load balancer finds no node healthy and fails open: it sends to every node, and nodes without a "
+         "local endpoint DROP the request (the client waits until its timeout)")
+    closed = Witness(prop_of(Cause.NO_HEALTHY_TARGET), none_healthy, None, "node-1",
+                     replace(TIMELINE, fail_open=False), False)
+    assert handler(Cause.NO_HEALTHY_TARGET).describe(closed) == \
+        "the load balancer finds no node healthy: every new connection fails there"
     drained = Witness(prop_of(Cause.STALLED), None, None, "node-1", TIMELINE, True)
     assert handler(Cause.STALLED).describe(drained) == "the drain does not finish"
 

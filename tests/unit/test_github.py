@@ -51,16 +51,23 @@ def test_display_limit_is_mentioned() -> None:
 
 
 def test_examples_one_error_per_counterexample(monkeypatch) -> None:
+    """One error per counterexample at its first blamed line, one warning per inconclusive
+    result at its workload (the gate passes neither), nothing else."""
     monkeypatch.chdir(ROOT)
     for path in sorted((ROOT / "examples").glob("*.yaml")):
         report = verify([f"examples/{path.name}"])
         out = render_github(report)
         assert out == render_github(report)
         errors = [line for line in out.splitlines() if line.startswith("::error ")]
+        warnings = [line for line in out.splitlines() if line.startswith("::warning ")]
         counterexamples = [r for r in report.results if r.verdict is Verdict.COUNTEREXAMPLE]
-        assert len(errors) == len(counterexamples) == len(out.splitlines())
+        inconclusive = [r for r in report.results if r.verdict is Verdict.INCONCLUSIVE]
+        assert len(errors) == len(counterexamples) and len(warnings) == len(inconclusive)
+        assert len(errors) + len(warnings) == len(out.splitlines())
         for line, result in zip(errors, counterexamples):
             assert f"file=examples/{path.name},line={result.blame[0].loc.line}," in line
+        for line, result in zip(warnings, inconclusive):
+            assert f"file=examples/{path.name},line={result.source.line}," in line and "inconclusive" in line
 
 
 def test_inconclusive_without_location_has_no_file() -> None:

@@ -116,7 +116,9 @@ def test_examples(example_reports: dict[str, Report]) -> None:
         for case, result in zip(failures, expected):
             assert case.result[0].message == result.summary
             assert all(step.text in case.result[0].text for step in result.trace)
-        assert not any(c.result and isinstance(c.result[0], Error) for c in parsed)
+        errors = [c for c in parsed if c.result and isinstance(c.result[0], Error)]
+        assert len(errors) == len([r for r in report.results if r.verdict is Verdict.INCONCLUSIVE])
+        assert all(c.result[0].type == "inconclusive" for c in errors)
 
 
 def test_invalid_xml_characters_are_replaced() -> None:

@@ -138,9 +138,9 @@ def test_each_error_is_located(tmp_path: Path, text: str, line: int, words: list
 def test_assumptions_name_the_custom_profile_and_its_origin(tmp_path: Path) -> None:
     path = write(tmp_path, CUSTOM)
     a = lb_assumption(settings(cluster=load_cluster(path)))
-    assert a.value == "my-haproxy: every 5s, timeout 2s, unhealthy after 3, healthy after 2"
+    assert a.value == "my-haproxy: every 5s, timeout 2s, unhealthy after 3, healthy after 2, no fail-open"
     assert a.origin == "cluster file" and a.source is not None and (a.source.file, a.source.line) == (path, 2)
-    assert a.note == "custom profile"
+    assert a.note.startswith("custom profile; with no healthy target: custom profile without failOpen")
 
 
 def test_the_lb_flag_wins_over_a_custom_profile(tmp_path: Path) -> None:
@@ -159,3 +159,23 @@ def test_the_custom_profile_reaches_the_proof(tmp_path: Path) -> None:
     verdict = {r.property.value: r.verdict.value for r in fast.results}
     assert verdict["no-endpoint"] == "proved"
     assert {r.property.value: r.verdict.value for r in slow.results}["no-endpoint"] == "counterexample"
+
+
+def test_fail_open_comes_from_the_profile_the_base_or_the_cluster_file(tmp_path: Path) -> None:
+    """With no healthy target a load balancer fails open (AWS NLB, GCP passthrough) or sends
+    to none (Azure's default, AWS CLB); a custom profile inherits its base's behaviour, or
+    states it (``failOpen``), and without either sends to none (every connection fails)."""
+    assert LB_PROFILES["aws-nlb"].fail_open and LB_PROFILES["gcp"].fail_open and LB_PROFILES["generic"].fail_open
+    assert not LB_PROFILES["azure"].fail_open and not LB_PROFILES["aws-clb"].fail_open
+    assert all(p.fail_open_source for p in LB_PROFILES.values())
+    plain = load_cluster(write(tmp_path, CUSTOM)).lb
+    assert plain is not None and not plain.fail_open
+    based = load_cluster(write(tmp_path, "nodes: [{name: a}]\nloadBalancer: {base: aws-nlb, interval: 5s}\n")).lb
+    assert based is not None and based.fail_open and based.fail_open_source == LB_PROFILES["aws-nlb"].fail_open_source
+    stated = load_cluster(write(tmp_path, CUSTOM + "  failOpen: true\n")).lb
+    assert stated is not None and stated.fail_open and "failOpen" in stated.fail_open_source
+    path = write(tmp_path, CUSTOM + "  failOpen: sometimes\n")
+    with pytest.raises(InputError) as e:
+        load_cluster(path)
+    assert e.value.loc is not None and (e.value.loc.file, e.value.loc.line) == (path, 8)
+    assert "failOpen: expected true or false" in e.value.message
