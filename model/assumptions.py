@@ -8,6 +8,7 @@ prints the bounds it used and where each came from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from typing import Any, Callable, Mapping, Protocol
 
 from zdverify.grammar.durations import DurationError, parse_range
@@ -57,6 +58,13 @@ BOUNDS: tuple[Bound, ...] = (
 )
 
 
+class Cadence(Enum):
+    """When a load balancer starts its next health check."""
+
+    FIXED = "fixed-rate"  # every interval, whatever the answer time (the clouds)
+    AFTER_ANSWER = "after-answer"  # interval after the previous check finished (haproxy's inter)
+
+
 @dataclass(frozen=True)
 class LBProfile:
     """Health checking of a cloud load balancer in front of ``externalTrafficPolicy: Local``."""
@@ -71,6 +79,22 @@ class LBProfile:
     ip_targets: bool = False  # targets are pod IPs (AWS ip mode): kube-proxy is bypassed
     fail_open: bool = False  # with no healthy target it sends to every registered one (else to none)
     fail_open_source: str = "not documented: assumed to send to no target (every new connection fails)"
+    cadence: Cadence = Cadence.FIXED
+
+    @property
+    def gap(self) -> float:
+        """The longest time between the starts of two checks of one target."""
+        return self.interval + (self.timeout if self.cadence is Cadence.AFTER_ANSWER else 0)
+
+    @property
+    def removal_max(self) -> float:
+        """How long after its check starts failing a node may still get new flows."""
+        return self.unhealthy * self.gap + self.timeout
+
+    @property
+    def add_max(self) -> float:
+        """How long after its check starts passing a node may still be out."""
+        return self.healthy * self.gap + self.timeout
 
 
 _AWS_NLB_FAIL_OPEN = ("AWS Network Load Balancer target-group health checks: when every target fails its checks "
@@ -143,7 +167,7 @@ IP-target load balancers (AWS ALB/NLB ip mode, GCP NEG) are not profiled. Any ot
 balancer is stated in the cluster file as a mapping (:func:`custom_lb_profile`), on its own
 or starting from one of these (``base:``)."""
 
-LB_FIELDS = ("name", "base", "interval", "timeout", "healthyThreshold", "unhealthyThreshold", "failOpen")
+LB_FIELDS = ("name", "base", "interval", "timeout", "healthyThreshold", "unhealthyThreshold", "failOpen", "cadence")
 """The keys of a custom load-balancer profile (``loadBalancer:`` as a mapping)."""
 _LB_NUMBERS = {"interval": "interval", "timeout": "timeout",
                "healthyThreshold": "healthy", "unhealthyThreshold": "unhealthy"}
@@ -168,7 +192,10 @@ def custom_lb_profile(spec: Mapping[str, Any], loc_of: Callable[..., Loc], what:
     below, Alibaba CLB's default is 5 s against a 2 s interval) and the model judges each
     check on its own. Thresholds are integers from 1. ``failOpen`` (default: the base's, else
     false) says whether, with no healthy target, it sends to every registered one (AWS NLB,
-    GCP passthrough) or to none (Azure's default). ``loc_of(key)`` locates a key's value,
+    GCP passthrough) or to none (Azure's default). ``cadence`` says whether the next check
+    starts ``interval`` after the previous one started (``fixed-rate``, the clouds) or
+    finished (``after-answer``, haproxy's ``inter``); without base it is ``after-answer``,
+    whose bounds cover both. ``loc_of(key)`` locates a key's value,
     ``loc_of()`` the mapping; every error names the key, what it expects and what it got.
     """
     for key in spec:
@@ -212,6 +239,20 @@ def custom_lb_profile(spec: Mapping[str, Any], loc_of: Callable[..., Loc], what:
                              f"balancer send to every registered target?), got {spec['failOpen']!r}",
                              loc_of("failOpen"))
         fail_open, fail_open_source = spec["failOpen"], "stated in the cluster file (failOpen)"
+    # the next check: `interval` after the previous one started (the clouds) or finished
+    # (haproxy's inter); a custom profile without base or cadence gets the later, which
+    # covers both
+    cadence = base.cadence if base is not None else Cadence.AFTER_ANSWER
+    if "cadence" in spec:
+        known = {c.value: c for c in Cadence}
+        if spec["cadence"] not in known:
+            raise InputError(f"{what}.cadence: expected {' or '.join(known)} (does the next check start an "
+                             f"interval after the previous one started, or after it finished?), got "
+                             f"{spec['cadence']!r}", loc_of("cadence"))
+        cadence = known[spec["cadence"]]
+    if cadence is Cadence.AFTER_ANSWER and base is not None and base.ip_targets:
+        raise InputError(f"{what}.cadence: {cadence.value} is not modelled for pod IP targets ({base.name}); "
+                         f"use {Cadence.FIXED.value}", loc_of("cadence") if "cadence" in spec else loc_of())
     if base is None:
         source = "custom profile"
     else:
@@ -219,7 +260,7 @@ def custom_lb_profile(spec: Mapping[str, Any], loc_of: Callable[..., Loc], what:
         source = (f"custom profile starting from {base.name}"
                   + (f", with {', '.join(changed)} changed" if changed else "") + f"; {base.name}: {base.source}")
     return LBProfile(name, source=source, stated_at=loc_of(), fail_open=fail_open,
-                     fail_open_source=fail_open_source, **values)
+                     fail_open_source=fail_open_source, cadence=cadence, **values)
 
 
 def _lb_duration(value: Any, what: str, loc: Loc, positive: bool) -> float:
@@ -284,7 +325,8 @@ class Settings:
         out.append(Assumption(
             "load-balancer", f"{lb.name}: every {lb.interval:g}s, timeout {lb.timeout:g}s, "
             f"unhealthy after {lb.unhealthy}, healthy after {lb.healthy}, "
-            + ("fails open" if lb.fail_open else "no fail-open"),
+            + ("fails open" if lb.fail_open else "no fail-open")
+            + (", next check after the previous answer" if lb.cadence is Cadence.AFTER_ANSWER else ""),
             self.origins.get("load-balancer", "default"), f"{lb.source}; with no healthy target: {lb.fail_open_source}",
             self.sources.get("load-balancer")))
         return tuple(out)

@@ -48,35 +48,38 @@ from zdverify.grammar.spec_language import ClaimKind
 from zdverify.model.verdict import Note, NoteKind, Property, Report, Result, Verdict
 
 
-def _tune_lb(sc: Scenario, choices: Choices, timing: Timing, run: Run) -> Timing | None:
+def _tune_lb(sc: Scenario, choices: Choices, timing: Timing, run: Run) -> list[Timing]:
     """Second pass for Local load balancers: put a health check just before the moment a
     node lost its last local endpoint, so the load balancer keeps sending for as long as
-    the bounds allow."""
+    the bounds allow — first with prompt answers (kube-proxy's health port answers 503 at
+    once), then answering at the timeout (a node that does not answer; the trace says so)."""
     if not any(e.kind is Entry.LOAD_BALANCER and e.local for e in sc.entries) or not run.local_empty_at:
-        return None
+        return []
     interval = sc.settings.lb.interval
     phases = [0.0] * sc.nodes
     for node, flip in run.local_empty_at.items():
         phases[node] = ((flip - 1e-6) % interval) / interval
-    return replace(timing, lb_phase=tuple(phases), lb_resp=sc.settings.lb.timeout * 0.999)
+    prompt = replace(timing, lb_phase=tuple(phases), lb_resp=0.0, lb_node_resp=())
+    return [prompt, replace(prompt, lb_resp=sc.settings.lb.timeout * 0.999)]
 
 
-def _tune_no_healthy(sc: Scenario, timing: Timing, run: Run) -> Timing | None:
+def _tune_no_healthy(sc: Scenario, timing: Timing, run: Run) -> list[Timing]:
     """Third pass for Local load balancers: nodes that lose their last local endpoint are
-    checked just after (removed as early as the bounds allow, answering at once), nodes that
-    gain their first one just before (added as late as they allow, answering at the
-    timeout): the longest time with no healthy node."""
+    checked just after (removed as early as the bounds allow), nodes that gain their first
+    one just before (added as late as they allow): the longest time with no healthy node —
+    first with prompt answers, then with the gaining nodes answering at the timeout."""
     if not any(e.kind is Entry.LOAD_BALANCER and e.local for e in sc.entries) or not run.local_ready_at:
-        return None
+        return []
     lb = sc.settings.lb
-    phases, resp = [0.0] * sc.nodes, [0.0] * sc.nodes
+    phases, slow = [0.0] * sc.nodes, [0.0] * sc.nodes
     for node, flip in run.local_empty_at.items():
         phases[node] = ((flip + 1e-6) % lb.interval) / lb.interval
     for node, gain in run.local_ready_at.items():
         if node not in run.local_empty_at or run.local_empty_at[node] > gain:
             phases[node] = ((gain - 1e-6) % lb.interval) / lb.interval
-            resp[node] = lb.timeout * 0.999
-    return replace(timing, lb_phase=tuple(phases), lb_node_resp=tuple(resp))
+            slow[node] = lb.timeout * 0.999
+    prompt = replace(timing, lb_phase=tuple(phases), lb_resp=0.0, lb_node_resp=(0.0,) * sc.nodes)
+    return [prompt, replace(prompt, lb_node_resp=tuple(slow))]
 
 
 def replay(sc: Scenario, prop: Property, candidates: Sequence[tuple[Choices, Timing]]
@@ -88,7 +91,7 @@ def replay(sc: Scenario, prop: Property, candidates: Sequence[tuple[Choices, Tim
         v = run.first(prop)
         if v is not None:
             return Outcome(Verdict.COUNTEREXAMPLE, run, v, candidate=(choices, timing))
-        for tune in (_tune_lb(sc, choices, timing, run), _tune_no_healthy(sc, timing, run)):
+        for tune in (*_tune_lb(sc, choices, timing, run), *_tune_no_healthy(sc, timing, run)):
             if tune is not None:
                 tuned_run = simulate(sc, choices, tune)
                 v = tuned_run.first(prop)

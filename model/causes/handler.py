@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from zdverify.grammar.spec_language import Sort
+from zdverify.grammar.spec_language import ClaimKind, Sort
 from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.scenario import Scenario
 from zdverify.model.verdict import Blame, Cause, Property
@@ -78,5 +78,10 @@ class CauseHandler(ABC):
         return f"still routes to {pod}{until}"
 
     def answer(self, sc: Scenario, prop: Property, gf: GraphFacts | None) -> tuple[list[Blame], str, str]:
-        """Blamed lines, why and fix of a counterexample to ``prop``."""
+        """Blamed lines, why and fix of a counterexample to ``prop``. A completion claim
+        reported under another cause than ``stalled`` gets the property's own remediation:
+        the fixes the other causes compute are timings the checker verifies on ``never``
+        claims, which say nothing about a rollout that does not finish."""
+        if prop.claim.kind is ClaimKind.COMPLETES and self.cause is not Cause.STALLED:
+            return self.blame(sc), self.why(sc), prop.remediation
         return self.blame(sc), self.why(sc), self.fix(sc, prop, gf)

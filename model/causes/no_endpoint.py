@@ -48,7 +48,7 @@ class NoEndpoint(CauseHandler):
         if _local(sc):
             return ("with externalTrafficPolicy: Local a node whose last local pod is terminating has no "
                     "ready endpoint, but the load balancer only stops sending after its health checks fail "
-                    f"(up to {lb.unhealthy * lb.interval + lb.timeout:g}s)")
+                    f"(up to {lb.removal_max:g}s)")
         return "the controller may delete the last ready pod before any new pod is ready"
 
     def blame(self, sc: Scenario) -> list[Blame]:

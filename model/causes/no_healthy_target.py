@@ -44,7 +44,7 @@ class NoHealthyTarget(CauseHandler):
             return ("old pod targets leave the target group (deregistered, or failing their checks) before a new "
                     f"target has passed {lb.healthy} health checks (registration alone takes up to "
                     f"{b['lb-register'].hi:g}s); " + _outcome(sc))
-        add = lb.healthy * lb.interval + lb.timeout
+        add = lb.add_max
         return ("with externalTrafficPolicy: Local a node passes the load balancer's check only while its "
                 "kube-proxy has a local ready, non-terminating endpoint: an old pod's node fails from the pod's "
                 f"deletion on and is removed {(lb.unhealthy - 1) * lb.interval:g}s or more later, while a new "
@@ -87,7 +87,7 @@ class NoHealthyTarget(CauseHandler):
         e = w.found.entry
         lb = "the load balancer"
         if e is not None and e.ip:
-            return f"{via(w)} finds no healthy target in {lb}: the connection fails"
+            return f"{via(w)} finds no healthy target: the connection fails"
         if w.timeline.fail_open:
             return (f"{lb} finds no node healthy and fails open: it sends to every node, and nodes without a "
                     "local endpoint DROP the request (the client waits until its timeout)")
@@ -112,7 +112,7 @@ def minimal_min_ready(sc: Scenario, prop: Property, gf: GraphFacts) -> int | Non
         return True
 
     b, lb = sc.settings, sc.settings.lb
-    guess = math.ceil(b["endpointslice"].hi + b["kube-proxy"].hi + lb.healthy * lb.interval + lb.timeout) + 1
+    guess = math.ceil(b["endpointslice"].hi + b["kube-proxy"].hi + lb.add_max) + 1
     lo, hi = math.ceil(sc.min_ready), max(guess, math.ceil(sc.min_ready))
     if not safe(hi):
         lo, hi = hi + 1, MAX_MIN_READY

@@ -33,7 +33,7 @@ class Termination(CauseHandler):
         return ("the kubelet and the EndpointSlice controller react to the deletion concurrently: "
                 f"SIGTERM can come {sc.old.hook.serve_min:g}s after deletion, while removing the endpoint "
                 f"from every node's rules can take up to {lag:g}s"
-                + (f", and a Local load balancer keeps sending for up to {lb.unhealthy * lb.interval + lb.timeout:g}s"
+                + (f", and a Local load balancer keeps sending for up to {lb.removal_max:g}s"
                    if any(e.local for e in sc.entries) else "")
                 + (f", and a load balancer with pod IP targets keeps sending new requests until the target is "
                    f"deregistered (up to {b['lb-deregister'].hi:g}s) or fails {lb.unhealthy} health checks"
@@ -92,7 +92,12 @@ def closing_fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
     def make(v: Scenario) -> list[Query]:
         return queries(prop, v, gfx)
 
+    ready = _fail_open_min_ready(sc, gfx) if local_lb else None
+    if ready is not None:  # with no node healthy the load balancer fails open: close that first
+        sc = replace(sc, min_ready=float(ready))
     n = minimal_prestop(sc, make)
+    if ready is not None and n is not None and n <= sc.old.hook.hi:
+        return _min_ready_fix(ready)  # the preStop delay is enough once a node stays healthy
     if n is None and prop.cause is Cause.TERMINATION and local_lb and sc.rollout.replicas > 1:
         # while another local pod keeps the node in the load balancer, no delay is
         # provably enough; size it for a node's last pod, as the no-endpoint property does
@@ -103,7 +108,24 @@ def closing_fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
         if gfx.zero_ready and sc.fallback:
             return _keep_ready_fix(sc)
         return "set externalTrafficPolicy: Cluster (no preStop delay up to 600s closes this window)"
-    return _prestop_fix(sc, n, several)
+    text = _prestop_fix(sc, n, several)
+    return text + ("\nand " + _min_ready_fix(ready) if ready is not None else "")
+
+
+def _fail_open_min_ready(sc: Scenario, gf: GraphFacts) -> int | None:
+    """A load balancer that fails open sends to every node while it finds none healthy: no
+    preStop delay closes that. The smallest minReadySeconds that keeps a node healthy
+    (``no_healthy_target.minimal_min_ready``), when the scenario needs a larger one."""
+    if not sc.settings.lb.fail_open:
+        return None
+    from zdverify.model.causes.no_healthy_target import minimal_min_ready
+    m = minimal_min_ready(sc, _builtin_of(Cause.NO_HEALTHY_TARGET), gf)
+    return m if m is not None and m > sc.min_ready else None
+
+
+def _min_ready_fix(m: int) -> str:
+    return (f"spec.minReadySeconds: {m} — with no node healthy the load balancer fails open to nodes without a "
+            "pod; an old pod is then deleted only once a new pod's node has passed its checks")
 
 
 def _builtin_of(cause: Cause) -> Property:
@@ -172,7 +194,7 @@ def minimal_prestop(sc: Scenario, make: Callable[[Scenario], list[Query]]) -> in
 
     lb = b.lb
     guess = math.ceil(b["kubelet"].hi + b["endpointslice"].hi + b["kube-proxy"].hi
-                      + lb.unhealthy * lb.interval + lb.timeout + b["controller"].hi) + 1
+                      + lb.removal_max + b["controller"].hi) + 1
     lo, hi = 0, guess
     if not safe(hi):
         lo, hi = guess + 1, 600

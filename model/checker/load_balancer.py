@@ -7,10 +7,12 @@ load balancer health-checks each node's healthCheckNodePort, which fails from th
 that node's kube-proxy has no local ready, non-terminating endpoint.
 
 Simplifications:
- 1. Health checks run every ``interval`` per node with an arbitrary phase; a node stops
-    getting new flows after ``unhealthy`` consecutive failures (the last answering within
-    ``timeout``), i.e. ``[(U-1)·I, U·I + timeout)`` after the flip; it is added back after
-    ``healthy`` consecutive successes.
+ 1. Health checks run every ``interval`` per node with an arbitrary phase (with the
+    ``after-answer`` cadence, haproxy's ``inter``: ``interval`` after the previous check
+    answered, so each gap is up to a timeout longer); a node stops getting new flows after
+    ``unhealthy`` consecutive failures (the last answering within ``timeout``), i.e.
+    ``[(U-1)·I, U·gap + timeout)`` after the flip; it is added back after ``healthy``
+    consecutive successes.
  2. Profiles (``assumptions.LB_PROFILES``) set the interval, timeout and thresholds; a
     cluster file may describe any other load balancer.
  3. IP targets (AWS Load Balancer Controller ``ip`` mode and its pod readiness gate):
@@ -41,11 +43,13 @@ from zdverify.model.objects import Strategy
 def stops_sending(enc: Encoding, node: str, flip: z3.ArithRef) -> z3.ArithRef:
     """When the load balancer stops sending new flows to ``node`` whose check fails from ``flip``."""
     lb = enc.sc.settings.lb
-    first = enc.within(f"lb.{node}.first", Interval(0, lb.interval))
-    enc.add(first < lb.interval)
+    first = enc.within(f"lb.{node}.first", Interval(0, lb.gap))
+    enc.add(first < lb.gap)
     resp = enc.within(f"lb.{node}.resp", Interval(0, lb.timeout))
+    # after-answer cadence: each of the next checks starts up to an answer time later
+    drift = enc.within(f"lb.{node}.drift", Interval(0, (lb.gap - lb.interval) * (lb.unhealthy - 1)))
     t = enc.real(f"lb.{node}.removed")
-    enc.add(t == flip + first + (lb.unhealthy - 1) * lb.interval + resp)
+    enc.add(t == flip + first + (lb.unhealthy - 1) * lb.interval + drift + resp)
     return t
 
 
@@ -100,10 +104,10 @@ def healthy(case: Case, n: NodeEntity) -> z3.BoolRef:
     checks remove it, counted from the last local endpoint's removal; never while no node
     is healthy (``no_healthy``)."""
     enc = case.enc
-    if not case.lb:
-        return z3.BoolVal(True, enc.ctx)
     if n.target_group:
         return z3.Not(case.no_ready[n.name])
+    if not case.lb:
+        return z3.BoolVal(True, enc.ctx)
     if not n.feasible:
         return z3.BoolVal(False, enc.ctx)
     key = f"healthy.{n.name}"
@@ -144,13 +148,13 @@ def no_healthy(case: Case) -> z3.BoolRef:
         return case.env["NH"]  # type: ignore[return-value]
     nh = z3.Bool("NH", enc.ctx)
     case.env["NH"] = nh
-    if not case.lb:
-        enc.add(z3.Not(nh))
-        return nh
     if case.ip:  # the target group stands for the nodes: no healthy target
         for n in case.nodes:
             if n.target_group:
                 enc.add(nh == case.no_ready[n.name])
+        return nh
+    if not case.lb:
+        enc.add(z3.Not(nh))
         return nh
     lb = sc.settings.lb
     kept = sc.rollout.replicas > 0 and (
@@ -166,5 +170,5 @@ def no_healthy(case: Case) -> z3.BoolRef:
             enc.add(z3.Implies(nh, case.t >= home + (lb.unhealthy - 1) * lb.interval))
         elif not p.old and f"{p.name}.ready" in case.slices:
             home = case.slices[f"{p.name}.ready"] + enc.within(f"home.{p.name}.ready", enc.bound("kube-proxy"))
-            enc.add(z3.Implies(nh, case.t < home + lb.healthy * lb.interval + lb.timeout))
+            enc.add(z3.Implies(nh, case.t < home + lb.add_max))
     return nh

@@ -378,7 +378,7 @@ def _query(prop: Property, sc: Scenario, gf: GraphFacts, local: bool, lb: bool, 
     zone_vars = [v for v in binders if v.sort is Sort.ZONE]
     needs_guards = _has_pod_forall(matrix) or (sc.fallback and _mentions(matrix, ("routes",)))
     # whether no node may be healthy matters: the load balancer's health, or its fail-open
-    needs_healthy = lb and (_mentions(matrix, ("healthy",))
+    needs_healthy = (lb or ip) and (_mentions(matrix, ("healthy",))
                             or (sc.settings.lb.fail_open and _mentions(matrix, ("sends",))))
 
     def build(enc: Encoding) -> None:

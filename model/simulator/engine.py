@@ -162,7 +162,7 @@ def _horizon(s: SimState, all_pods: list[SimPod], applied: Applied) -> float:
     for n in range(s.sc.nodes):
         times.update(a for (a, _, _) in applied[n] if a < INF)
     lb = s.sc.settings.lb
-    return max(times) + lb.interval * (max(lb.unhealthy, lb.healthy) + 2) + lb.timeout + 1.0
+    return max(times) + lb.gap * (max(lb.unhealthy, lb.healthy) + 2) + lb.timeout + 1.0
 
 
 def _timeline(s: SimState, all_pods: list[SimPod], applied: Applied,

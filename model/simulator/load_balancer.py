@@ -7,7 +7,8 @@ load balancer health-checks each node's healthCheckNodePort, which fails from th
 that node's kube-proxy has no local ready, non-terminating endpoint.
 
 Simplifications (as ``model/checker/load_balancer.py``):
- 1. Health checks run every ``interval`` per node with the timing's phase; a node stops
+ 1. Health checks run every ``interval`` per node with the timing's phase (``after-answer``
+    cadence: ``interval`` after the previous check answered); a node stops
     getting new flows after ``unhealthy`` consecutive failures (the last answering within
     ``timeout``); it is added back after ``healthy`` consecutive successes.
  2. Profiles (``assumptions.LB_PROFILES``) set the interval, timeout and thresholds; a
@@ -31,7 +32,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Callable
 
-from zdverify.model.assumptions import LBProfile
+from zdverify.model.assumptions import Cadence, LBProfile
 from zdverify.model.run import NewTiming, OldTiming
 from zdverify.model.simulator.endpointslice import EndpointChange
 from zdverify.model.simulator.state import SimPod, SimState, cyc, first_tick
@@ -161,13 +162,15 @@ def health_checks(s: SimState, applied: list[list[tuple[float, SimPod, EndpointC
                     healthy = ok
                     streak = 0
                     lb_changes[n].append((done, healthy))
+                    slow = (f" (each answered {resp:g}s after it started: a slow or unreachable node — "
+                            "kube-proxy's health port answers at once)" if resp > 0 else "")
                     s.step(done, Component.LOAD_BALANCER, s.node_name(n),
                            EventKind.LB_REMOVES_NODE if not ok else EventKind.LB_ADDS_NODE,
                            f"{'removes' if not ok else 'adds back'} {s.node_name(n)} after "
-                           f"{lb.unhealthy if not ok else lb.healthy} health checks")
+                           f"{lb.unhealthy if not ok else lb.healthy} health checks{slow}")
             else:
                 streak = 0
-            tick += lb.interval
+            tick += lb.interval + (resp if lb.cadence is Cadence.AFTER_ANSWER else 0.0)
     return lb_changes
 
 

@@ -79,7 +79,7 @@ def _wrap(draw, text: str, binders: list[tuple[Sort, str]]) -> str:  # type: ign
 
 
 def _call(name: str, args: list[str]) -> str:
-    return f"{name}(lb, {args[0]})" if name == "sends" else f"{name}({', '.join(args)})"
+    return f"{name}(lb, {args[0]})" if name in ("sends", "healthy") else f"{name}({', '.join(args)})"
 
 
 @st.composite

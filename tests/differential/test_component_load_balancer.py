@@ -15,12 +15,13 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+import pytest
 import z3
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from component_support import (EXAMPLES, compare, grid, intervals, is_sat, phases, scenario, sim_state, soundness,
-                               unique, value, with_bounds)
-from zdverify.model.assumptions import Interval, LBProfile
+from component_support import (EXAMPLES, compare, grid, intervals, is_sat, near, phases, scenario, sim_state,
+                               soundness, unique, value, with_bounds)
+from zdverify.model.assumptions import Cadence, Interval, LBProfile
 from zdverify.model.checker import load_balancer as z_lb
 from zdverify.model.checker.encoding import Encoding
 from zdverify.model.checker.entities import Case, NodeEntity, PodEntity
@@ -37,9 +38,10 @@ HORIZON = 400.0
 
 
 @st.composite
-def profiles(draw: st.DrawFn) -> LBProfile:
+def profiles(draw: st.DrawFn, cadences: tuple[Cadence, ...] = tuple(Cadence)) -> LBProfile:
     return LBProfile("test", interval=draw(st.sampled_from([1, 2, 5, 10])), timeout=draw(st.sampled_from([0, 1, 3, 6])),
-                     healthy=draw(st.integers(1, 3)), unhealthy=draw(st.integers(1, 3)), source="test")
+                     healthy=draw(st.integers(1, 3)), unhealthy=draw(st.integers(1, 3)), source="test",
+                     cadence=draw(st.sampled_from(cadences)))
 
 
 # ------------------------------------------------------------------ Local: health checks per node
@@ -255,7 +257,7 @@ def ip_exactness(c: IpCase) -> list[str]:
 
 @st.composite
 def ip_cases(draw: st.DrawFn) -> IpCase:
-    lb = draw(profiles())
+    lb = draw(profiles((Cadence.FIXED,)))  # IP targets: fixed-rate only (the clouds')
     reg, dereg = draw(intervals(0, 20, 0.5)), draw(intervals(0, 20, 0.5))
     sc = scenario(settings=with_bounds(lb=lb, lb_register=reg, lb_deregister=dereg))
     nt = NewTiming(lb_reg=draw(grid(reg.lo, reg.hi)), lb_phase=draw(phases()), lb_resp=draw(grid(0, lb.timeout)))
@@ -278,6 +280,7 @@ def test_simulated_health_checks_satisfy_the_load_balancer_constraints(c: LocalC
 @given(local_cases(), st.data())
 def test_load_balancer_removal_is_the_simulator_given_its_check_phase(c: LocalCase, data) -> None:
     lb = c.sc.settings.lb
+    assume(lb.cadence is Cadence.FIXED)  # exact for fixed-rate checks; after-answer is bounded (soundness above)
     f = data.draw(grid(0, 40, 0.5))
     first = data.draw(grid(0, lb.interval - 0.125))
     assert local_exactness(LocalCase(c.sc, (f,), (), 0.0, 0.0), first, c.resp) == []
@@ -325,6 +328,24 @@ def test_a_node_added_back_after_one_check_too_many_is_caught() -> None:
     case.slices["n1.ready"] = enc.const(0)
     assert soundness(enc, {"t": (case.t, 30.5), "no node healthy": (z_lb.no_healthy(case), True)}) != []
     assert soundness(enc, {"t": (case.t, 29.5), "no node healthy": (z_lb.no_healthy(case), True)}) == []
+
+
+def test_after_answer_checks_need_the_longer_bound() -> None:
+    """haproxy's inter: each check starts an interval after the previous answered, so with
+    slow answers the node is removed later than fixed-rate checks allow — the simulated
+    removal lies outside the fixed-rate constraints and inside the after-answer ones."""
+    slow = LBProfile("test", interval=10, timeout=5, healthy=2, unhealthy=3, source="test",
+                     cadence=Cadence.AFTER_ANSWER)
+    fixed = LBProfile("test", interval=10, timeout=5, healthy=2, unhealthy=3, source="test")
+    c = LocalCase(scenario(nodes=1, settings=with_bounds(lb=slow)), (5.0,), (), 0.99, 5.0)
+    _, lb = sim_lb(c)
+    assert lb[1] == (pytest.approx(5.0 + 4.9 + 2 * 15 + 5.0), False)  # removed 44.9 s after the flip
+    assert local_mismatches(c) == []
+    assert local_mismatches(c, lambda _, t: sim_sends_at(lb, t)) == []
+    for profile, fits in ((slow, True), (fixed, False)):
+        enc = Encoding(scenario(nodes=1, settings=with_bounds(lb=profile)))
+        removed = z_lb.stops_sending(enc, "n", enc.const(5.0))
+        assert is_sat(enc, near(removed, lb[1][0])) is fits
 
 
 def test_a_target_that_fails_one_check_too_many_is_caught() -> None:

@@ -220,3 +220,16 @@ def test_a_local_request_without_an_endpoint_is_dropped_or_rejected_as_kube_prox
     assert "kube-proxy REJECTs it (the connection is refused at once)" in text(other_gone, 3.0)
     # before the other pod's removal reached node-1, it was still usable there: DROP
     assert "DROPs" in text(other_gone, 1.75)
+
+
+def test_a_completion_claim_under_a_timing_cause_gets_its_own_remediation() -> None:
+    """A user property ``always completes`` with cause termination (or no-healthy-target):
+    the preStop and minReadySeconds searches verify ``never`` claims only, so the fix is the
+    property's remediation (a differential test found the search asserting on it)."""
+    text = ('property MINE1 mine {\n  description: "d"\n  remediation: "do Y"\n  cause: termination\n'
+            "  always completes\n}\n")
+    from zdverify.grammar.spec_language import parse_specs
+    from zdverify.specs.registry import _property
+    prop = _property(parse_specs(text, "mine.zds")[0], False)
+    for cause in (Cause.TERMINATION, Cause.NO_HEALTHY_TARGET, Cause.NO_ENDPOINT):
+        assert handler(cause).answer(PLAIN, prop, None)[2] == "do Y"

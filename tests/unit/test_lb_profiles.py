@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from zdverify import verify
-from zdverify.model.assumptions import LB_PROFILES, Settings, settings
+from zdverify.model.assumptions import LB_PROFILES, Cadence, Settings, settings
 from zdverify.model.cluster import load_cluster
 from zdverify.model.source import InputError
 from zdverify.model.verdict import Assumption
@@ -138,7 +138,8 @@ def test_each_error_is_located(tmp_path: Path, text: str, line: int, words: list
 def test_assumptions_name_the_custom_profile_and_its_origin(tmp_path: Path) -> None:
     path = write(tmp_path, CUSTOM)
     a = lb_assumption(settings(cluster=load_cluster(path)))
-    assert a.value == "my-haproxy: every 5s, timeout 2s, unhealthy after 3, healthy after 2, no fail-open"
+    assert a.value == ("my-haproxy: every 5s, timeout 2s, unhealthy after 3, healthy after 2, no fail-open, next "
+                       "check after the previous answer")
     assert a.origin == "cluster file" and a.source is not None and (a.source.file, a.source.line) == (path, 2)
     assert a.note.startswith("custom profile; with no healthy target: custom profile without failOpen")
 
@@ -179,3 +180,25 @@ def test_fail_open_comes_from_the_profile_the_base_or_the_cluster_file(tmp_path:
         load_cluster(path)
     assert e.value.loc is not None and (e.value.loc.file, e.value.loc.line) == (path, 8)
     assert "failOpen: expected true or false" in e.value.message
+
+
+def test_cadence_is_after_answer_unless_stated_or_inherited(tmp_path: Path) -> None:
+    """haproxy starts the next check ``inter`` after the previous one finished; a custom
+    profile without base gets that cadence (its bounds cover fixed-rate checks too), one
+    with a base inherits the cloud's fixed rate; the removal bound grows by a timeout per
+    check."""
+    plain = load_cluster(write(tmp_path, CUSTOM)).lb
+    assert plain is not None and plain.cadence is Cadence.AFTER_ANSWER
+    assert (plain.gap, plain.removal_max, plain.add_max) == (7, 3 * 7 + 2, 2 * 7 + 2)
+    based = load_cluster(write(tmp_path, "nodes: [{name: a}]\nloadBalancer: {base: aws-nlb}\n")).lb
+    assert based is not None and based.cadence is Cadence.FIXED and based.removal_max == 3 * 10 + 6
+    stated = load_cluster(write(tmp_path, CUSTOM + "  cadence: fixed-rate\n")).lb
+    assert stated is not None and stated.cadence is Cadence.FIXED
+    path = write(tmp_path, CUSTOM + "  cadence: sometimes\n")
+    with pytest.raises(InputError) as e:
+        load_cluster(path)
+    assert e.value.loc is not None and e.value.loc.line == 8 and "fixed-rate or after-answer" in e.value.message
+    path = write(tmp_path, "nodes: [{name: a}]\nloadBalancer: {base: aws-alb-ip, cadence: after-answer}\n")
+    with pytest.raises(InputError) as e:
+        load_cluster(path)
+    assert "not modelled for pod IP targets" in e.value.message
