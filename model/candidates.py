@@ -17,6 +17,7 @@ Simplifications (the runs are candidates, not claims):
 """
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import replace
 
@@ -91,7 +92,23 @@ def _old_timing(enc: Encoding, p: str, node: str, n_nodes: int, entry: int) -> O
         eps_del=_val(enc, f"slice.{p}.del.delay"), eps_unready=_val(enc, f"slice.{p}.unready.delay"),
         proxy_del=_per_node(n_nodes, entry, _val(enc, f"{node}.{p}.del.delay"), _val(enc, f"home.{p}.del")),
         proxy_unready=_per_node(n_nodes, entry, _val(enc, f"{node}.{p}.unready.delay")),
-        lb_dereg=_val(enc, f"{p}.lbdereg"), lb_phase=_val(enc, f"{p}.tg.phase"), lb_resp=_val(enc, f"{p}.tg.resp"))
+        lb_dereg=_val(enc, f"{p}.lbdereg"), lb_phase=_val(enc, f"{p}.tg.phase"), lb_resp=_val(enc, f"{p}.tg.resp"),
+        **_side_timing(enc, p))
+
+
+def _side_timing(enc: Encoding, p: str) -> dict[str, tuple[float, ...]]:
+    """The pod's other containers as the model has them: each one's preStop run time and
+    when it exits, as a fraction of the way from its SIGTERM to its SIGKILL."""
+    pod = enc.sc.old
+    hooks, exits = [], []
+    for i in range(len(pod.others)):
+        hook = _val(enc, f"{p}.side{i}.hook")
+        sigterm = _val(enc, f"{p}.seen") + hook
+        kill = sigterm + max(pod.grace - math.floor(hook), 2.0)
+        exit_t = _val(enc, f"{p}.side{i}.exit", sigterm)
+        hooks.append(hook)
+        exits.append(min(max((exit_t - sigterm) / (kill - sigterm), 0.0), 1.0) if kill > sigterm else 0.0)
+    return {"side_hook": tuple(hooks), "side_exit": tuple(exits)}
 
 
 def _other_node(sc: Scenario, not_this: int) -> int:
@@ -271,7 +288,9 @@ def random_timings(sc: Scenario, rng: random.Random, count: int, binding: bool =
             drain=pick(0, b["request"].hi), unready_phase=rng.random(), unready_resp=rng.random(),
             eps_del=pick(*_lohi(b["endpointslice"])), eps_unready=pick(*_lohi(b["endpointslice"])),
             proxy_del=node_delays("kube-proxy"), proxy_unready=node_delays("kube-proxy"),
-            lb_dereg=pick(*_lohi(b["lb-deregister"])), lb_phase=rng.random(), lb_resp=pick(0, b.lb.timeout))
+            lb_dereg=pick(*_lohi(b["lb-deregister"])), lb_phase=rng.random(), lb_resp=pick(0, b.lb.timeout),
+            side_hook=tuple(pick(x.hook.lo, x.hook.hi) for x in sc.old.others),
+            side_exit=tuple(pick(0.0, 1.0) for _ in sc.old.others))
             for _ in range(r))
         news = tuple(NewTiming(
             start=pick(*_lohi(b["pod-start"])), app=pick(*_lohi(b["app-startup"])),

@@ -130,7 +130,7 @@ def _trace(sc: Scenario, run: Run, v: Violation, cause: CauseHandler, text: str)
             keep.append(s)
         elif about(s) and (v.pod is not None or s.kind in (
                 EventKind.POD_DELETED, EventKind.POD_CREATED, EventKind.POD_SCHEDULED, EventKind.POD_PENDING,
-                EventKind.READY, EventKind.SIGTERM,
+                EventKind.READY, EventKind.SIGTERM, EventKind.SIDE_CONTAINER_EXITED,
                 EventKind.SLICE_ADD, EventKind.SLICE_TERMINATING, EventKind.SLICE_NOT_SERVING)):
             keep.append(s)
     if v.entry is not None and v.entry.kind is Entry.LOAD_BALANCER and v.entry.local:

@@ -50,6 +50,10 @@ class OldTiming:
     lb_dereg: float = 0.0  # IP targets: endpoint terminating -> no new requests from the load balancer
     lb_phase: float = 0.0
     lb_resp: float = 0.0
+    # the pod's other containers, each: its preStop's run time, and when it exits after its
+    # SIGTERM (a fraction of the time to its SIGKILL; 0: at once)
+    side_hook: tuple[float, ...] = ()
+    side_exit: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,18 @@ NO_HOOK = HookSpec(0, 0, 0, False, "no preStop hook", None)
 
 
 @dataclass(frozen=True)
+class SideContainer:
+    """Another container of the pod (not the one serving the Service's port): its preStop;
+    it gets SIGTERM once that ran and may exit at once — the pod's Ready turns False with
+    it (``kuberuntime_container.go`` ``killContainersWithSyncResult`` stops every container
+    in parallel, each with its own hook and grace period)."""
+
+    name: str
+    hook: HookSpec
+    loc: Loc
+
+
+@dataclass(frozen=True)
 class PodSpec:
     readiness: ProbeSpec | None
     liveness: ProbeSpec | None
@@ -84,6 +96,7 @@ class PodSpec:
     container_loc: Loc
     grace_loc: Loc | None = None  # terminationGracePeriodSeconds, or the pod spec when absent
     lb_gate: Loc | None = None  # a target-health readiness gate (AWS LBC): Ready waits for the target
+    others: tuple[SideContainer, ...] = ()  # the pod's other containers (native sidecars not: they stop last)
 
 
 class Entry(Enum):
@@ -338,6 +351,8 @@ def pod_spec(template: PodTemplate, c: Container, port: int, settings: Settings)
         container=c.name,
         container_loc=c.loc,
         grace_loc=template.loc_of(Field.TEMPLATE_GRACE),
+        others=tuple(SideContainer(x.name, hook_spec(x.pre_stop, grace, settings), x.loc)
+                     for x in template.containers if x is not c),
     )
 
 

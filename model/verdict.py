@@ -84,6 +84,7 @@ class EventKind(Enum):
     SIGTERM = "sigterm"
     LISTENER_CLOSED = "listener-closed"
     NOT_READY = "not-ready"
+    SIDE_CONTAINER_EXITED = "side-container-exited"  # another container of the pod exits: the pod is not Ready
     CONTAINER_EXITED = "container-exited"
     SIGKILL = "sigkill"
     SLICE_ADD = "slice-ready"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zdverify.model.causes.handler import CauseHandler, Witness, claim_fails, via
-from zdverify.model.causes.termination import closing_fix, statefulset_batch_takes_all
+from zdverify.model.causes.termination import closing_fix, side_blame, statefulset_batch_takes_all
 from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.objects import Field, Strategy, WorkloadKind
 from zdverify.model.scenario import Entry, Scenario
@@ -146,6 +146,7 @@ def _local_blame(sc: Scenario) -> list[Blame]:
     field = (Field.EXTERNAL_TRAFFIC_POLICY if any(e.local and e.kind is not Entry.CLUSTER_IP
                                                   for e in sc.entries) else Field.INTERNAL_TRAFFIC_POLICY)
     out = [Blame(svc.loc_of(field), field, "Local: a node without a local ready pod drops the traffic it receives")]
+    out += side_blame(sc)
     if sc.rollout.strategy is Strategy.DAEMON_SET and sc.rollout.surge == 0:
         out.append(Blame(w.loc_of(Field.UPDATE_STRATEGY), Field.UPDATE_STRATEGY,
                          "no surge: a node's old pod is deleted before its new pod exists"))

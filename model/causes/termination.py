@@ -17,7 +17,7 @@ from zdverify.model.checker.properties import SOLVER_TIMEOUT_MS, Query
 from zdverify.model.checker.graph import GraphFacts, facts
 from zdverify.model.checker.node_exploration import node_facts
 from zdverify.model.objects import Field, Strategy, WorkloadKind
-from zdverify.model.scenario import Entry, HookSpec, Scenario
+from zdverify.model.scenario import Entry, HookSpec, Scenario, SideContainer
 from zdverify.model.scheduler import HOSTNAME_LABEL
 from zdverify.model.verdict import Blame, Cause, Property
 
@@ -69,10 +69,42 @@ def shutdown_blame(sc: Scenario) -> list[Blame]:
     out = [Blame(h.loc or pod.container_loc, f"containers[{pod.container}].lifecycle.preStop", h.text)]
     out.append(Blame(pod.grace_loc or sc.pair.workload.loc_of(Field.GRACE),
                      Field.TEMPLATE_GRACE, f"{pod.grace:g}s"))
+    out += side_blame(sc)
     if sc.publish_not_ready:
         out.insert(0, Blame(sc.pair.service.loc_of(Field.PUBLISH_NOT_READY), Field.PUBLISH_NOT_READY,
                             "terminating pods stay published as ready endpoints"))
     return out
+
+
+def early_sides(sc: Scenario) -> list[SideContainer]:
+    """The deleted pods' other containers whose preStop ends before the serving one's: each
+    gets SIGTERM first and may exit, ending the pod's Ready while it still serves."""
+    main = sc.old.hook
+    return [c for c in sc.old.others if c.hook.lo < main.lo]
+
+
+def side_blame(sc: Scenario) -> list[Blame]:
+    """Blame naming each container that may end the pod's Ready early."""
+    main = sc.old
+    return [Blame(c.hook.loc or c.loc, f"containers[{c.name}].lifecycle.preStop",
+                  f"{c.hook.text}: container {c.name!r} gets SIGTERM before {main.container!r} ({main.hook.text}) "
+                  "and may exit at once; the pod's Ready ends with it, and a terminating endpoint that is not "
+                  "Ready no longer serves as kube-proxy's fallback") for c in early_sides(sc)]
+
+
+def _side_fix(sc: Scenario) -> tuple[Scenario, str]:
+    """The scenario with every early container given the serving one's preStop, and the
+    change in words ("" if none is needed)."""
+    sides = early_sides(sc)
+    if not sides:
+        return sc, ""
+    main = sc.old
+    others = tuple(replace(c, hook=main.hook) if c in sides else c for c in main.others)
+    names = ", ".join(repr(c.name) for c in sides)
+    text = (f"in container{'s' if len(sides) > 1 else ''} {names}: the same preStop as {main.container!r} "
+            f"({main.hook.text}), so that no container ends the pod's Ready before {main.container!r} stops "
+            "serving")
+    return replace(sc, old_pod=replace(main, others=others)), text
 
 
 def closing_fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
@@ -92,6 +124,11 @@ def closing_fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
     def make(v: Scenario) -> list[Query]:
         return queries(prop, v, gfx)
 
+    variant, sides = _side_fix(sc)
+    if sides:
+        enough = minimal_prestop(variant, make)
+        if enough is not None and enough <= variant.old.hook.lo:
+            return sides  # the serving container's preStop is enough once the others wait as long
     ready = _fail_open_min_ready(sc, gfx) if local_lb else None
     if ready is not None:  # with no node healthy the load balancer fails open: close that first
         sc = replace(sc, min_ready=float(ready))
@@ -109,6 +146,11 @@ def closing_fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
             return _keep_ready_fix(sc)
         return "set externalTrafficPolicy: Cluster (no preStop delay up to 600s closes this window)"
     text = _prestop_fix(sc, n, several)
+    shorter = [c.name for c in sc.old.others if c.hook.lo < n]
+    if shorter:
+        text += (f"\nand the same preStop in container{'s' if len(shorter) > 1 else ''} "
+                 f"{', '.join(map(repr, shorter))} (each container gets SIGTERM after its own preStop; one that "
+                 "exits first ends the pod's Ready)")
     return text + ("\nand " + _min_ready_fix(ready) if ready is not None else "")
 
 
@@ -182,7 +224,10 @@ def minimal_prestop(sc: Scenario, make: Callable[[Scenario], list[Query]]) -> in
 
     def safe(n: int) -> bool:
         grace = max(sc.old.grace, n + math.ceil(b["app-close"].hi + b["request"].hi) + 2)
-        old = replace(sc.old, hook=HookSpec(n, n, n, False, f"preStop sleep {n}s", None), grace=grace)
+        hook = HookSpec(n, n, n, False, f"preStop sleep {n}s", None)
+        # the pod's other containers wait as long (else one may exit first and end Ready)
+        others = tuple(replace(c, hook=hook) if c.hook.lo < n else c for c in sc.old.others)
+        old = replace(sc.old, hook=hook, grace=grace, others=others)
         variant = replace(sc, old_pod=old)
         for q in make(variant):
             enc = Encoding(variant, z3.Context())

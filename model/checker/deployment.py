@@ -127,13 +127,18 @@ def last_old_pod(case: Case, last: PodEntity, olds: list[PodEntity]) -> None:
 
 
 def available_before_last(case: Case, p: PodEntity, last: PodEntity) -> None:
-    """A new pod available before the last old pod's deletion: a RollingUpdate (or a
+    """A new pod Ready before the last old pod's deletion. A RollingUpdate (or a
     DaemonSet's) deletes an old pod only while old pods plus available new ones stay above
-    ``replicas - maxUnavailable``, so with that floor at 1 or more, the last deletion waits
-    for a new pod Ready for ``minReadySeconds`` (``rolling.go``; the caller checks the floor)."""
+    ``replicas - maxUnavailable``: with that floor at 1 or more, the last deletion waits for
+    a new pod Ready for ``minReadySeconds`` (``rolling.go``). A StatefulSet deletes the next
+    pod only once the recreated ones are Ready, a drain evicts only while the budget keeps
+    ``desiredHealthy`` Ready pods: the last deletion waits for a Ready new pod (when the
+    pods it keeps are not old ones that are never deleted — then the last old pod is never
+    deleted either). The caller checks the floor."""
     pz, lz = p.z, last.z
     assert isinstance(pz, kubelet.NewPod) and isinstance(lz, kubelet.OldPod)
-    case.enc.add(pz.ready + case.sc.min_ready <= lz.deleted)
+    counted = case.sc.min_ready if case.sc.rollout.strategy in (Strategy.ROLLING_UPDATE, Strategy.DAEMON_SET) else 0
+    case.enc.add(pz.ready + counted <= lz.deleted)
 
 
 def never_deleted(case: Case, olds: list[PodEntity]) -> None:

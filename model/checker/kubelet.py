@@ -7,8 +7,12 @@ run time is subtracted from the grace period in whole seconds, truncated —
 ``executePreStopHook``).
 
 Simplifications:
- 1. One serving container decides the pod's readiness; other containers are taken as
-    ready whenever it is (they could only make the pod Ready later).
+ 1. The serving container's probes decide when the pod turns Ready; other containers are
+    taken as ready by then (they could only make it Ready later). At deletion every
+    container runs its own preStop, then gets SIGTERM, and may exit at once (at the latest
+    at its SIGKILL): the pod's Ready ends with the first of them
+    (``killContainersWithSyncResult``). Native sidecars (init containers with
+    ``restartPolicy: Always``) stop after the main containers and are not among them.
  2. A probe ticks every ``periodSeconds`` from ``start + initialDelaySeconds`` with an
     arbitrary phase (kubelet's start-up jitter); a successful probe answers within
     ``timeoutSeconds``; a probe that does not check the Service's port (exec, or another
@@ -33,7 +37,7 @@ import z3
 
 from zdverify.model.checker import application, load_balancer
 from zdverify.model.assumptions import Interval
-from zdverify.model.scenario import ProbeSpec
+from zdverify.model.scenario import HookSpec, ProbeSpec
 from zdverify.model.checker.encoding import Encoding, zmax, zmin
 
 
@@ -162,7 +166,26 @@ def old_pod(enc: Encoding, name: str, deleted: z3.ArithRef) -> OldPod:
         fails_from = starts[0] if len(starts) == 1 else zmin(starts[0], starts[1])
         phase = enc.fraction(f"{name}.unready.phase")
         resp = enc.within(f"{name}.unready.resp", Interval(0, rp.timeout))
-        enc.add(unready == zmin(fails_from + phase * rp.period + (rp.failure - 1) * rp.period + resp, exit_t))
+        ready_ends = zmin(fails_from + phase * rp.period + (rp.failure - 1) * rp.period + resp, exit_t)
     else:
-        enc.add(unready == exit_t)
+        ready_ends = exit_t
+    # every other container: its own preStop, then SIGTERM; it may exit at once, and the
+    # pod's Ready turns False with it (each container must be ready)
+    for i, side in enumerate(pod.others):
+        enc.add(unready <= side_exit(enc, name, i, side.hook, seen, pod.grace))
+    enc.add(unready <= ready_ends)
+    enc.add(z3.Or(unready == ready_ends, *[unready == enc.vars[f"{name}.side{i}.exit"]
+                                           for i in range(len(pod.others))]))
     return OldPod(name, deleted, seen, sigterm, close, exit_t, kill, unready)
+
+
+def side_exit(enc: Encoding, name: str, i: int, h: HookSpec, seen: z3.ArithRef, grace: float) -> z3.ArithRef:
+    """When the pod's ``i``-th other container exits: after its own preStop and SIGTERM,
+    at the latest at its SIGKILL."""
+    hook = enc.real(f"{name}.side{i}.hook")
+    enc.add(hook >= h.lo, hook <= h.hi)
+    sigterm = seen + hook
+    kill = sigterm + zmax(grace - whole_seconds(hook, h.lo, h.hi), 2.0)
+    t = enc.real(f"{name}.side{i}.exit")
+    enc.add(t >= sigterm, t <= kill)
+    return t

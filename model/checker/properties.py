@@ -436,8 +436,8 @@ def _healthy_representatives(case: Case, sc: Scenario, creates: bool) -> None:
         last = PodEntity("lastold", True, "last-old")
         case.pods.append(last)
     r = sc.rollout
-    floor = r.replicas - r.unavailable
-    if creates and floor >= 1 and r.strategy in (Strategy.ROLLING_UPDATE, Strategy.DAEMON_SET):
+    floor = r.desired_healthy if r.strategy is Strategy.DRAIN else r.replicas - r.unavailable
+    if creates and floor >= 1 and r.strategy is not Strategy.RECREATE:
         case.pods.append(PodEntity("avail", False, "available"))
 
 

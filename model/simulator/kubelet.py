@@ -6,8 +6,10 @@ kuberuntime_container.go`` ``killContainer`` (preStop within grace, 2 s minimum;
 run time counts in whole seconds, truncated — ``executePreStopHook``).
 
 Simplifications (as ``model/checker/kubelet.py``):
- 1. One serving container decides the pod's readiness; other containers are taken as
-    ready whenever it is (they could only make the pod Ready later).
+ 1. The serving container's probes decide when the pod turns Ready; other containers are
+    taken as ready by then. At deletion every other container runs its own preStop, gets
+    SIGTERM and exits ``side_exit`` of the way to its SIGKILL (0: at once): the pod's
+    Ready ends with the first of them (``killContainersWithSyncResult``).
  2. A probe ticks every ``periodSeconds`` from ``start + initialDelaySeconds`` with the
     timing's phase (kubelet's start-up jitter); a successful probe answers within
     ``timeoutSeconds``; a probe that does not check the Service's port (exec, or another
@@ -31,7 +33,8 @@ from functools import partial
 
 from zdverify.model.run import NewTiming
 from zdverify.model.simulator import application, load_balancer
-from zdverify.model.simulator.state import SimPod, SimState, first_tick
+from zdverify.model.scenario import HookSpec
+from zdverify.model.simulator.state import SimPod, SimState, cyc, first_tick
 from zdverify.model.verdict import Component, EventKind
 from zdverify.model.objects import Field
 
@@ -138,11 +141,23 @@ def delete_old(s: SimState, t: float, p: SimPod, why: str = "") -> None:
                         + min(max(ot.unready_resp, 0.0), rp.timeout), p.exit)
     else:
         p.unready = p.exit
+    p.side_exits = tuple(side_exit(p.seen, side.hook, pod.grace, cyc(ot.side_hook, i), cyc(ot.side_exit, i))
+                         for i, side in enumerate(pod.others))
+    p.unready = min((p.unready, *p.side_exits))
     _announce_delete(s, t, p, why)
     if s.recreate or s.sc.rollout.waits_gone:
         s.react(p.exit, f"{p.name} gone")
     elif s.rules.limited:
         s.retry_scheduler(p.exit)
+
+
+def side_exit(seen: float, h: HookSpec, grace: float, hook: float, when: float) -> float:
+    """When another container of the pod exits: its own preStop (``hook``, within its
+    bounds), SIGTERM, then ``when`` of the way to its SIGKILL (0: at once)."""
+    run = min(max(hook, h.lo), h.hi)
+    sigterm = seen + run
+    kill = sigterm + max(grace - math.floor(run), 2.0)
+    return sigterm + min(max(when, 0.0), 1.0) * (kill - sigterm)
 
 
 def _announce_delete(s: SimState, t: float, p: SimPod, why: str) -> None:
@@ -157,7 +172,13 @@ def _announce_delete(s: SimState, t: float, p: SimPod, why: str) -> None:
           h.loc or pod.container_loc)
     pstep(p.close, Component.APP, p.name, EventKind.LISTENER_CLOSED,
           f"{p.name} stops accepting connections", h.loc if h.may_stop_app else None)
-    if p.unready < p.exit:
+    side = next((i for i, x in enumerate(p.side_exits) if x == p.unready), None)
+    if side is not None and p.unready < p.exit:
+        c = pod.others[side]
+        pstep(p.unready, Component.KUBELET, where, EventKind.SIDE_CONTAINER_EXITED,
+              f"container {c.name!r} of {p.name} exits ({c.hook.text}, then SIGTERM): {p.name} not Ready",
+              c.hook.loc or c.loc)
+    elif p.unready < p.exit:
         pstep(p.unready, Component.KUBELET, where, EventKind.NOT_READY,
               f"readinessProbe fails: {p.name} not Ready", rp.loc if rp else None)
     if p.sigkill <= p.exit:

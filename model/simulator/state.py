@@ -61,6 +61,7 @@ class SimPod:
     unready: float = INF
     exit: float = INF
     sigkill: float = INF
+    side_exits: tuple[float, ...] = ()  # the pod's other containers' exits
     tg_in: float = -INF  # IP targets: the load balancer sends to the pod from ... (new pods: INF until healthy)
     tg_out: float = INF  # ... until
 

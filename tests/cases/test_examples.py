@@ -52,6 +52,7 @@ EXPECTED: dict[tuple[str, str | None], tuple[str, str, str, str, str, str]] = {
     ("statefulset-drain.yaml", None): (P, C, C, P, P, P),
     ("statefulset-drain-budget.yaml", None): (P, P, P, P, P, P),
     ("local-no-healthy-node.yaml", None): (P, P, C, P, P, C),  # no node healthy: the NLB fails open
+    ("sidecar-without-prestop.yaml", None): (P, P, C, P, P, P),  # the sidecar exits at SIGTERM: not Ready
     ("killed-in-flight.yaml", None): (P, P, P, C, P, P),
     # the incident corpus (flags in example_options.py, stories in the README)
     ("incident-k8s-85643.yaml", None): (P, C, C, P, P, P),
@@ -150,6 +151,25 @@ def test_the_no_healthy_target_fix_is_suggested_and_proved(tmp_path: Path) -> No
         fixed.write_text(text.replace(old, f"{old}  minReadySeconds: {seconds}\n"))
         got = {r.property.slug: r.verdict.value for r in verify([str(fixed)]).results}
         assert got["no-healthy-target"] == verdict and got["no-endpoint"] == verdict, got
+
+
+def test_the_sidecar_fix_is_suggested_and_proved(tmp_path: Path) -> None:
+    """A container without preStop beside the serving one (issue F, item 3): blamed by name,
+    the fix gives it the same preStop, and applied, every property is proved."""
+    name = "sidecar-without-prestop.yaml"
+    report = verify([str(EXAMPLES / name)])
+    ne = next(r for r in report.results if r.property.slug == "no-endpoint")
+    assert ne.verdict.value == C
+    assert any(b.field == "containers[log-shipper].lifecycle.preStop" for b in ne.blame)
+    assert ne.fix.startswith("in container 'log-shipper': the same preStop as 'web'")
+    assert any(s.kind.value == "side-container-exited" for s in ne.trace)
+    text = (EXAMPLES / name).read_text()
+    old = "          image: fluent/fluent-bit:3.1\n"
+    assert text.count(old) == 1
+    fixed = tmp_path / name
+    fixed.write_text(text.replace(old, old + "          lifecycle:\n            preStop:\n              sleep:\n"
+                                            "                seconds: 60\n"))
+    assert all(r.verdict.value == P for r in verify([str(fixed)]).results)
 
 
 def test_adding_a_prestop_protects_only_the_next_rollout() -> None:

@@ -71,6 +71,7 @@ class Manifest:
     #                      "room" (cluster file pods: 2), "rack" (required anti-affinity per rack label of
     #                      the cluster file, racks of two nodes), "rack-spread" (a DoNotSchedule spread on racks),
     #                      "hostport" (the container asks for a hostPort: one pod per node, old and new)
+    sidecar: str = ""  # "", "bare" (a second container without preStop), "sleep" (with preStop sleep 3)
 
     def yaml(self) -> str:
         strategy = ("  strategy:\n    type: Recreate\n" if self.recreate else
@@ -133,7 +134,10 @@ class Manifest:
             + ("      readinessGates: [{conditionType: target-health.elbv2.k8s.aws/web}]\n"
                if self.ip == "ip+gate" else "") + "      containers:\n"
             "      - name: web\n        image: nginx\n        ports: [{containerPort: 80"
-            + (", hostPort: 8080" if self.placement == "hostport" else "") + "}]\n" + probe + hook +
+            + (", hostPort: 8080" if self.placement == "hostport" else "") + "}]\n" + probe + hook
+            + {"": "", "bare": "      - name: shipper\n        image: fluent-bit\n",
+               "sleep": "      - name: shipper\n        image: fluent-bit\n        lifecycle:\n          preStop:\n"
+                        "            exec: {command: [sleep, \"3\"]}\n"}[self.sidecar] +
             "---\napiVersion: v1\nkind: Service\nmetadata: {name: web"
             + (", annotations: {service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip}"
                if self.ip else "") + "}\nspec:\n"
@@ -185,6 +189,7 @@ manifests = st.builds(
     batch=st.sampled_from([0, 0, 1, 2, 3]),
     placement=st.sampled_from(["", "", "", "", "host", "host-mlk", "spread", "spread-mlk", "room", "rack",
                                "rack-spread", "hostport"]),
+    sidecar=st.sampled_from(["", "", "", "bare", "sleep"]),
 ).filter(_valid).filter(lambda m: not (m.prestop == "sleep" and m.prestop_s > m.grace))
 
 
@@ -242,7 +247,9 @@ def runs(draw, sc: Scenario):  # type: ignore[no-untyped-def]
         eps_unready=edge(draw, b["endpointslice"].lo, b["endpointslice"].hi),
         proxy_del=node_delays("kube-proxy"), proxy_unready=node_delays("kube-proxy"),
         lb_dereg=edge(draw, b["lb-deregister"].lo, b["lb-deregister"].hi), lb_phase=draw(frac),
-        lb_resp=edge(draw, 0, b.lb.timeout)) for _ in range(r))
+        lb_resp=edge(draw, 0, b.lb.timeout),
+        side_hook=tuple(edge(draw, x.hook.lo, x.hook.hi) for x in sc.old.others),
+        side_exit=tuple(edge(draw, 0.0, 1.0) for _ in sc.old.others)) for _ in range(r))
     news = tuple(NewTiming(
         start=edge(draw, b["pod-start"].lo, b["pod-start"].hi), app=edge(draw, b["app-startup"].lo, b["app-startup"].hi),
         startup_phase=draw(frac), ready_phase=draw(frac), ready_resp=draw(st.floats(0, 1)), liveness_phase=draw(frac),

@@ -19,7 +19,7 @@ from component_support import (EXAMPLES, compare, grid, intervals, is_sat, phase
 from zdverify.model.checker import kubelet as z_kubelet
 from zdverify.model.checker.encoding import Encoding
 from zdverify.model.run import NewTiming, OldTiming, Timing
-from zdverify.model.scenario import NO_HOOK, HookSpec, ProbeSpec, Scenario
+from zdverify.model.scenario import NO_HOOK, HookSpec, ProbeSpec, Scenario, SideContainer
 from zdverify.model.simulator import kubelet as s_kubelet
 from zdverify.model.simulator.state import SimPod
 
@@ -58,6 +58,13 @@ def sim_old(c: OldCase) -> dict[str, float]:
     s_kubelet.delete_old(s, c.deleted, p)
     return {"seen": p.seen, "sigterm": p.sigterm, "close": p.close, "kill": p.sigkill, "exit": p.exit,
             "unready": p.unready}
+
+
+def sim_side_exits(c: OldCase) -> tuple[float, ...]:
+    s = sim_state(c.sc, Timing(old=(c.ot,)))
+    p = SimPod("old", True, 0, 0)
+    s_kubelet.delete_old(s, c.deleted, p)
+    return p.side_exits
 
 
 # ------------------------------------------------------------------ the Z3 encodings
@@ -128,6 +135,10 @@ def old_exactness(c: OldCase) -> list[str]:
         enc.add(enc.real("old.close_delay") == ot.close)
     if "old.unready.phase" in enc.vars:
         enc.add(enc.real("old.unready.phase") == ot.unready_phase, enc.real("old.unready.resp") == ot.unready_resp)
+    for i, side in enumerate(c.sc.old.others):  # each other container's hook and exit, as the simulator has them
+        hook = min(max(ot.side_hook[i], side.hook.lo), side.hook.hi)
+        enc.add(enc.real(f"old.side{i}.hook") == hook)
+        enc.add(enc.real(f"old.side{i}.exit") == sim_side_exits(c)[i])
     if not is_sat(enc):
         return ["the drawn delays are unsat"]
     enc.solver.check()
@@ -189,8 +200,10 @@ def old_cases(draw: st.DrawFn) -> OldCase:
     hook = draw(hooks(grace))
     rp = draw(probes())
     base = scenario()
+    sides = tuple(SideContainer(f"side{i}", draw(hooks(grace)), base.pod.container_loc)
+                  for i in range(draw(st.integers(0, 2))))
     old = replace(base.pod, readiness=rp, readiness_exec=rp is not None and not rp.checks_port and draw(st.booleans()),
-                  hook=hook, grace=grace)
+                  hook=hook, grace=grace, others=sides)
     sett = with_bounds(version=draw(st.sampled_from(["1.25", "1.34", "1.35"])),
                        fail_readiness_on_sigterm=draw(st.booleans()), **bounds)
     sc = scenario(settings=sett, old_pod=old)
@@ -201,7 +214,9 @@ def old_cases(draw: st.DrawFn) -> OldCase:
     else:
         close_delay = draw(grid(close.lo, close.hi))
     ot = OldTiming(kubelet=draw(grid(kb.lo, kb.hi)), hook=seen_hook, close=close_delay, drain=draw(grid(0, req.hi)),
-                   unready_phase=draw(phases()), unready_resp=draw(grid(0, rp.timeout if rp else 0)))
+                   unready_phase=draw(phases()), unready_resp=draw(grid(0, rp.timeout if rp else 0)),
+                   side_hook=tuple(draw(grid(x.hook.lo, x.hook.hi)) for x in sides),
+                   side_exit=tuple(draw(st.sampled_from([0.0, 0.5, 1.0])) for _ in sides))
     return OldCase(sc, draw(grid(0, 10)), ot)
 
 
@@ -258,6 +273,25 @@ def test_termination_that_ignores_the_grace_period_is_caught() -> None:
     c = OldCase(scenario(old_pod=replace(base.pod, grace=0)), 0.0, OldTiming())
     assert old_mismatches(c) == []
     assert old_mismatches(c, no_minimum) != []
+
+
+def test_a_sidecar_that_keeps_the_pod_ready_is_caught() -> None:
+    """A wrong variant (the pod stays Ready although a container without preStop exited at
+    SIGTERM) is reported: the pod's Ready ends with its first container."""
+    base = scenario()
+    side = SideContainer("shipper", HookSpec(0, 0, 0, False, "no preStop hook", None), base.pod.container_loc)
+    # the serving container's preStop runs 29.5 s of a 30 s grace: its SIGKILL comes 2 s after
+    # SIGTERM (the minimum), at 31.5 s, and it exits at 30.5 s; the shipper's SIGKILL is at 30 s
+    hook = HookSpec(29.5, 29.5, 29.5, False, "preStop sleep 29.5s", None)
+    c = OldCase(scenario(old_pod=replace(base.pod, hook=hook, grace=30, others=(side,))), 0.0, OldTiming(drain=1.0))
+    assert sim_old(c)["unready"] == 0.0 and sim_old(c)["exit"] == 30.5  # the shipper exits at its SIGTERM
+    assert old_mismatches(c) == []
+
+    def ready_until_exit(c: OldCase) -> dict[str, float]:
+        out = sim_old(c)
+        return {**out, "unready": out["exit"]}
+
+    assert old_mismatches(c, ready_until_exit) != []
 
 
 def test_startup_kill_with_a_readiness_probe() -> None:
