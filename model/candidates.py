@@ -215,10 +215,12 @@ def _no_healthy_runs(sc: Scenario, layouts: list[Choices]) -> Runs:
     old = OldTiming(kubelet=b["kubelet"].lo, eps_del=b["endpointslice"].lo, proxy_del=(b["kube-proxy"].lo,) * n)
     base = Timing(ctrl=(b["controller"].lo,), react=(b["controller"].lo,), new=(first,), default_new=fast,
                   default_old=old)
-    timings = [base]
-    if sc.rollout.waits_gone:
-        lo, hi = b["pod-start"].lo, b["pod-start"].hi
-        timings += [replace(base, new=(), default_new=replace(first, start=lo + (hi - lo) * i / 40)) for i in range(41)]
+    # a node is removed only if its new pods are slow enough to leave it empty for its checks:
+    # every new pod starting after each of a range of delays, its Ready as late as allowed
+    lo, hi = b["pod-start"].lo, b["pod-start"].hi
+    steps = 40 if sc.rollout.waits_gone else 10
+    timings = [base] + [replace(base, new=(), default_new=replace(first, start=lo + (hi - lo) * i / steps))
+                        for i in range(steps + 1)]
     return [(ch, t) for ch in layouts for t in timings]
 
 
@@ -259,7 +261,7 @@ def witnesses(enc: Encoding, local: bool) -> Runs:
             out.append((ch, replace(base, new=new_t)))
         if not olds and not news:
             out.append((ch, base))
-    if local and any(p.role == "available" for p in case.pods):  # the load balancer's health
+    if local and "NH" in case.env:  # the query asks whether the load balancer finds no node healthy
         out += _no_healthy_runs(sc, _layouts(sc, local, entry, len(olds)))
     return out
 
