@@ -18,6 +18,7 @@ from zdverify.model.verdict import (
     Blame,
     Component,
     EventKind,
+    Fact,
     Property,
     Result,
     Step,
@@ -36,6 +37,7 @@ class Outcome:
     violation: Violation | None = None
     reason: str = ""
     candidate: tuple[Choices, Timing] | None = None  # the replayed run's inputs (a counterexample's)
+    rests_on: tuple[Fact, ...] | None = ()  # a proof's support (None: not named within the budget)
 
 
 
@@ -169,7 +171,7 @@ def result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None) -> R
     if sc.drain is not None and prop.claim.kind is ClaimKind.COMPLETES:
         title = f"the drain of {sc.node_name(sc.drain)} always finishes, its pods replaced and available"
     if o.verdict is Verdict.PROVED:
-        return Result(verdict=Verdict.PROVED, summary=f"{title} ({port})", **base)
+        return Result(verdict=Verdict.PROVED, summary=f"{title} ({port})", rests_on=o.rests_on, **base)
     if o.verdict is Verdict.INCONCLUSIVE:
         return Result(verdict=Verdict.INCONCLUSIVE, summary=f"not decided: {o.reason}", why=o.reason, **base)
     assert o.run is not None and o.violation is not None

@@ -45,7 +45,7 @@ from zdverify.model.source import InputError
 from zdverify.model.suppression import Suppression
 from zdverify.model.checker.encoding import Encoding
 from zdverify.grammar.spec_language import ClaimKind
-from zdverify.model.verdict import Note, NoteKind, Property, Report, Result, Verdict
+from zdverify.model.verdict import Fact, Note, NoteKind, Property, Report, Result, Verdict
 
 
 def _tune_lb(sc: Scenario, choices: Choices, timing: Timing, run: Run) -> list[Timing]:
@@ -133,7 +133,29 @@ def decide(sc: Scenario, queries: Sequence[Query], prop: Property, seed: int = 0
                         "replayed in the simulator")
     if inconclusive:
         return Outcome(Verdict.INCONCLUSIVE, reason=inconclusive)
-    return Outcome(Verdict.PROVED)
+    return Outcome(Verdict.PROVED, rests_on=rests_on(sc, queries))
+
+
+CORE_BUDGET_S = 5.0  # per property: past it, a proof names the facts found so far as incomplete
+
+
+def rests_on(sc: Scenario, queries: Sequence[Query]) -> tuple[Fact, ...] | None:
+    """What a proof needed: per query, rebuilt with the bounds and manifest values as
+    assumptions, a minimal unsat core of them; their union. None when a query's core could
+    not be taken within the budget (the proof stands; only its support is not named)."""
+    out: set[Fact] = set()
+    t0 = time.perf_counter()
+    for q in queries:
+        left = CORE_BUDGET_S - (time.perf_counter() - t0)
+        if left <= 0:
+            return None
+        enc = Encoding(sc, z3.Context(), tracking=True)
+        q.build(enc)
+        core = enc.core(int(left * 1000))
+        if core is None:
+            return None
+        out.update(core)
+    return tuple(sorted(out))
 
 
 

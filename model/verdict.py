@@ -170,6 +170,18 @@ class Result:
     # preferred placement rules the counterexample goes against (they only score: the
     # scheduler may still place pods so, but it is unlikely)
     discouraged: tuple[Blame, ...] = ()
+    # a proof: the bounds and manifest values the solver needed (an unsat core of them), so a
+    # reviewer knows which to doubt; () with a proof: none (the rollout's structure alone)
+    rests_on: tuple[Fact, ...] | None = ()  # None: not named within the solver budget
+
+
+@dataclass(frozen=True, order=True)
+class Fact:
+    """A bound or a manifest value a proof may rest on."""
+
+    key: str  # the bound's key ("kube-proxy"), or the manifest field ("preStop", "minReadySeconds")
+    text: str  # "kube-proxy <= 2s", "preStop sleep 60s"
+    loc: Loc | None = field(default=None, compare=False)  # where the manifest writes it
 
 
 class NoteKind(Enum):

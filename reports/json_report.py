@@ -11,7 +11,7 @@ from typing import Any
 
 from zdverify import __version__
 from zdverify.model.source import Loc
-from zdverify.model.verdict import Assumption, Blame, Report, Result, Step
+from zdverify.model.verdict import Assumption, Blame, Fact, Report, Result, Step
 
 
 def render_json(report: Report) -> str:
@@ -50,7 +50,13 @@ def _result(result: Result) -> dict[str, Any]:
         "suppressed_by": _location(result.suppressed_by),
         "rule": result.property.rule_id,
         "discouraged": [_blame(b) for b in result.discouraged],
+        "rests_on": None if result.rests_on is None else [_fact(f) for f in result.rests_on],
     }
+
+
+def _fact(fact: Fact) -> dict[str, Any]:
+    loc = _location(fact.loc)
+    return {"key": fact.key, "text": fact.text, "file": loc["file"] if loc else None, "line": loc["line"] if loc else None}
 
 
 def _assumption(assumption: Assumption) -> dict[str, Any]:

@@ -67,6 +67,7 @@ def render_markdown(report: Report, *, link_base: str = "", root: str | None = N
         *(r.counterexample(i, x) for i, x in enumerate(counterexamples, 1)),
         *(r.inconclusive(i, x) for i, x in enumerate(inconclusive, 1)),
         r.skipped(skipped),
+        _rests_on(proved, r),
         _assumptions(proved, r),
         _notes(report.notes),
     ]
@@ -510,6 +511,25 @@ def _assumptions(proved: Sequence[Result], r: _Renderer) -> str:
     out += ["| key | value | origin | note |", "|---|---|---|---|"]
     out += [f"| {code(a.key)} | {code(a.value)} | {md(a.origin)}{' ' + r.link(a.source) if a.source else ''} "
             f"| {md(a.note)} |" for a in assumptions]
+    return "\n".join(out)
+
+
+def _rests_on(proved: Sequence[Result], r: _Renderer) -> str:
+    """What each proof needed: the solver's unsat core of bounds and manifest values."""
+    if not proved:
+        return ""
+    out = ["## What each proof needed", "",
+           "The bounds and manifest values the solver could not do without (an unsat core; the other "
+           "bounds below did not matter to that proof):", "",
+           "| property | workload | rests on |", "|---|---|---|"]
+    for x in proved:
+        if x.rests_on is None:
+            cell = "not named (the solver's budget for it ran out)"
+        elif not x.rests_on:
+            cell = "the rollout's structure alone"
+        else:
+            cell = "<br>".join(f"{md(f.text)}{' ' + r.link(f.loc) if f.loc else ''}" for f in x.rests_on)
+        out.append(f"| {code(x.property.value)} | {md(x.workload)} | {cell} |")
     return "\n".join(out)
 
 

@@ -69,10 +69,24 @@ def render_sarif(report: Report, *, root: str | None = None) -> str:
             if r.verdict is not Verdict.PROVED
         ],
         "columnKind": "unicodeCodePoints",
-        "properties": {"nodes": report.nodes, "kubernetesVersion": report.k8s_version},
+        "properties": {"nodes": report.nodes, "kubernetesVersion": report.k8s_version,
+                       # proofs are not results in SARIF: what each one needed is listed here
+                       "proofs": [_proof(r, base) for r in report.results if r.verdict is Verdict.PROVED]},
     }
     document = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _proof(result: Result, base: str) -> dict[str, Any]:
+    """A proof and the bounds and manifest values it needed (``Result.rests_on``; null: not
+    named within the solver's budget)."""
+    return {
+        "ruleId": result.property.rule_id, "property": result.property.value, "workload": result.workload,
+        "service": result.service, "port": result.port,
+        "restsOn": None if result.rests_on is None else [
+            {"key": f.key, "text": f.text, **({"location": _location(f.loc, base)} if f.loc is not None else {})}
+            for f in result.rests_on],
+    }
 
 
 # ---------------------------------------------------------------- paths

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from zdverify.model.verdict import Assumption, Blame, Note, Report, Result, Step, Verdict
+from zdverify.model.verdict import Assumption, Blame, Fact, Note, Report, Result, Step, Verdict
 
 _RESET = "\x1b[0m"
 _BOLD = "1"
@@ -55,6 +55,7 @@ def render_text(report: Report, color: bool = False) -> str:
         *(_counterexample(r, color) for r in _with(report.results, Verdict.COUNTEREXAMPLE)),
         *(_inconclusive(r, color) for r in _with(report.results, Verdict.INCONCLUSIVE)),
         _suppressed(report.results, color),
+        _rests_on(_with(report.results, Verdict.PROVED), color),
         _assumptions(_with(report.results, Verdict.PROVED), color),
         _notes(report.notes, color),
         [_summary_line(report)],
@@ -171,6 +172,29 @@ def _trace(steps: Sequence[Step]) -> list[str]:
 def _blame(blames: Sequence[Blame]) -> list[str]:
     width = max(len(str(b.loc)) for b in blames)
     return [f"    {str(b.loc).ljust(width)}  {b.field}: {b.why}" for b in blames]
+
+
+def fact_text(f: Fact) -> str:
+    return f"{f.text} ({f.loc})" if f.loc is not None else f.text
+
+
+def rests_on_text(r: Result) -> str:
+    """What one proof needed, in words (``Result.rests_on``)."""
+    if r.rests_on is None:
+        return "not named (the solver's budget for it ran out)"
+    if not r.rests_on:
+        return "no bound or manifest value: the rollout's structure alone"
+    return "; ".join(fact_text(f) for f in r.rests_on)
+
+
+def _rests_on(proved: Sequence[Result], color: bool) -> list[str]:
+    if not proved:
+        return []
+    lines = [_paint("What each proof needed (the solver's unsat core):", _BOLD, color)]
+    width = max(len(r.property.value) for r in proved)
+    for r in proved:
+        lines.append(f"  {r.property.value.ljust(width)}  {r.workload}: {rests_on_text(r)}")
+    return lines
 
 
 def _unique(assumptions: Iterable[Assumption]) -> list[Assumption]:

@@ -38,7 +38,8 @@ import z3
 
 from zdverify.model.checker import kubelet
 from zdverify.model.checker.entities import Case, PodEntity
-from zdverify.model.objects import Strategy
+from zdverify.model.objects import Field, Strategy
+from zdverify.model.verdict import Fact
 from zdverify.model.rollout import Rollout, RolloutState
 
 
@@ -138,7 +139,10 @@ def available_before_last(case: Case, p: PodEntity, last: PodEntity) -> None:
     pz, lz = p.z, last.z
     assert isinstance(pz, kubelet.NewPod) and isinstance(lz, kubelet.OldPod)
     counted = case.sc.min_ready if case.sc.rollout.strategy in (Strategy.ROLLING_UPDATE, Strategy.DAEMON_SET) else 0
-    case.enc.add(pz.ready + counted <= lz.deleted)
+    case.enc.add(pz.ready <= lz.deleted)
+    if counted:
+        case.enc.hold(Fact("minReadySeconds", f"minReadySeconds: {counted:g}",
+                           case.sc.pair.workload.loc_of(Field.MIN_READY_SECONDS)), pz.ready + counted <= lz.deleted)
 
 
 def never_deleted(case: Case, olds: list[PodEntity]) -> None:

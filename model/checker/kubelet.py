@@ -39,6 +39,7 @@ from zdverify.model.checker import application, load_balancer
 from zdverify.model.assumptions import Interval
 from zdverify.model.scenario import HookSpec, ProbeSpec
 from zdverify.model.checker.encoding import Encoding, zmax, zmin
+from zdverify.model.verdict import Fact
 
 
 def first_tick(enc: Encoding, name: str, probe: ProbeSpec, start: z3.ArithRef,
@@ -46,7 +47,12 @@ def first_tick(enc: Encoding, name: str, probe: ProbeSpec, start: z3.ArithRef,
     """(k, time) of the first probe tick at or after ``need``."""
     phase = enc.fraction(f"{name}.phase")
     k = enc.integer(f"{name}.k")
-    base = start + probe.initial_delay + phase * probe.period
+    delay = enc.real(f"{name}.initial_delay")
+    which = name.rpartition(".")[2]  # readiness, startup, liveness
+    enc.hold(Fact(f"{which}Probe.initialDelaySeconds", f"{which}Probe.initialDelaySeconds: {probe.initial_delay:g}",
+                  probe.loc), delay == probe.initial_delay)
+    enc.add(delay >= 0)
+    base = start + delay + phase * probe.period
     tick = base + k * probe.period
     enc.add(k >= 0, tick >= need, z3.Or(k == 0, tick - probe.period < need))
     return k, tick
@@ -146,11 +152,16 @@ def old_pod(enc: Encoding, name: str, deleted: z3.ArithRef) -> OldPod:
     seen = enc.real(f"{name}.seen")
     enc.add(seen == deleted + enc.within(f"{name}.kubelet", enc.bound("kubelet")))
     hook = enc.real(f"{name}.hook")
-    enc.add(hook >= h.lo, hook <= h.hi)
+    enc.add(hook >= 0, hook <= h.hi)
+    enc.hold(Fact("preStop", f"{pod.container}: {h.text}", h.loc or pod.container_loc), hook >= h.lo)
     sigterm = enc.real(f"{name}.sigterm")
     enc.add(sigterm == seen + hook)
+    grace = enc.real(f"{name}.grace")
+    enc.add(grace >= 0)
+    enc.hold(Fact("terminationGracePeriodSeconds", f"terminationGracePeriodSeconds: {pod.grace:g}", pod.grace_loc),
+             grace == pod.grace)
     kill = enc.real(f"{name}.kill")
-    enc.add(kill == sigterm + zmax(pod.grace - whole_seconds(hook, h.lo, h.hi), 2.0))
+    enc.add(kill == sigterm + zmax(grace - whole_seconds(hook, h.lo, h.hi), 2.0))
     close = application.close(enc, name, seen, sigterm)
     exit_t = application.exit_time(enc, name, close, kill)
     unready = enc.real(f"{name}.unready")

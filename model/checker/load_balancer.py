@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import z3
 
-from zdverify.model.assumptions import Interval
+from zdverify.model.assumptions import Interval, LBProfile
+from zdverify.model.verdict import Fact
 from zdverify.model.checker.encoding import Encoding
 from zdverify.model.checker.entities import Case, NodeEntity
 from zdverify.model.objects import Strategy
@@ -49,8 +50,17 @@ def stops_sending(enc: Encoding, node: str, flip: z3.ArithRef) -> z3.ArithRef:
     # after-answer cadence: each of the next checks starts up to an answer time later
     drift = enc.within(f"lb.{node}.drift", Interval(0, (lb.gap - lb.interval) * (lb.unhealthy - 1)))
     t = enc.real(f"lb.{node}.removed")
-    enc.add(t == flip + first + (lb.unhealthy - 1) * lb.interval + drift + resp)
+    enc.add(t >= flip)
+    enc.hold(_removal(lb), t == flip + first + (lb.unhealthy - 1) * lb.interval + drift + resp)
     return t
+
+
+def _removal(lb: LBProfile) -> Fact:
+    return Fact("load-balancer", f"load balancer {lb.name} removes a failing node within {lb.removal_max:g}s")
+
+
+def _add_back(lb: LBProfile) -> Fact:
+    return Fact("load-balancer", f"load balancer {lb.name} adds a passing node within {lb.add_max:g}s")
 
 
 def target_healthy(enc: Encoding, name: str, registered: z3.ArithRef, listen: z3.ArithRef) -> z3.ArithRef:
@@ -167,8 +177,11 @@ def no_healthy(case: Case) -> z3.BoolRef:
     for p in case.pods:
         if p.old and f"{p.name}.del" in case.slices:
             home = case.slices[f"{p.name}.del"] + enc.within(f"home.{p.name}.del", enc.bound("kube-proxy"))
-            enc.add(z3.Implies(nh, case.t >= home + (lb.unhealthy - 1) * lb.interval))
+            enc.add(z3.Implies(nh, case.t >= home))  # (its removal: at the earliest (U-1) checks later)
+            enc.hold(Fact("load-balancer", f"load balancer {lb.name} keeps a failing node "
+                                           f"{(lb.unhealthy - 1) * lb.interval:g}s or more"),
+                     z3.Implies(nh, case.t >= home + (lb.unhealthy - 1) * lb.interval))
         elif not p.old and f"{p.name}.ready" in case.slices:
             home = case.slices[f"{p.name}.ready"] + enc.within(f"home.{p.name}.ready", enc.bound("kube-proxy"))
-            enc.add(z3.Implies(nh, case.t < home + lb.add_max))
+            enc.hold(_add_back(lb), z3.Implies(nh, case.t < home + lb.add_max))
     return nh
