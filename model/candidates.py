@@ -76,7 +76,9 @@ def _new_timing(enc: Encoding, p: str, node: str, n_nodes: int, entry: int) -> N
         ready_phase=_val(enc, f"{p}.readiness.phase"), ready_resp=_val(enc, f"{p}.readiness.resp"),
         liveness_phase=_val(enc, f"{p}.liveness.phase"), eps=_val(enc, f"slice.{change}.delay"),
         proxy=_per_node(n_nodes, entry, _val(enc, f"{node}.{change}.delay"), _val(enc, f"home.{change}")),
-        lb_reg=_val(enc, f"{p}.lbreg"), lb_phase=_val(enc, f"{p}.tg.phase"), lb_resp=_val(enc, f"{p}.tg.resp"))
+        lb_reg=_val(enc, f"{p}.lbreg"), lb_phase=_val(enc, f"{p}.tg.phase"), lb_resp=_val(enc, f"{p}.tg.resp"),
+        side_ready_phase=tuple(_val(enc, f"{p}.side{i}.readiness.phase") for i in range(len(enc.sc.pod.others))),
+        side_ready_resp=tuple(_val(enc, f"{p}.side{i}.readiness.resp") for i in range(len(enc.sc.pod.others))))
 
 
 def _old_timing(enc: Encoding, p: str, node: str, n_nodes: int, entry: int) -> OldTiming:

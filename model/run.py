@@ -31,6 +31,8 @@ class NewTiming:
     lb_reg: float = 0.0  # IP targets: endpoint (or, with a readiness gate, pod start) -> registered
     lb_phase: float = 0.0  # the target's health checks, fraction of the interval
     lb_resp: float = 0.0
+    side_ready_phase: tuple[float, ...] = ()  # the pod's other containers' readiness probes
+    side_ready_resp: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

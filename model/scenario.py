@@ -82,6 +82,7 @@ class SideContainer:
     name: str
     hook: HookSpec
     loc: Loc
+    readiness: ProbeSpec | None = None  # its own readiness probe: the pod is Ready once it passes too
 
 
 @dataclass(frozen=True)
@@ -351,7 +352,8 @@ def pod_spec(template: PodTemplate, c: Container, port: int, settings: Settings)
         container=c.name,
         container_loc=c.loc,
         grace_loc=template.loc_of(Field.TEMPLATE_GRACE),
-        others=tuple(SideContainer(x.name, hook_spec(x.pre_stop, grace, settings), x.loc)
+        others=tuple(SideContainer(x.name, hook_spec(x.pre_stop, grace, settings), x.loc,
+                                   probe_spec(x.readiness, x, port))
                      for x in template.containers if x is not c),
     )
 

@@ -7,8 +7,9 @@ run time is subtracted from the grace period in whole seconds, truncated —
 ``executePreStopHook``).
 
 Simplifications:
- 1. The serving container's probes decide when the pod turns Ready; other containers are
-    taken as ready by then (they could only make it Ready later). At deletion every
+ 1. The pod turns Ready once every container is ready: the serving container by its
+    probes, another one when it runs or, with a readiness probe (of another port: it
+    passes once the container runs), at its first passing tick. At deletion every
     container runs its own preStop, then gets SIGTERM, and may exit at once (at the latest
     at its SIGKILL): the pod's Ready ends with the first of them
     (``killContainersWithSyncResult``). Native sidecars (init containers with
@@ -101,6 +102,15 @@ def new_pod(enc: Encoding, name: str, created: z3.ArithRef, *, may_be_killed: bo
         _, tick = first_tick(enc, f"{name}.readiness", rp, start, zmax(cond, started))
         resp = enc.within(f"{name}.readiness.resp", Interval(0, rp.timeout))
         enc.add(ready == tick + (rp.success - 1) * rp.period + resp)
+    for i, side in enumerate(pod.others):  # every container must be ready: a side probe may delay it
+        sp = side.readiness
+        if sp is None:
+            continue
+        _, tick = first_tick(enc, f"{name}.side{i}.readiness", sp, start, start)
+        resp = enc.within(f"{name}.side{i}.readiness.resp", Interval(0, sp.timeout))
+        both = enc.real(f"{name}.ready.side{i}")
+        enc.add(both == zmax(ready, tick + (sp.success - 1) * sp.period + resp))
+        ready = both
     if pod.lb_gate is not None and any(e.ip for e in enc.sc.entries):
         registered = (start + enc.within(f"slice.{name}.ready.delay", enc.bound("endpointslice"))
                       + enc.within(f"{name}.lbreg", enc.bound("lb-register")))

@@ -6,8 +6,8 @@ kuberuntime_container.go`` ``killContainer`` (preStop within grace, 2 s minimum;
 run time counts in whole seconds, truncated — ``executePreStopHook``).
 
 Simplifications (as ``model/checker/kubelet.py``):
- 1. The serving container's probes decide when the pod turns Ready; other containers are
-    taken as ready by then. At deletion every other container runs its own preStop, gets
+ 1. The pod turns Ready once every container is ready (another container's readiness probe
+    passes at its first tick once it runs). At deletion every other container runs its own preStop, gets
     SIGTERM and exits ``side_exit`` of the way to its SIGKILL (0: at once): the pod's
     Ready ends with the first of them (``killContainersWithSyncResult``).
  2. A probe ticks every ``periodSeconds`` from ``start + initialDelaySeconds`` with the
@@ -58,6 +58,13 @@ def start_new(s: SimState, p: SimPod, t: float, created_text: str, since: float 
         cond = p.listen if rp.checks_port else p.start
         k, tick = first_tick(base, rp.period, cond, p.started)
         p.ready = tick + (rp.success - 1) * rp.period + min(max(nt.ready_resp, 0.0), rp.timeout)
+    for i, side in enumerate(pod.others):  # every container must be ready
+        sp = side.readiness
+        if sp is not None and p.ready < INF:
+            base = p.start + sp.initial_delay + (cyc(nt.side_ready_phase, i) % 1.0) * sp.period
+            _, tick = first_tick(base, sp.period, p.start, p.start)
+            p.ready = max(p.ready, tick + (sp.success - 1) * sp.period
+                          + min(max(cyc(nt.side_ready_resp, i), 0.0), sp.timeout))
     p.tg_in = INF
     if s.ip and pod.lb_gate is not None:  # registered as soon as the pod has an IP; Ready waits for it
         p.tg_in = load_balancer.gated_target_healthy(s, p, nt)

@@ -71,7 +71,8 @@ class Manifest:
     #                      "room" (cluster file pods: 2), "rack" (required anti-affinity per rack label of
     #                      the cluster file, racks of two nodes), "rack-spread" (a DoNotSchedule spread on racks),
     #                      "hostport" (the container asks for a hostPort: one pod per node, old and new)
-    sidecar: str = ""  # "", "bare" (a second container without preStop), "sleep" (with preStop sleep 3)
+    sidecar: str = ""  # "", "bare" (a second container without preStop), "sleep" (with preStop sleep 3),
+    #                    "probed" (without preStop, with a readiness probe of its own port, 20 s initial delay)
 
     def yaml(self) -> str:
         strategy = ("  strategy:\n    type: Recreate\n" if self.recreate else
@@ -137,7 +138,9 @@ class Manifest:
             + (", hostPort: 8080" if self.placement == "hostport" else "") + "}]\n" + probe + hook
             + {"": "", "bare": "      - name: shipper\n        image: fluent-bit\n",
                "sleep": "      - name: shipper\n        image: fluent-bit\n        lifecycle:\n          preStop:\n"
-                        "            exec: {command: [sleep, \"3\"]}\n"}[self.sidecar] +
+                        "            exec: {command: [sleep, \"3\"]}\n",
+               "probed": "      - name: shipper\n        image: fluent-bit\n        readinessProbe:\n"
+                         "          tcpSocket: {port: 2020}\n          initialDelaySeconds: 20\n"}[self.sidecar] +
             "---\napiVersion: v1\nkind: Service\nmetadata: {name: web"
             + (", annotations: {service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip}"
                if self.ip else "") + "}\nspec:\n"
@@ -189,7 +192,7 @@ manifests = st.builds(
     batch=st.sampled_from([0, 0, 1, 2, 3]),
     placement=st.sampled_from(["", "", "", "", "host", "host-mlk", "spread", "spread-mlk", "room", "rack",
                                "rack-spread", "hostport"]),
-    sidecar=st.sampled_from(["", "", "", "bare", "sleep"]),
+    sidecar=st.sampled_from(["", "", "", "bare", "sleep", "probed"]),
 ).filter(_valid).filter(lambda m: not (m.prestop == "sleep" and m.prestop_s > m.grace))
 
 
@@ -255,7 +258,10 @@ def runs(draw, sc: Scenario):  # type: ignore[no-untyped-def]
         startup_phase=draw(frac), ready_phase=draw(frac), ready_resp=draw(st.floats(0, 1)), liveness_phase=draw(frac),
         eps=edge(draw, b["endpointslice"].lo, b["endpointslice"].hi), proxy=node_delays("kube-proxy"),
         lb_reg=edge(draw, b["lb-register"].lo, b["lb-register"].hi), lb_phase=draw(frac),
-        lb_resp=edge(draw, 0, b.lb.timeout)) for _ in range(2 * r + 2))
+        lb_resp=edge(draw, 0, b.lb.timeout),
+        side_ready_phase=tuple(draw(frac) for _ in sc.pod.others),
+        side_ready_resp=tuple(edge(draw, 0, x.readiness.timeout if x.readiness else 0) for x in sc.pod.others))
+        for _ in range(2 * r + 2))
     # the scheduler binds each new pod at once or after part of its pod-start delay (by the
     # filters as they are then)
     news = tuple(replace(nt, schedule=draw(st.sampled_from([0.0, 1.0]) | frac) * nt.start) for nt in news)

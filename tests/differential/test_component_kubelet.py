@@ -101,6 +101,10 @@ def new_exactness(c: NewCase) -> list[str]:
             enc.add(enc.real(f"new.{name}.phase") == phase, enc.real(f"new.{name}.resp") == resp)
     if "new.liveness.phase" in enc.vars:
         enc.add(enc.real("new.liveness.phase") == nt.liveness_phase)
+    for i, side in enumerate(pod.others):
+        if side.readiness is not None:
+            enc.add(enc.real(f"new.side{i}.readiness.phase") == nt.side_ready_phase[i],
+                    enc.real(f"new.side{i}.readiness.resp") == nt.side_ready_resp[i])
     if not is_sat(enc):
         return ["the drawn delays are unsat"]
     enc.solver.check()
@@ -181,15 +185,19 @@ def bounds_of(draw: st.DrawFn) -> dict:
 def new_cases(draw: st.DrawFn) -> NewCase:
     bounds = bounds_of(draw)
     base = scenario()
+    sides = tuple(SideContainer(f"side{i}", NO_HOOK, base.pod.container_loc, draw(probes()))
+                  for i in range(draw(st.integers(0, 2))))
     pod = replace(base.pod, readiness=draw(probes()), startup=draw(probes(success=False)),
-                  liveness=draw(probes(success=False)))
+                  liveness=draw(probes(success=False)), others=sides)
     sc = scenario(settings=with_bounds(**bounds), pod=pod)
     ps, app = bounds["pod_start"], bounds["app_startup"]
     startup, readiness = pod.startup, pod.readiness
     nt = NewTiming(start=draw(grid(ps.lo, ps.hi)), app=draw(grid(app.lo, app.hi)),
                    startup_phase=draw(phases()), startup_resp=draw(grid(0, startup.timeout if startup else 0)),
                    ready_phase=draw(phases()), ready_resp=draw(grid(0, readiness.timeout if readiness else 0)),
-                   liveness_phase=draw(phases()))
+                   liveness_phase=draw(phases()),
+                   side_ready_phase=tuple(draw(phases()) for _ in sides),
+                   side_ready_resp=tuple(draw(grid(0, x.readiness.timeout if x.readiness else 0)) for x in sides))
     return NewCase(sc, draw(grid(0, 10)), nt)
 
 
