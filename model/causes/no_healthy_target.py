@@ -8,15 +8,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-import z3
-
 from zdverify.model.candidates import queries
 from zdverify.model.causes.handler import CauseHandler, Witness, claim_fails, via
-from zdverify.model.checker.encoding import Encoding
 from zdverify.model.checker.graph import GraphFacts, facts
-from zdverify.model.checker.properties import SOLVER_TIMEOUT_MS
+from zdverify.model.fix_search import proved, smallest
 from zdverify.model.objects import Field, Strategy, WorkloadKind
-from zdverify.model.scenario import Entry, Scenario
+from zdverify.model.scenario import Scenario
 from zdverify.model.verdict import Blame, Cause, Property
 
 MAX_MIN_READY = 600  # the largest minReadySeconds the fix search tries
@@ -103,25 +100,8 @@ def minimal_min_ready(sc: Scenario, prop: Property, gf: GraphFacts) -> int | Non
 
     def safe(n: int) -> bool:
         variant = replace(sc, min_ready=float(n))
-        for q in queries(prop, variant, gf):
-            enc = Encoding(variant, z3.Context())
-            enc.solver.set("timeout", SOLVER_TIMEOUT_MS)
-            q.build(enc)
-            if enc.solver.check() != z3.unsat:
-                return False
-        return True
+        return proved(variant, queries(prop, variant, gf))
 
     b, lb = sc.settings, sc.settings.lb
     guess = math.ceil(b["endpointslice"].hi + b["kube-proxy"].hi + lb.add_max) + 1
-    lo, hi = math.ceil(sc.min_ready), max(guess, math.ceil(sc.min_ready))
-    if not safe(hi):
-        lo, hi = hi + 1, MAX_MIN_READY
-        if not safe(hi):
-            return None
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if safe(mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+    return smallest(safe, math.ceil(sc.min_ready), guess, MAX_MIN_READY)

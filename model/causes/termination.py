@@ -8,12 +8,10 @@ import math
 from dataclasses import dataclass, replace
 from typing import Callable
 
-import z3
-
+from zdverify.model.fix_search import proved, smallest
 from zdverify.model.causes.handler import CauseHandler, Witness, claim_fails, via
-from zdverify.model.checker.encoding import Encoding
 from zdverify.model.candidates import queries
-from zdverify.model.checker.properties import SOLVER_TIMEOUT_MS, Query
+from zdverify.model.checker.properties import Query
 from zdverify.model.checker.graph import GraphFacts, facts
 from zdverify.model.checker.node_exploration import node_facts
 from zdverify.model.objects import Field, Strategy, WorkloadKind
@@ -229,29 +227,11 @@ def minimal_prestop(sc: Scenario, make: Callable[[Scenario], list[Query]]) -> in
         others = tuple(replace(c, hook=hook) if c.hook.lo < n else c for c in sc.old.others)
         old = replace(sc.old, hook=hook, grace=grace, others=others)
         variant = replace(sc, old_pod=old)
-        for q in make(variant):
-            enc = Encoding(variant, z3.Context())
-            enc.solver.set("timeout", SOLVER_TIMEOUT_MS)
-            q.build(enc)
-            if enc.solver.check() != z3.unsat:
-                return False
-        return True
+        return proved(variant, make(variant))
 
-    lb = b.lb
     guess = math.ceil(b["kubelet"].hi + b["endpointslice"].hi + b["kube-proxy"].hi
-                      + lb.removal_max + b["controller"].hi) + 1
-    lo, hi = 0, guess
-    if not safe(hi):
-        lo, hi = guess + 1, 600
-        if not safe(hi):
-            return None
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if safe(mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+                      + b.lb.removal_max + b["controller"].hi) + 1
+    return smallest(safe, 0, guess, 600)
 
 
 def keeping_fix(sc: Scenario) -> str:

@@ -152,7 +152,8 @@ def no_healthy(case: Case) -> z3.BoolRef:
     its checks only once the pod's removal reaches that node's kube-proxy, then
     ``unhealthy`` checks later; a new pod's node passes from when its Ready reaches that
     node's kube-proxy (new pods stay Ready) and is healthy ``healthy`` checks later; and a
-    node never loses its local ready endpoints when the rollout keeps one on it."""
+    node never loses its local ready endpoints when the rollout keeps one on it (pods it
+    never moves: a drain's on other nodes, a partition's)."""
     enc, sc, gf = case.enc, case.sc, case.gf
     if "NH" in case.env:
         return case.env["NH"]  # type: ignore[return-value]
@@ -168,7 +169,7 @@ def no_healthy(case: Case) -> z3.BoolRef:
         return nh
     lb = sc.settings.lb
     kept = sc.rollout.replicas > 0 and (
-        not gf.deletes or gf.node_kept or gf.node_some_kept
+        not gf.deletes or gf.node_kept or gf.node_some_kept or sc.rollout.kept > 0
         or (not gf.zero_ready and len(sc.feasible) == 1)
         or (sc.rollout.strategy is Strategy.DAEMON_SET and sc.rollout.surge > 0))
     if kept:

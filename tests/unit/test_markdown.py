@@ -101,7 +101,7 @@ def test_structure_title_table_and_sections() -> None:
     assert sections(md) == [
         "Counterexample 1: termination — Deployment/default/web → Service/default/web",
         "Inconclusive 1: stalled — Deployment/default/web → Service/default/web",
-        "Skipped (suppressed)", "Assumptions", "Not verified",
+        "Skipped (suppressed)", "What each proof needed", "Assumptions", "Not verified",
     ]
     assert md.endswith("\n") and not md.endswith("\n\n")
 

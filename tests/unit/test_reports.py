@@ -174,7 +174,7 @@ def test_json_result_fields() -> None:
     proved, cx, unknown, _ = json.loads(render_json(FULL))["results"]
     assert list(cx) == [
         "property", "workload", "service", "port", "verdict", "cause", "summary", "why", "fix",
-        "assumptions", "blame", "trace", "source", "suppressed", "suppressed_by", "rule", "discouraged",
+        "assumptions", "blame", "trace", "source", "suppressed", "suppressed_by", "rule", "discouraged", "rests_on",
     ]
     assert (cx["property"], cx["workload"], cx["service"], cx["cause"]) == ("termination", WEB, SVC, "termination")
     assert cx["rule"] == "ZDV002"
