@@ -11,9 +11,14 @@ Simplifications (the runs are candidates, not claims):
     the first node entity's kube-proxy takes the model's delays, the other nodes and pods
     keep the defaults or copy the entities' timing.
  2. Placements are a few fixed layouts (Local: the followed old pod, or two, on the
-    observed node, every other pod elsewhere; Cluster: spread; ``--from``: old pods piled on
-    one node; a drain: every pod on the drained node); ``model/guided.py`` adds runs that
-    follow the per-node exploration's witness.
+    observed node, every other pod elsewhere; and every old pod on one node, the new ones
+    elsewhere — on one other node when a load balancer fails open to the rest — so that no
+    node may stay healthy; Cluster: spread; ``--from``: old pods piled on one node; a drain:
+    every pod on the drained node); ``model/guided.py`` adds runs that follow the per-node
+    exploration's witness.
+ 3. A query about the load balancer's health adds runs at the bounds' extremes
+    (``_no_healthy_runs``): the first new pod's Ready as late as allowed, the rest early,
+    and slow starts over a range of delays.
 """
 from __future__ import annotations
 
