@@ -175,6 +175,8 @@ PREDICATES: dict[str, tuple[tuple[Sort, ...], str]] = {
     "in_zone": ((Sort.NODE, Sort.ZONE), "the node is in the zone (pods: use on(p, n) and in_zone(n, z))"),
     "routes": ((Sort.NODE, Sort.POD), "the node's kube-proxy sends the entry's new requests to the pod"),
     "sends": ((Sort.NODE,), "requests for the entry arrive at the node (written sends(lb, n))"),
+    "pooled_closed": ((Sort.POD,), "a pooled (keep-alive) client's connection to the pod is closed under it: "
+                                   "from when the application closes it (zdverify/keep-alive; never without)"),
     "healthy": ((Sort.NODE,), "the load balancer counts the node healthy: its health checks passed (always "
                               "without checks; IP targets: some pod target is healthy) (written healthy(lb, n))"),
 }
@@ -192,13 +194,15 @@ CONSTANTS = {"now": "the instant the property is evaluated at", "request": "the 
 FIELDS = {
     "description": "one line: what fails when the property is violated (required)",
     "remediation": "the smallest fix, in words (required)",
-    "cause": "the cause reported: " + "startup, termination, no-endpoint, no-healthy-target, killed-in-flight, stalled, capacity "
+    "cause": "the cause reported: " + "startup, termination, no-endpoint, no-healthy-target, connection-reuse, killed-in-flight, stalled, "
+                                      "capacity "
                                       "(required)",
     "explanation": "why it fails, a paragraph (default: the description)",
     "title": "the claim in words (default: derived from the description)",
     "name": "PascalCase rule name for SARIF (default: from the slug)",
 }
-CAUSES = ("startup", "termination", "no-endpoint", "no-healthy-target", "killed-in-flight", "stalled", "capacity")
+CAUSES = ("startup", "termination", "no-endpoint", "no-healthy-target", "connection-reuse", "killed-in-flight",
+          "stalled", "capacity")
 _RULE_ID = re.compile(r"[A-Z][A-Z0-9]*[0-9]+$")
 _SLUG = re.compile(r"[a-z][a-z0-9-]*$")
 

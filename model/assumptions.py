@@ -279,6 +279,31 @@ def _lb_duration(value: Any, what: str, loc: Loc, positive: bool) -> float:
     return lo
 
 
+class IdleConnections(Enum):
+    """What the application does with its clients' idle keep-alive connections at SIGTERM."""
+
+    CLOSE = "close-idle"  # closes them when it stops accepting (Go's Shutdown, nginx's quit)
+    CONNECTION_CLOSE = "connection-close"  # answers "Connection: close" while draining, closes the rest at exit
+
+
+@dataclass(frozen=True)
+class KeepAlive:
+    """Pooled (keep-alive) clients, stated with ``zdverify/keep-alive``: a pooled connection
+    stays on its pod whatever the endpoints say (kube-proxy clears conntrack for UDP only)."""
+
+    idle: IdleConnections
+    client_idle_timeout: float | None  # the clients close a connection idle that long (None: never)
+    loc: Loc | None = None
+
+    @property
+    def text(self) -> str:
+        timeout = (f", clients close idle connections after {self.client_idle_timeout:g}s"
+                   if self.client_idle_timeout is not None else ", clients keep idle connections")
+        how = ("closes idle connections when it stops accepting" if self.idle is IdleConnections.CLOSE else
+               "answers 'Connection: close' while draining and closes the rest at exit")
+        return f"pooled clients; the application {how}{timeout}"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved bounds and switches for one run."""
@@ -288,6 +313,7 @@ class Settings:
     k8s_version: tuple[int, int]
     lb: LBProfile
     fail_readiness_on_sigterm: bool = False  # the app fails its readiness probe from SIGTERM on
+    keep_alive: KeepAlive | None = None  # pooled clients and how the app treats them (annotation)
     sources: Mapping[str, Loc] = field(default_factory=dict)  # key -> where an annotation set it
 
     def __getitem__(self, key: str) -> Interval:
@@ -399,6 +425,31 @@ ANNOTATIONS = {
     "zdverify/request-duration": "request",
 }
 ON_SIGTERM = "zdverify/on-sigterm"
+KEEP_ALIVE = "zdverify/keep-alive"
+
+
+def keep_alive(text: str, loc: Loc) -> KeepAlive:
+    """``zdverify/keep-alive: "connection-close, client-idle-timeout 60s"`` (or ``close-idle``)."""
+    parts = [p.strip() for p in text.split(",")]
+    modes = {m.value: m for m in IdleConnections}
+    usage = (f'annotation {KEEP_ALIVE}: expected "close-idle" or "connection-close", optionally followed by '
+             f'", client-idle-timeout <duration>", got {text!r}')
+    if not parts or parts[0] not in modes or len(parts) > 2:
+        raise InputError(usage, loc)
+    timeout = None
+    if len(parts) == 2:
+        words = parts[1].split(None, 1)
+        if len(words) != 2 or words[0] != "client-idle-timeout":
+            raise InputError(usage, loc)
+        try:
+            lo, hi = parse_range(words[1])
+        except DurationError as e:
+            raise InputError(f"annotation {KEEP_ALIVE}: client-idle-timeout: {e}", loc) from None
+        if lo != hi:
+            raise InputError(f"annotation {KEEP_ALIVE}: client-idle-timeout is one duration, not a range, "
+                             f"got {words[1]!r}", loc)
+        timeout = hi
+    return KeepAlive(modes[parts[0]], timeout, loc)
 
 
 def for_workload(s: Settings, annotations: Mapping[str, str], loc_of: Callable[[str], Loc]) -> Settings:
@@ -413,6 +464,9 @@ def for_workload(s: Settings, annotations: Mapping[str, str], loc_of: Callable[[
         if key in ANNOTATIONS:
             bound = ANNOTATIONS[key]
             bounds[bound] = parse_bound(bound, text, f"annotation {key}:", loc)
+        elif key == KEEP_ALIVE:
+            s = replace(s, keep_alive=keep_alive(text, loc))
+            continue
         elif key == ON_SIGTERM:
             fail_readiness = False
             for part in (p.strip() for p in text.split(",")):

@@ -61,11 +61,7 @@ def _assumptions(sc: Scenario, gf: GraphFacts | None) -> tuple[Assumption, ...]:
                    "(doubled-up nodes first, ties free)"),
         Assumption("entries", ", ".join(e.text for e in sc.entries), "manifest",
                    "clients may send a request at any instant"),
-        Assumption("connections", "a new connection per request", "model",
-                   "kube-proxy flushes conntrack only for UDP: a client's keep-alive (pooled) TCP connection "
-                   "stays on its pod through preStop whatever the endpoints say, and a request on it fails when "
-                   "the pod closes it or exits — not modelled; clients should retry on a closed idle connection, "
-                   "or the application answer with 'Connection: close' while it drains"),
+        _connections(sc),
     )
     most = _most_endpoints(sc)
     if most > MAX_ENDPOINTS_PER_SLICE:
@@ -86,6 +82,21 @@ def _assumptions(sc: Scenario, gf: GraphFacts | None) -> tuple[Assumption, ...]:
                              "the rollout to finish (a pod Pending forever is not found)",
                              rules.loc or sc.pair.workload.loc_of(Field.AFFINITY)),)
     return sc.settings.assumptions(any(e.ip for e in sc.entries)) + extra
+
+
+def _connections(sc: Scenario) -> Assumption:
+    """How clients connect: a new connection per request, or (``zdverify/keep-alive``) pooled."""
+    ka = sc.settings.keep_alive
+    if ka is not None:
+        return Assumption("connections", ka.text, "annotation",
+                          "a pooled connection stays on its pod whatever the endpoints say (conntrack is cleared "
+                          "for UDP only); the connection-reuse property checks when it is closed under a client",
+                          ka.loc)
+    return Assumption("connections", "a new connection per request", "model",
+                      "kube-proxy flushes conntrack only for UDP: a client's keep-alive (pooled) TCP connection "
+                      "stays on its pod through preStop whatever the endpoints say, and a request on it fails when "
+                      "the pod closes it or exits — state pooled clients with the zdverify/keep-alive annotation "
+                      "to check it (the connection-reuse property)")
 
 
 def _witness(run: Run, v: Violation) -> Witness:

@@ -109,6 +109,7 @@ class Cause(Enum):
     TERMINATION = "termination"
     NO_ENDPOINT = "no-endpoint"
     NO_HEALTHY_TARGET = "no-healthy-target"
+    CONNECTION_REUSE = "connection-reuse"
     KILLED_IN_FLIGHT = "killed-in-flight"
     STALLED = "stalled"
     CAPACITY = "capacity"

@@ -8,13 +8,20 @@ Simplifications:
     it accepted (each lasts at most ``request``) and exits.
  3. A preStop hook that may stop the application (anything but a plain ``sleep``) may
     close the listener at any moment after its leading sleep.
+ 4. Pooled clients (``zdverify/keep-alive``, opt-in): a client's idle keep-alive connection
+    to an old pod stays there whatever the endpoints say; it is closed under the client
+    when the application stops accepting (``close-idle``), or at exit if it may have stayed
+    idle through the whole drain (``connection-close``; the clients' idle timeout, when
+    stated and shorter than SIGTERM -> exit, closes it first). A request racing that close
+    fails; clients that retry on a closed idle connection are not modelled.
 The close delay is the ``app-close`` bound (``model/assumptions.py``).
 """
 from __future__ import annotations
 
 import z3
 
-from zdverify.model.assumptions import Interval
+from zdverify.model.assumptions import IdleConnections, Interval
+from zdverify.model.run import NEVER
 
 from zdverify.model.checker.encoding import Encoding
 
@@ -48,3 +55,20 @@ def exit_time(enc: Encoding, pod: str, close_t: z3.ArithRef, kill: z3.ArithRef) 
 
 def request(enc: Encoding, name: str) -> z3.ArithRef:
     return enc.within(f"{name}.duration", enc.bound("request"))
+
+
+def pooled_closed(enc: Encoding, close: z3.ArithRef, sigterm: z3.ArithRef, exit_t: z3.ArithRef) -> z3.ArithRef:
+    """When an old pod's application closes a pooled client's idle keep-alive connection under
+    it (``zdverify/keep-alive``): when it stops accepting (``close-idle``), or at its exit when
+    the connection may have stayed idle through the drain (``connection-close``: every request
+    after SIGTERM gets ``Connection: close``; a connection idle from SIGTERM to exit is still
+    open unless the clients' idle timeout is shorter than that). NEVER without pooled clients."""
+    ka = enc.sc.settings.keep_alive
+    never = enc.const(NEVER)
+    if ka is None:
+        return never
+    if ka.idle is IdleConnections.CLOSE:
+        return close
+    if ka.client_idle_timeout is None:
+        return exit_t
+    return z3.If(exit_t - sigterm < ka.client_idle_timeout, exit_t, never)

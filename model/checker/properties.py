@@ -51,7 +51,7 @@ from zdverify.grammar.spec_language import (
     Term,
     Var,
 )
-from zdverify.model.checker import kube_proxy, kubelet, load_balancer
+from zdverify.model.checker import application, kube_proxy, kubelet, load_balancer
 from zdverify.model.checker.encoding import Encoding, zmin
 from zdverify.model.checker.entities import NEVER, Case, NodeEntity, PodEntity
 from zdverify.model.checker.graph import GraphFacts
@@ -116,11 +116,13 @@ def _atom(case: Case, f: Pred, env: dict[str, object]) -> z3.BoolRef:
     if f.name == "new":
         return false if p.old else true
     if isinstance(z, kubelet.OldPod):
+        if f.name == "pooled_closed":
+            return t >= application.pooled_closed(enc, z.close, z.sigterm, z.exit)
         return {"killed": z.exit == z.kill, "terminating": t >= z.deleted, "running": t < z.exit,
                 "serving": t < zmin(z.close, z.exit), "ready": t < z.unready}[f.name]
     assert isinstance(z, kubelet.NewPod)
     return {"killed": false, "terminating": false, "running": t >= z.created, "serving": t >= z.listen,
-            "ready": t >= z.ready}[f.name]
+            "ready": t >= z.ready, "pooled_closed": false}[f.name]
 
 
 def _past(case: Case, p: PodEntity, name: str) -> z3.ArithRef:

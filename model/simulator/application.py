@@ -8,10 +8,14 @@ Simplifications (as ``model/checker/application.py``):
     it accepted (each lasts at most ``request``) and exits — or is killed at SIGKILL.
  3. A preStop hook that may stop the application (anything but a plain ``sleep``) may
     close the listener at any moment after its leading sleep.
+ 4. Pooled clients (``zdverify/keep-alive``): as the checker's ``pooled_closed``.
 The close delay is the ``app-close`` bound (``model/assumptions.py``).
 """
 from __future__ import annotations
 
+import math
+
+from zdverify.model.assumptions import IdleConnections, KeepAlive
 from zdverify.model.run import NewTiming, OldTiming
 from zdverify.model.simulator.state import SimPod, SimState
 
@@ -36,3 +40,14 @@ def close(s: SimState, p: SimPod, ot: OldTiming) -> float:
 def exit_time(s: SimState, p: SimPod, ot: OldTiming) -> float:
     """The application exits once its accepted requests are done, or at SIGKILL."""
     return min(p.close + min(max(ot.drain, 0.0), s.sc.settings["request"].hi), p.sigkill)
+
+
+def pooled_closed(ka: KeepAlive | None, close: float, sigterm: float, exit_t: float) -> float:
+    """When a pooled client's idle connection to an old pod is closed under it (inf: never)."""
+    if ka is None or math.isinf(close):
+        return math.inf
+    if ka.idle is IdleConnections.CLOSE:
+        return close
+    if ka.client_idle_timeout is not None and exit_t - sigterm >= ka.client_idle_timeout:
+        return math.inf
+    return exit_t

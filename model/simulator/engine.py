@@ -180,4 +180,4 @@ def _timeline(s: SimState, all_pods: list[SimPod], applied: Applied,
         lb=tuple(tuple(x) for x in lb_changes),
         zones=tuple(sc.node_zone(n) for n in range(sc.nodes)),
         entries=sc.entries, fallback=sc.fallback, request=req, horizon=horizon, completed=s.run.completed,
-        fail_open=b.lb.fail_open)
+        fail_open=b.lb.fail_open, keep_alive=b.keep_alive)

@@ -41,7 +41,8 @@ from zdverify.grammar.spec_language import (
     Var,
 )
 from zdverify.model.scenario import EntrySpec, Scope, scope_of, scopes
-from zdverify.model.simulator import kube_proxy, load_balancer
+from zdverify.model.assumptions import KeepAlive
+from zdverify.model.simulator import application, kube_proxy, load_balancer
 from zdverify.model.simulator.endpointslice import EndpointChange
 from zdverify.model.run import NEVER
 
@@ -82,6 +83,7 @@ class Timeline:
     horizon: float
     completed: bool
     fail_open: bool = False  # the load balancer sends to every node when it finds none healthy
+    keep_alive: KeepAlive | None = None  # pooled clients (``zdverify/keep-alive``)
 
 
 @dataclass(frozen=True)
@@ -309,6 +311,10 @@ class _Evaluator:
             if pod.old:
                 return pc.window(-INF, min(pod.close, pod.exit))
             return pc.window(pod.listen, min(pod.killed, pod.exit))
+        if p.name == "pooled_closed":
+            if not pod.old:
+                return 0
+            return pc.window(application.pooled_closed(tl.keep_alive, pod.close, pod.sigterm, pod.exit), INF)
         if p.name == "ready":
             if pod.old:
                 return pc.window(-INF, pod.unready)

@@ -22,48 +22,50 @@ EXAMPLES = ROOT / "examples"
 GOLDENS = Path(__file__).parent / "goldens"
 
 P, C, I = "proved", "counterexample", "inconclusive"
-# property order: startup, termination, no-endpoint, killed-in-flight, stalled, no-healthy-target
-EXPECTED: dict[tuple[str, str | None], tuple[str, str, str, str, str, str]] = {
-    ("no-readiness-probe.yaml", None): (C, P, P, P, P, P),
-    ("no-prestop.yaml", None): (P, C, P, P, P, P),
-    ("local-without-in-place.yaml", None): (P, C, C, P, P, C),
-    ("local-without-in-place.yaml", "1.24"): (P, P, C, P, P, C),
-    ("recommended-cluster.yaml", None): (P, P, P, P, P, P),
-    ("recommended-local.yaml", None): (P, C, C, P, P, C),
-    ("local-fail-readiness.yaml", None): (P, P, P, P, P, P),
-    ("article-pod.yaml", None): (P, C, C, P, P, P),
-    ("ip-targets-gate.yaml", None): (P, C, P, P, P, P),
-    ("ip-targets-no-gate.yaml", None): (P, P, C, P, P, C),  # the empty target group, both ways
-    ("ip-targets-long-prestop.yaml", None): (P, P, P, P, P, P),
-    ("daemonset-local-surge.yaml", None): (P, P, P, P, P, P),
-    ("daemonset-hostport-surge.yaml", None): (P, P, P, P, C, P),  # the surge pod waits for the hostPort
+# property order: startup, termination, no-endpoint, killed-in-flight, stalled, no-healthy-target,
+# connection-reuse
+EXPECTED: dict[tuple[str, str | None], tuple[str, str, str, str, str, str, str]] = {
+    ("no-readiness-probe.yaml", None): (C, P, P, P, P, P, P),
+    ("no-prestop.yaml", None): (P, C, P, P, P, P, P),
+    ("local-without-in-place.yaml", None): (P, C, C, P, P, C, P),
+    ("local-without-in-place.yaml", "1.24"): (P, P, C, P, P, C, P),
+    ("recommended-cluster.yaml", None): (P, P, P, P, P, P, P),
+    ("recommended-local.yaml", None): (P, C, C, P, P, C, P),
+    ("local-fail-readiness.yaml", None): (P, P, P, P, P, P, P),
+    ("article-pod.yaml", None): (P, C, C, P, P, P, P),
+    ("ip-targets-gate.yaml", None): (P, C, P, P, P, P, P),
+    ("ip-targets-no-gate.yaml", None): (P, P, C, P, P, C, P),  # the empty target group, both ways
+    ("ip-targets-long-prestop.yaml", None): (P, P, P, P, P, P, P),
+    ("daemonset-local-surge.yaml", None): (P, P, P, P, P, P, P),
+    ("daemonset-hostport-surge.yaml", None): (P, P, P, P, C, P, P),  # the surge pod waits for the hostPort
     # no healthy node needs every node's new pod to start slowly enough to be removed, yet
     # the last one to be deleted within 2 s of the first one's add-back: a window the
     # candidates do not build, and one the checker's two representatives cannot rule out
-    ("daemonset-local-unavailable.yaml", None): (P, C, C, P, P, I),
-    ("local-preferred-anti-affinity.yaml", None): (P, C, C, P, P, C),
-    ("local-spread.yaml", None): (P, C, C, P, P, P),
-    ("local-spread-per-revision.yaml", None): (P, P, P, P, P, P),
-    ("local-spread-max-unavailable.yaml", None): (P, C, C, P, P, P),
-    ("statefulset-single-replica.yaml", None): (P, C, C, P, P, P),
-    ("statefulset-three-replicas.yaml", None): (P, P, P, P, P, P),
-    ("statefulset-max-unavailable.yaml", None): (P, P, P, P, P, P),  # the field needs the 1.35 gate
-    ("statefulset-max-unavailable.yaml", "1.35"): (P, C, C, P, P, P),
-    ("statefulset-drain.yaml", None): (P, C, C, P, P, P),
-    ("statefulset-drain-budget.yaml", None): (P, P, P, P, P, P),
-    ("local-no-healthy-node.yaml", None): (P, P, C, P, P, C),  # no node healthy: the NLB fails open
-    ("sidecar-without-prestop.yaml", None): (P, P, C, P, P, P),  # the sidecar exits at SIGTERM: not Ready
-    ("killed-in-flight.yaml", None): (P, P, P, C, P, P),
+    ("daemonset-local-unavailable.yaml", None): (P, C, C, P, P, I, P),
+    ("local-preferred-anti-affinity.yaml", None): (P, C, C, P, P, C, P),
+    ("local-spread.yaml", None): (P, C, C, P, P, P, P),
+    ("local-spread-per-revision.yaml", None): (P, P, P, P, P, P, P),
+    ("local-spread-max-unavailable.yaml", None): (P, C, C, P, P, P, P),
+    ("statefulset-single-replica.yaml", None): (P, C, C, P, P, P, P),
+    ("statefulset-three-replicas.yaml", None): (P, P, P, P, P, P, P),
+    ("statefulset-max-unavailable.yaml", None): (P, P, P, P, P, P, P),  # the field needs the 1.35 gate
+    ("statefulset-max-unavailable.yaml", "1.35"): (P, C, C, P, P, P, P),
+    ("statefulset-drain.yaml", None): (P, C, C, P, P, P, P),
+    ("statefulset-drain-budget.yaml", None): (P, P, P, P, P, P, P),
+    ("local-no-healthy-node.yaml", None): (P, P, C, P, P, C, P),  # no node healthy: the NLB fails open
+    ("sidecar-without-prestop.yaml", None): (P, P, C, P, P, P, P),  # the sidecar exits at SIGTERM: not Ready
+    ("pooled-clients.yaml", None): (P, P, P, P, P, P, C),  # pooled connections closed at SIGTERM
+    ("killed-in-flight.yaml", None): (P, P, P, C, P, P, P),
     # the incident corpus (flags in example_options.py, stories in the README)
-    ("incident-k8s-85643.yaml", None): (P, C, C, P, P, P),
-    ("incident-k8s-85643-fixed.yaml", None): (P, C, P, P, P, P),
-    ("incident-k8s-85643-one-per-node.yaml", None): (P, P, P, P, P, P),
-    ("incident-k8s-99299.yaml", None): (P, C, C, P, P, C),
-    ("incident-k8s-50977.yaml", None): (P, P, C, P, P, C),
-    ("incident-ingress-gce-769.yaml", None): (P, C, P, P, P, P),
-    ("incident-ingress-gce-769-fixed.yaml", None): (P, P, P, P, P, P),
-    ("incident-k8s-116891.yaml", None): (P, P, P, P, C, P),
-    ("incident-k8s-116891-fixed.yaml", None): (C, C, P, P, P, P),
+    ("incident-k8s-85643.yaml", None): (P, C, C, P, P, P, P),
+    ("incident-k8s-85643-fixed.yaml", None): (P, C, P, P, P, P, P),
+    ("incident-k8s-85643-one-per-node.yaml", None): (P, P, P, P, P, P, P),
+    ("incident-k8s-99299.yaml", None): (P, C, C, P, P, C, P),
+    ("incident-k8s-50977.yaml", None): (P, P, C, P, P, C, P),
+    ("incident-ingress-gce-769.yaml", None): (P, C, P, P, P, P, P),
+    ("incident-ingress-gce-769-fixed.yaml", None): (P, P, P, P, P, P, P),
+    ("incident-k8s-116891.yaml", None): (P, P, P, P, C, P, P),
+    ("incident-k8s-116891-fixed.yaml", None): (C, C, P, P, P, P, P),
 }
 
 
@@ -170,6 +172,27 @@ def test_the_sidecar_fix_is_suggested_and_proved(tmp_path: Path) -> None:
     fixed.write_text(text.replace(old, old + "          lifecycle:\n            preStop:\n              sleep:\n"
                                             "                seconds: 60\n"))
     assert all(r.verdict.value == P for r in verify([str(fixed)]).results)
+
+
+def test_the_pooled_clients_fix_is_suggested_and_proved(tmp_path: Path) -> None:
+    """Pooled clients (issue F, item 5): the suggested annotations and grace period, applied,
+    prove every property; a drain shorter than the clients' idle timeout does not."""
+    name = "pooled-clients.yaml"
+    report = verify([str(EXAMPLES / name)])
+    pooled = next(r for r in report.results if r.property.slug == "connection-reuse")
+    assert pooled.verdict.value == C and pooled.blame[0].field == "metadata.annotations.zdverify/keep-alive"
+    assert 'connection-close, client-idle-timeout 90s' in pooled.fix and 'drain 95s' in pooled.fix
+    assert "terminationGracePeriodSeconds: 108" in pooled.fix
+    text = (EXAMPLES / name).read_text()
+    old = '    zdverify/keep-alive: "close-idle, client-idle-timeout 90s"\n'
+    assert text.count(old) == 1 and text.count("terminationGracePeriodSeconds: 30\n") == 1
+    for drain, verdict in (("95s", P), ("80s", C)):
+        fixed = tmp_path / f"{drain}-{name}"
+        fixed.write_text(text.replace(old, '    zdverify/keep-alive: "connection-close, client-idle-timeout 90s"\n'
+                                           f'    zdverify/on-sigterm: "drain {drain}"\n')
+                         .replace("terminationGracePeriodSeconds: 30\n", "terminationGracePeriodSeconds: 108\n"))
+        got = {r.property.slug: r.verdict.value for r in verify([str(fixed)]).results}
+        assert got["connection-reuse"] == verdict and all(v == P for k, v in got.items() if k != "connection-reuse")
 
 
 def test_adding_a_prestop_protects_only_the_next_rollout() -> None:

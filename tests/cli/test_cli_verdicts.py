@@ -27,7 +27,7 @@ def test_exit_code_follows_the_verdict(name: str, code: int) -> None:
     assert p.returncode == code, p.stderr
     assert "Traceback" not in p.stderr
     lines = [line for line in p.stdout.splitlines() if line.startswith(("PROVED", "COUNTEREXAMPLE"))]
-    assert len(lines) == 6  # one line per (workload, Service, property)
+    assert len(lines) == 7  # one line per (workload, Service, property)
 
 
 def test_counterexample_text_has_a_numbered_timed_trace_with_lines() -> None:
@@ -116,7 +116,7 @@ def test_properties_command_and_the_readme_catalogue_agree() -> None:
     block = readme.split("<!-- properties:start -->\n")[1].split("<!-- properties:end -->")[0]
     assert block == p.stdout, "README catalogue is stale: paste `zdverify properties -o markdown`"
     text = run("properties").stdout
-    assert all(f"ZDV00{i}" in text for i in range(1, 7))
+    assert all(f"ZDV00{i}" in text for i in range(1, 8))
 
 
 SLOW_PROXY_FRACTIONAL_PRESTOP = """\

@@ -71,6 +71,7 @@ class Manifest:
     #                      "room" (cluster file pods: 2), "rack" (required anti-affinity per rack label of
     #                      the cluster file, racks of two nodes), "rack-spread" (a DoNotSchedule spread on racks),
     #                      "hostport" (the container asks for a hostPort: one pod per node, old and new)
+    keep_alive: str = ""  # zdverify/keep-alive annotation (pooled clients)
     sidecar: str = ""  # "", "bare" (a second container without preStop), "sleep" (with preStop sleep 3),
     #                    "probed" (without preStop, with a readiness probe of its own port, 20 s initial delay)
 
@@ -125,7 +126,9 @@ class Manifest:
         pnr = "  publishNotReadyAddresses: true\n" if self.pnr else ""
         return (
             f"apiVersion: apps/v1\nkind: {kind}\nmetadata:\n  name: web\n"
-            + (f"  annotations: {{zdverify/on-sigterm: '{self.on_sigterm}'}}\n" if self.on_sigterm else "")
+            + ("  annotations:\n" if self.on_sigterm or self.keep_alive else "")
+            + (f"    zdverify/on-sigterm: '{self.on_sigterm}'\n" if self.on_sigterm else "")
+            + (f"    zdverify/keep-alive: '{self.keep_alive}'\n" if self.keep_alive else "")
             + "spec:\n"
             + ("" if self.daemon else f"  replicas: {self.replicas}\n") + f"  minReadySeconds: {self.min_ready}\n"
             "  selector: {matchLabels: {app: web}}\n" + strategy +
@@ -193,6 +196,7 @@ manifests = st.builds(
     placement=st.sampled_from(["", "", "", "", "host", "host-mlk", "spread", "spread-mlk", "room", "rack",
                                "rack-spread", "hostport"]),
     sidecar=st.sampled_from(["", "", "", "bare", "sleep", "probed"]),
+    keep_alive=st.sampled_from(["", "", "", "close-idle", "connection-close", "connection-close, client-idle-timeout 5s"]),
 ).filter(_valid).filter(lambda m: not (m.prestop == "sleep" and m.prestop_s > m.grace))
 
 

@@ -31,7 +31,7 @@ def claim_error(claim: str) -> InputError:
 
 def test_builtins_are_specs_with_their_claims() -> None:
     props = builtin()
-    assert [p.rule_id for p in props] == ["ZDV001", "ZDV002", "ZDV003", "ZDV004", "ZDV005", "ZDV006"]
+    assert [p.rule_id for p in props] == ["ZDV001", "ZDV002", "ZDV003", "ZDV004", "ZDV005", "ZDV006", "ZDV007"]
     assert all(p.builtin and p.description and p.remediation for p in props)
     assert props[4].claim.kind is ClaimKind.COMPLETES
     assert props[1].text.startswith("never exists node n, pod p:")
