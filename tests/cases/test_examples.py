@@ -54,6 +54,7 @@ EXPECTED: dict[tuple[str, str | None], tuple[str, str, str, str, str, str, str]]
     ("statefulset-drain-budget.yaml", None): (P, P, P, P, P, P, P),
     ("local-no-healthy-node.yaml", None): (P, P, C, P, P, C, P),  # no node healthy: the NLB fails open
     ("sidecar-without-prestop.yaml", None): (P, P, C, P, P, P, P),  # the sidecar exits at SIGTERM: not Ready
+    ("haproxy-cadence.yaml", None): (P, C, C, P, P, P, P),  # checks drift: after-answer cadence
     ("pooled-clients.yaml", None): (P, P, P, P, P, P, C),  # pooled connections closed at SIGTERM
     ("killed-in-flight.yaml", None): (P, P, P, C, P, P, P),
     # the incident corpus (flags in example_options.py, stories in the README)
@@ -172,6 +173,26 @@ def test_the_sidecar_fix_is_suggested_and_proved(tmp_path: Path) -> None:
     fixed.write_text(text.replace(old, old + "          lifecycle:\n            preStop:\n              sleep:\n"
                                             "                seconds: 60\n"))
     assert all(r.verdict.value == P for r in verify([str(fixed)]).results)
+
+
+def test_a_proof_resting_on_fixed_rate_checks_does_not_hold_for_haproxy(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Health-check cadence (issue F, item 2): the same manifest and load balancer is proved
+    with checks at a fixed rate and not with haproxy's (next check after the previous
+    answer); the suggested preStop is proved with haproxy's."""
+    monkeypatch.chdir(ROOT)
+    name, cluster = "haproxy-cadence.yaml", ROOT / "examples/clusters/haproxy-1-34.yaml"
+    fixed_rate = tmp_path / "fixed-rate.yaml"
+    fixed_rate.write_text(cluster.read_text().replace("cadence: after-answer", "cadence: fixed-rate"))
+    assert all(r.verdict.value == P for r in verify([str(EXAMPLES / name)], cluster=str(fixed_rate)).results)
+    after = {r.property.slug: r for r in verify([str(EXAMPLES / name)], cluster=str(cluster)).results}
+    assert after["termination"].verdict.value == C
+    assert "seconds: 17" in after["termination"].fix
+    text = (EXAMPLES / name).read_text()
+    assert text.count("seconds: 15\n") == 1
+    fixed = tmp_path / name
+    fixed.write_text(text.replace("seconds: 15\n", "seconds: 17\n"))
+    assert all(r.verdict.value == P for r in verify([str(fixed)], cluster=str(cluster)).results)
 
 
 def test_the_pooled_clients_fix_is_suggested_and_proved(tmp_path: Path) -> None:
