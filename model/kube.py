@@ -506,6 +506,11 @@ def _pod_template(spec: _Field, labels: dict[str, str]) -> PodTemplate:
     if not entries:
         raise containers_field.error("at least one container is required")
     containers = tuple(_container(c, grace) for c in entries)
+    sidecars = []
+    for init in spec.get("initContainers").items():
+        init.mapping()
+        if init.get("restartPolicy").optional_string() == "Always":  # a native sidecar
+            sidecars.append(_container(init, grace))
     gates = []
     for gate in spec.get("readinessGates").items():
         gate.mapping()
@@ -515,6 +520,7 @@ def _pod_template(spec: _Field, labels: dict[str, str]) -> PodTemplate:
     return PodTemplate(
         labels=labels,
         containers=containers,
+        sidecars=tuple(sidecars),
         grace_seconds=grace,
         node_selector=spec.get("nodeSelector").string_map(),
         readiness_gates=tuple(gates),

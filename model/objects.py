@@ -287,6 +287,9 @@ class PodTemplate(Located):
     labels: Mapping[str, str]
     containers: tuple[Container, ...]
     grace_seconds: int = 30  # terminationGracePeriodSeconds, default 30
+    # native sidecars: initContainers with restartPolicy: Always (started before the main
+    # containers, stopped after them; part of the pod's readiness)
+    sidecars: tuple[Container, ...] = ()
     node_selector: Mapping[str, str] = field(default_factory=dict)
     readiness_gates: tuple[str, ...] = ()
     # affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms

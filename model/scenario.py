@@ -83,6 +83,7 @@ class SideContainer:
     hook: HookSpec
     loc: Loc
     readiness: ProbeSpec | None = None  # its own readiness probe: the pod is Ready once it passes too
+    native: bool = False  # a native sidecar: stopped after the main containers (it never ends Ready first)
 
 
 @dataclass(frozen=True)
@@ -354,8 +355,21 @@ def pod_spec(template: PodTemplate, c: Container, port: int, settings: Settings)
         grace_loc=template.loc_of(Field.TEMPLATE_GRACE),
         others=tuple(SideContainer(x.name, hook_spec(x.pre_stop, grace, settings), x.loc,
                                    probe_spec(x.readiness, x, port))
-                     for x in template.containers if x is not c),
+                     for x in template.containers if x is not c)
+        + tuple(SideContainer(x.name, NO_HOOK, x.loc, probe_spec(x.readiness, x, port), native=True)
+                for x in _native_sidecars(template, settings)),
     )
+
+
+def _native_sidecars(template: PodTemplate, settings: Settings) -> tuple[Container, ...]:
+    """The template's native sidecars, where the version runs them as such: SidecarContainers
+    is beta and on from 1.29 (before, the field is dropped and the init container would have
+    to finish before the main containers start)."""
+    if template.sidecars and settings.k8s_version < (1, 29):
+        x = template.sidecars[0]
+        raise InputError(f"initContainers {x.name!r}: restartPolicy: Always (a native sidecar) needs Kubernetes "
+                         f"1.29 or later (SidecarContainers); --k8s-version is {settings.version_text}", x.loc)
+    return template.sidecars
 
 
 def _serving_container(old: Workload, name: str, pair: Pair) -> tuple[Container, int]:

@@ -78,7 +78,7 @@ def early_sides(sc: Scenario) -> list[SideContainer]:
     """The deleted pods' other containers whose preStop ends before the serving one's: each
     gets SIGTERM first and may exit, ending the pod's Ready while it still serves."""
     main = sc.old.hook
-    return [c for c in sc.old.others if c.hook.lo < main.lo]
+    return [c for c in sc.old.others if c.hook.lo < main.lo and not c.native]
 
 
 def side_blame(sc: Scenario) -> list[Blame]:
@@ -144,7 +144,7 @@ def closing_fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
             return _keep_ready_fix(sc)
         return "set externalTrafficPolicy: Cluster (no preStop delay up to 600s closes this window)"
     text = _prestop_fix(sc, n, several)
-    shorter = [c.name for c in sc.old.others if c.hook.lo < n]
+    shorter = [c.name for c in sc.old.others if c.hook.lo < n and not c.native]
     if shorter:
         text += (f"\nand the same preStop in container{'s' if len(shorter) > 1 else ''} "
                  f"{', '.join(map(repr, shorter))} (each container gets SIGTERM after its own preStop; one that "
@@ -224,7 +224,7 @@ def minimal_prestop(sc: Scenario, make: Callable[[Scenario], list[Query]]) -> in
         grace = max(sc.old.grace, n + math.ceil(b["app-close"].hi + b["request"].hi) + 2)
         hook = HookSpec(n, n, n, False, f"preStop sleep {n}s", None)
         # the pod's other containers wait as long (else one may exit first and end Ready)
-        others = tuple(replace(c, hook=hook) if c.hook.lo < n else c for c in sc.old.others)
+        others = tuple(replace(c, hook=hook) if c.hook.lo < n and not c.native else c for c in sc.old.others)
         old = replace(sc.old, hook=hook, grace=grace, others=others)
         variant = replace(sc, old_pod=old)
         return proved(variant, make(variant))

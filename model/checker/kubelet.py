@@ -13,7 +13,7 @@ Simplifications:
     container runs its own preStop, then gets SIGTERM, and may exit at once (at the latest
     at its SIGKILL): the pod's Ready ends with the first of them
     (``killContainersWithSyncResult``). Native sidecars (init containers with
-    ``restartPolicy: Always``) stop after the main containers and are not among them.
+    ``restartPolicy: Always``, 1.29+) count for Ready and stop after the main containers.
  2. A probe ticks every ``periodSeconds`` from ``start + initialDelaySeconds`` with an
     arbitrary phase (kubelet's start-up jitter); a successful probe answers within
     ``timeoutSeconds``; a probe that does not check the Service's port (exec, or another
@@ -192,11 +192,11 @@ def old_pod(enc: Encoding, name: str, deleted: z3.ArithRef) -> OldPod:
         ready_ends = exit_t
     # every other container: its own preStop, then SIGTERM; it may exit at once, and the
     # pod's Ready turns False with it (each container must be ready)
-    for i, side in enumerate(pod.others):
-        enc.add(unready <= side_exit(enc, name, i, side.hook, seen, pod.grace))
+    stopping = [i for i, side in enumerate(pod.others) if not side.native]  # native sidecars stop last
+    for i in stopping:
+        enc.add(unready <= side_exit(enc, name, i, pod.others[i].hook, seen, pod.grace))
     enc.add(unready <= ready_ends)
-    enc.add(z3.Or(unready == ready_ends, *[unready == enc.vars[f"{name}.side{i}.exit"]
-                                           for i in range(len(pod.others))]))
+    enc.add(z3.Or(unready == ready_ends, *[unready == enc.vars[f"{name}.side{i}.exit"] for i in stopping]))
     return OldPod(name, deleted, seen, sigterm, close, exit_t, kill, unready)
 
 

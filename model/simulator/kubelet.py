@@ -148,7 +148,8 @@ def delete_old(s: SimState, t: float, p: SimPod, why: str = "") -> None:
                         + min(max(ot.unready_resp, 0.0), rp.timeout), p.exit)
     else:
         p.unready = p.exit
-    p.side_exits = tuple(side_exit(p.seen, side.hook, pod.grace, cyc(ot.side_hook, i), cyc(ot.side_exit, i))
+    p.side_exits = tuple(math.inf if side.native else  # native sidecars stop after the main containers
+                         side_exit(p.seen, side.hook, pod.grace, cyc(ot.side_hook, i), cyc(ot.side_exit, i))
                          for i, side in enumerate(pod.others))
     p.unready = min((p.unready, *p.side_exits))
     _announce_delete(s, t, p, why)

@@ -14,6 +14,7 @@ import pytest
 
 from example_options import OPTIONS
 from zdverify import verify
+from zdverify.model.source import InputError
 from zdverify.model.verdict import Report
 from zdverify.specs.registry import builtin
 
@@ -193,6 +194,28 @@ def test_a_proof_resting_on_fixed_rate_checks_does_not_hold_for_haproxy(tmp_path
     fixed = tmp_path / name
     fixed.write_text(text.replace("seconds: 15\n", "seconds: 17\n"))
     assert all(r.verdict.value == P for r in verify([str(fixed)], cluster=str(cluster)).results)
+
+
+def test_a_native_sidecar_stops_after_the_main_container(tmp_path: Path) -> None:
+    """The same log-shipper as a native sidecar (an init container with restartPolicy:
+    Always) stops after the web container: every property is proved. Before 1.29 the field
+    is dropped (the init container would have to finish first): a located input error."""
+    text = (EXAMPLES / "sidecar-without-prestop.yaml").read_text()
+    shipper = "        - name: log-shipper\n          image: fluent/fluent-bit:3.1\n"
+    assert text.count(shipper) == 1
+    native = text.replace(shipper, "").replace(
+        "      containers:\n", "      initContainers:\n" + shipper + "          restartPolicy: Always\n"
+        "      containers:\n")
+    path = tmp_path / "native.yaml"
+    path.write_text(native)
+    assert all(r.verdict.value == P for r in verify([str(path)]).results)
+    old = path.read_text().replace("              sleep:\n                seconds: 60\n",
+                                   "              exec:\n                command: [sleep, \"60\"]\n")
+    path.write_text(old)
+    with pytest.raises(InputError) as e:
+        verify([str(path)], k8s_version="1.28")
+    assert "restartPolicy: Always (a native sidecar) needs Kubernetes 1.29" in e.value.message
+    assert e.value.loc is not None and e.value.loc.line == old.splitlines().index("        - name: log-shipper") + 1
 
 
 def test_the_pooled_clients_fix_is_suggested_and_proved(tmp_path: Path) -> None:
