@@ -65,7 +65,13 @@ class NoHealthyTarget(CauseHandler):
         return out
 
     def fix(self, sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
-        cluster = "set externalTrafficPolicy: Cluster (every node is then a healthy target)"
+        ip = _ip(sc)
+        if ip and sc.pod.lb_gate is None:
+            return (f"enable the AWS Load Balancer Controller's pod readiness gate: label namespace "
+                    f"{sc.pair.workload.namespace!r} with elbv2.k8s.aws/pod-readiness-gate-inject=enabled (a new pod "
+                    "is then Ready, and an old one deleted, only once its target is healthy)")
+        cluster = ("more replicas (the target group keeps healthy old targets longer)" if ip else
+                   "set externalTrafficPolicy: Cluster (every node is then a healthy target)")
         r = sc.rollout
         if r.strategy not in (Strategy.ROLLING_UPDATE, Strategy.DAEMON_SET) or r.replicas - r.unavailable < 1:
             keep = ("strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}} and "
@@ -75,8 +81,11 @@ class NoHealthyTarget(CauseHandler):
         n = minimal_min_ready(sc, prop, gf if gf is not None else facts(sc.rollout))
         if n is None:
             return cluster
+        if ip:
+            return f"spec.minReadySeconds: {n} — the last old pod is then deleted only once a new target is healthy"
         return (f"spec.minReadySeconds: {n} — the last old pod is then deleted only once a new pod's node has "
-                f"passed the load balancer's checks; or {cluster}")
+                f"passed the load balancer's checks; or {cluster}; or pod IP targets with the AWS Load Balancer "
+                "Controller's readiness gate (a new pod is Ready only once its target is healthy)")
 
     def describe(self, w: Witness) -> str:
         if w.found is None or w.found.bindings:  # not the built-in claim's shape: say which claim fails
