@@ -807,7 +807,9 @@ def _service(root: _Field) -> Service:
         ports.append(
             ServicePort(
                 port=number,
-                target_port=number if target.value is None else target.port_name_or_number(),
+                # the API server defaults an absent, 0 or empty targetPort to the port (SetDefaults_Service)
+                target_port=number if target.value is None or target.value == "" or (
+                    type(target.value) is int and target.value == 0) else target.port_name_or_number(),
                 name=p.get("name").optional_string(),
                 protocol=p.get("protocol").choice("TCP", _PROTOCOLS),
                 loc=p.value_loc,

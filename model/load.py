@@ -117,21 +117,22 @@ def load_settings_file(path: str, what: str) -> Document | None:
 
 
 def load_paths(
-    paths: Sequence[str], stdin_text: str | None = None, stdin_name: str = "<stdin>"
+    paths: Sequence[str], stdin_text: str | None = None, stdin_name: str = "<stdin>", allow_empty: bool = False
 ) -> list[Document]:
-    """Load files, directories (``*.yaml``/``*.yml``, recursively, sorted) and ``-``."""
+    """Load files, directories (``*.yaml``/``*.yml``, recursively, sorted) and ``-``; a
+    directory without any is an error unless ``allow_empty``."""
     docs: list[Document] = []
     for arg in paths:
         if arg == "-":
             text = sys.stdin.read() if stdin_text is None else stdin_text
             docs.extend(load_text(text, stdin_name))
             continue
-        for file in _expand(arg):
+        for file in _expand(arg, allow_empty):
             docs.extend(load_text(_read(file), file))
     return docs
 
 
-def _expand(arg: str) -> list[str]:
+def _expand(arg: str, allow_empty: bool = False) -> list[str]:
     """The YAML files an argument names."""
     path = Path(arg)
     if path.is_dir():
@@ -141,8 +142,9 @@ def _expand(arg: str) -> list[str]:
             )
         except OSError as e:
             raise InputError(f"cannot read directory {arg}: {e.strerror or e}") from None
-        if not files:
-            raise InputError(f"{arg}: directory contains no .yaml or .yml files")
+        if not files and not allow_empty:
+            raise InputError(f"{arg}: directory contains no .yaml or .yml files (--allow-empty: nothing to verify "
+                             "is not an error)")
         return [str(p) for p in files]
     if not path.exists():
         raise InputError(f"{arg}: no such file or directory")

@@ -30,10 +30,12 @@ def verify(
     specs: Sequence[str] = (),
     select: Sequence[str] = (),
     drain: str | None = None,
+    allow_empty: bool = False,
 ) -> Report:
     """Load manifests, pair workloads with Services, and check the properties: the
     built-ins plus those of ``specs`` (spec files), narrowed to ``select`` (ids or names).
 
+    ``allow_empty``: a directory without YAML files is nothing to verify, not an error.
     Raises :class:`InputError` (with a location where there is one) for bad input; the
     pipeline flows one way: load -> objects -> pairs -> scenarios -> search -> Report.
     """
@@ -48,7 +50,7 @@ def verify(
     known = registry.load(specs)
     properties = registry.select(known, select)
     suppression.check(suppressions, known)
-    docs = load_paths(paths, stdin_text=stdin_text, stdin_name=stdin_name)
+    docs = load_paths(paths, stdin_text=stdin_text, stdin_name=stdin_name, allow_empty=allow_empty)
     objects = build_objects(docs)
     pairs, notes = pair(objects)
     node_spec = topology.nodes if topology is not None else (nodes or 3)

@@ -252,7 +252,7 @@ def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
                         k8s_version=run.k8s_version,
                         assume=run.assume, lb=run.lb,
                         stdin_text=stdin_text, stdin_name=run.stdin_name, suppressions=run.cfg.suppress,
-                        specs=run.specs, select=run.selected, drain=run.drain)
+                        specs=run.specs, select=run.selected, drain=run.drain, allow_empty=run.allow_empty)
     if not report.results and not run.allow_empty:
         first = run.stdin_name if run.paths[0] == STDIN else run.paths[0]
         raise InputError(_nothing_to_verify(report), Loc(first, 1))

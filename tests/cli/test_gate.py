@@ -35,6 +35,17 @@ def test_nothing_verified_fails_unless_allowed(tmp_path: Path) -> None:
     assert json.loads(p.stdout)["results"] == []
 
 
+def test_an_empty_directory_is_nothing_to_verify_when_allowed(tmp_path: Path) -> None:
+    """The README's promise (issue G): a directory without YAML files exits 0 with
+    --allow-empty, and 2 with a located message without it."""
+    (tmp_path / "README.md").write_text("# no manifests here\n")
+    bare = run(str(tmp_path))
+    assert bare.returncode == 2 and "directory contains no .yaml or .yml files" in bare.stderr
+    p = run(str(tmp_path), "--allow-empty", "-o", "json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["results"] == []
+
+
 def test_several_reports_in_one_run(tmp_path: Path) -> None:
     p = run(str(ROOT / "examples/no-prestop.yaml"), "--report", f"json={tmp_path}/a/r.json",
             "--report", f"text={tmp_path}/r.txt", "-o", "json")

@@ -649,7 +649,7 @@ def test_headless_external_name_and_legacy_policies() -> None:
         ("type: LoadBalancer", "type: ClusterIP", "externalTrafficPolicy", "spec.externalTrafficPolicy: Local is only allowed for NodePort and LoadBalancer"),
         ("type: LoadBalancer", "type: Ingress", "type:", 'spec.type: "Ingress" is not one of'),
         ("targetPort: http", 'targetPort: "8080"', "targetPort", 'spec.ports[0].targetPort: "8080" is neither a port number nor a port name'),
-        ("targetPort: http", "targetPort: 0", "targetPort", "must be at least 1"),
+        ("targetPort: http", "targetPort: -1", "targetPort", "must be at least 1"),  # 0 is unset: the port
         ("port: 80", "port: eighty", "port: eighty", 'spec.ports[0].port: expected an integer, got string "eighty"'),
         ("  - port: 443\n", "  - targetPort: 443\n", "targetPort: 443", "spec.ports[1].port: required field is missing"),
         ("  - port: 443\n", "  - port: 443\n    nodePort: 99999\n", "nodePort", "must be at most 65535"),
@@ -706,3 +706,18 @@ def test_daemonset_rolling_update_defaults_and_on_delete() -> None:
     with pytest.raises(InputError, match="may not be 0 when maxSurge is 0"):
         build_objects(load_text(base.replace(
             "{strategy}", "  updateStrategy: {rollingUpdate: {maxUnavailable: 0}}\n"), "ds.yaml"))
+
+
+@pytest.mark.parametrize("target", ["0", '""', "null"])
+def test_an_unset_target_port_defaults_to_the_port(target: str) -> None:
+    """The API server defaults an absent, 0 or empty targetPort to the port
+    (SetDefaults_Service); rendered charts often write 0 (issue G)."""
+    objects = build(f"""
+        apiVersion: v1
+        kind: Service
+        metadata: {{name: web}}
+        spec:
+          selector: {{app: web}}
+          ports: [{{port: 8080, targetPort: {target}}}]
+        """)
+    assert objects.services[0].ports[0].target_port == 8080
