@@ -40,21 +40,19 @@ class ConnectionReuse(CauseHandler):
 
     def fix(self, sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
         ka = sc.settings.keep_alive
-        b = sc.settings
-        timeout = ka.client_idle_timeout if ka is not None else None
-        drain = math.ceil(timeout) + 5 if timeout is not None else 95
-        grace = max(math.ceil(sc.old.grace), math.ceil(sc.old.hook.hi) + drain + math.ceil(b["request"].hi) + 2)
-        told = (f"{timeout:g}s" if timeout is not None else
-                "state it (Go's http.Transport: 90s; Java's HttpClient: 20m) as client-idle-timeout")
+        stated = ka.client_idle_timeout if ka is not None else None
+        # unknown: Go's http.Transport closes idle connections after 90 s
+        timeout = stated if stated is not None else 90.0
+        drain = math.ceil(timeout) + 5
+        grace = max(math.ceil(sc.old.grace),
+                    math.ceil(sc.old.hook.hi) + drain + math.ceil(sc.settings["request"].hi) + 2)
+        told = (f"{timeout:g}s" if stated is not None else
+                "state it as client-idle-timeout — Go's http.Transport: 90s, Java's HttpClient: 20m")
         return (f'answer every request with "Connection: close" once SIGTERM arrives and keep serving longer than '
                 f"the clients' idle timeout ({told}): annotations {KEEP_ALIVE}: \"connection-close, "
                 f"client-idle-timeout {timeout:g}s\" and {ON_SIGTERM}: \"drain {drain}s\", with "
                 f"terminationGracePeriodSeconds: {grace}; or make the clients retry a request that meets a "
-                f"closed idle connection" if timeout is not None else
-                f'answer every request with "Connection: close" once SIGTERM arrives and keep serving longer than '
-                f"the clients' idle timeout — {told} — e.g. {KEEP_ALIVE}: \"connection-close, client-idle-timeout "
-                f"90s\" and {ON_SIGTERM}: \"drain {drain}s\", with terminationGracePeriodSeconds: {grace}; or make "
-                f"the clients retry a request that meets a closed idle connection")
+                "closed idle connection")
 
     def routing(self, pod: str, removal: float | None) -> str:
         return f"conntrack keeps a pooled client's keep-alive connection whatever the endpoints say: it still routes to {pod}"

@@ -311,7 +311,7 @@ def test_simulated_load_balancer_health_satisfies_the_no_healthy_node_lemmas(c: 
     assert none_healthy_mismatches(c) == []
 
 
-def test_a_node_added_back_after_one_check_too_many_is_caught() -> None:
+def test_the_add_back_bound_holds_at_the_simulated_add_and_not_after() -> None:
     """The add-back bound: a new pod's node is healthy by ``healthy`` checks after its Ready
     reached the node (here 30 s: phase, 2 more checks, no answer time); no healthy node
     30 s after it contradicts the lemma, just before does not — and the simulated series
