@@ -67,34 +67,53 @@ _TRAFFIC_POLICIES = {
 }
 
 
-def build_objects(docs: Sequence[Document]) -> Objects:
-    """Typed objects from loaded documents, in input order."""
+def build_objects(docs: Sequence[Document], problems: list[tuple[Document, InputError]] | None = None) -> Objects:
+    """Typed objects from loaded documents, in input order. Without ``problems`` the first
+    invalid object raises; with it, each invalid object is left out and its error appended."""
     workloads: list[Workload] = []
     services: list[Service] = []
     unverified: list[Unverified] = []
     budgets: list[DisruptionBudget] = []
     for doc in docs:
-        root = _Field(doc, (), doc.data, "")
-        kind = doc.data.get("kind")
-        if not isinstance(kind, str):
+        try:
+            obj = _object(doc)
+            if obj is not None and doc.scope and not isinstance(obj, Unverified):
+                obj = replace(obj, scope=doc.scope)
+        except InputError as e:
+            if problems is None:
+                raise
+            problems.append((doc, e))
             continue
-        if kind == "Deployment" and _api_in(root, _DEPLOYMENT_APIS):
-            workloads.append(_deployment(root, doc.data["apiVersion"]))
-        elif kind == "Pod" and _api_in(root, {"v1"}):
-            workloads.append(_pod(root))
-        elif kind in ("DaemonSet", "StatefulSet") and _api_in(root, {"apps/v1"}):
-            parsed = _daemonset(root) if kind == "DaemonSet" else _statefulset(root)
-            if isinstance(parsed, Unverified):
-                unverified.append(parsed)
-            else:
-                workloads.append(parsed)
-        elif kind == "Service" and _api_in(root, {"v1"}):
-            services.append(_service(root))
-        elif kind == "PodDisruptionBudget" and _api_in(root, {"policy/v1", "policy/v1beta1"}):
-            budgets.append(_budget(root))
-        elif kind in _UNVERIFIED_KINDS:
-            unverified.append(_unverified(root, kind))
+        if isinstance(obj, Workload):
+            workloads.append(obj)
+        elif isinstance(obj, Service):
+            services.append(obj)
+        elif isinstance(obj, Unverified):
+            unverified.append(obj)
+        elif isinstance(obj, DisruptionBudget):
+            budgets.append(obj)
     return Objects(tuple(workloads), tuple(services), tuple(unverified), tuple(budgets))
+
+
+def _object(doc: Document) -> Workload | Service | Unverified | DisruptionBudget | None:
+    """The typed object of one document; None for kinds the model does not read."""
+    root = _Field(doc, (), doc.data, "")
+    kind = doc.data.get("kind")
+    if not isinstance(kind, str):
+        return None
+    if kind == "Deployment" and _api_in(root, _DEPLOYMENT_APIS):
+        return _deployment(root, doc.data["apiVersion"])
+    if kind == "Pod" and _api_in(root, {"v1"}):
+        return _pod(root)
+    if kind in ("DaemonSet", "StatefulSet") and _api_in(root, {"apps/v1"}):
+        return _daemonset(root) if kind == "DaemonSet" else _statefulset(root)
+    if kind == "Service" and _api_in(root, {"v1"}):
+        return _service(root)
+    if kind == "PodDisruptionBudget" and _api_in(root, {"policy/v1", "policy/v1beta1"}):
+        return _budget(root)
+    if kind in _UNVERIFIED_KINDS:
+        return _unverified(root, kind)
+    return None
 
 
 def _budget(root: _Field) -> DisruptionBudget:
@@ -225,7 +244,11 @@ class _Field:
         return self.value
 
     def choice(self, default: str | None, allowed: Sequence[str]) -> str:
+        """One of ``allowed``; absent or "" takes ``default`` where there is one (the API
+        server's defaulting functions test for the empty string)."""
         value = self.string(default)
+        if value == "" and default is not None:
+            return default
         if value not in allowed:
             raise self.error(f'"{value}" is not one of {", ".join(allowed)}')
         return value

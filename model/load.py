@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -66,7 +66,6 @@ K8sLoader.add_constructor(
     in {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"},
 )
 
-_YAML_SUFFIXES = (".yaml", ".yml")
 _SOURCE_COMMENT = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$")
 _MAX_NODES = 200_000  # bounds alias expansion ("billion laughs")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -87,6 +86,8 @@ class Document:
     locs: Mapping[tuple, Loc]
     loc: Loc
     source_file: str
+    origin: str = ""  # the file (or stdin name) it was read from, whatever ``# Source:`` says
+    scope: str = ""  # a rendering of its own (a kustomization): its objects pair only with each other
 
     def at(self, *path: Any) -> Loc:
         """Position of the value at ``path``, else of the document."""
@@ -116,50 +117,6 @@ def load_settings_file(path: str, what: str) -> Document | None:
     return docs[0] if docs else None
 
 
-def load_paths(
-    paths: Sequence[str], stdin_text: str | None = None, stdin_name: str = "<stdin>", allow_empty: bool = False
-) -> list[Document]:
-    """Load files, directories (``*.yaml``/``*.yml``, recursively, sorted) and ``-``; a
-    directory without any is an error unless ``allow_empty``."""
-    docs: list[Document] = []
-    for arg in paths:
-        if arg == "-":
-            text = sys.stdin.read() if stdin_text is None else stdin_text
-            docs.extend(load_text(text, stdin_name))
-            continue
-        for file in _expand(arg, allow_empty):
-            docs.extend(load_text(_read(file), file))
-    return docs
-
-
-def _expand(arg: str, allow_empty: bool = False) -> list[str]:
-    """The YAML files an argument names."""
-    path = Path(arg)
-    if path.is_dir():
-        try:
-            files = sorted(
-                p for p in path.rglob("*") if p.suffix in _YAML_SUFFIXES and p.is_file()
-            )
-        except OSError as e:
-            raise InputError(f"cannot read directory {arg}: {e.strerror or e}") from None
-        if not files and not allow_empty:
-            raise InputError(f"{arg}: directory contains no .yaml or .yml files (--allow-empty: nothing to verify "
-                             "is not an error)")
-        return [str(p) for p in files]
-    if not path.exists():
-        raise InputError(f"{arg}: no such file or directory")
-    return [arg]
-
-
-def _read(file: str) -> str:
-    """A file's text; binary or non-UTF-8 content is an input error."""
-    try:
-        raw = Path(file).read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read {file}: {e.strerror or e}") from None
-    return decode_text(raw, file)
-
-
 def decode_text(raw: bytes, name: str) -> str:
     """Bytes of a manifest as text; binary or non-UTF-8 content is a located input error."""
     if b"\0" in raw:
@@ -172,8 +129,33 @@ def decode_text(raw: bytes, name: str) -> str:
         raise InputError("input is not UTF-8 text", Loc(name, line)) from None
 
 
-def load_text(text: str, file: str) -> list[Document]:
-    """Parse a YAML stream; one :class:`Document` per non-empty object."""
+def load_text(text: str, file: str, problems: list[InputError] | None = None) -> list[Document]:
+    """Parse a YAML stream; one :class:`Document` per non-empty object.
+
+    Without ``problems`` the first error is raised. With it, every error is appended and the
+    rest still loaded: a bad object costs only itself; a syntax error that breaks the stream
+    costs only its document (the stream is re-read document by document)."""
+    if problems is None:
+        return _load_stream(text, file, None)
+    found: list[InputError] = []
+    try:
+        docs = _load_stream(text, file, found)
+    except InputError:  # the parser lost its place: one document at a time
+        docs, found = [], []
+        for offset, chunk in _chunks(text):
+            try:
+                docs.extend(_shifted(d, file, offset) for d in _load_stream(chunk, file, found, offset))
+            except InputError as e:  # an error at the chunk's end: on its last line, not the next
+                last = offset + max(1, len(chunk.rstrip("\n").splitlines()))
+                e = _shift_error(e, file, offset)
+                found.append(InputError(e.message, replace(e.loc, line=min(e.loc.line, last))) if e.loc else e)
+    problems.extend(found)
+    return docs
+
+
+def _load_stream(text: str, file: str, problems: list[InputError] | None, offset: int = 0) -> list[Document]:
+    """The documents of a stream; an object's own error goes to ``problems`` when given
+    (its errors are shifted by ``offset`` lines), a broken stream raises."""
     sources = _source_comments(text)
     docs: list[Document] = []
     loader = K8sLoader(text)
@@ -188,21 +170,65 @@ def load_text(text: str, file: str) -> list[Document]:
                 ((line, s) for line, s in reversed(sources) if prev_end <= line <= start), (-1, file)
             )
             prev_end = end
-            walker = _Walker(loader, file)
             try:
-                data = walker.walk(node, ())
-            except RecursionError:
-                raise InputError("YAML nesting too deep", _loc(file, node)) from None
-            if data is None:
-                continue
-            locs, doc_loc = walker.locs, _loc(file, node)
-            if source != file:  # Helm output: name the template, count lines from its comment
-                locs = {k: _relocate(v, source, comment_line) for k, v in locs.items()}
-                doc_loc = _relocate(doc_loc, source, comment_line)
-            _split(data, locs, doc_loc, source, (), docs)
+                _document(loader, node, file, source, comment_line, docs)
+            except InputError as e:
+                if problems is None:
+                    raise
+                problems.append(_shift_error(e, file, offset))
     finally:
         loader.dispose()
     return docs
+
+
+def _document(loader: Any, node: Node, file: str, source: str, comment_line: int, out: list[Document]) -> None:
+    """Append the object(s) of one composed document."""
+    walker = _Walker(loader, file)
+    try:
+        data = walker.walk(node, ())
+    except RecursionError:
+        raise InputError("YAML nesting too deep", _loc(file, node)) from None
+    if data is None:
+        return
+    locs, doc_loc = walker.locs, _loc(file, node)
+    if source != file:  # Helm output: name the template, count lines from its comment
+        locs = {k: _relocate(v, source, comment_line) for k, v in locs.items()}
+        doc_loc = _relocate(doc_loc, source, comment_line)
+    before = len(out)
+    _split(data, locs, doc_loc, source, (), out)
+    out[before:] = [replace(d, origin=file) for d in out[before:]]
+
+
+_SEPARATOR = re.compile(r"^---(?:[ \t]|$)")
+
+
+def _chunks(text: str) -> list[tuple[int, str]]:
+    """The stream cut at its ``---`` lines: (0-based first line, text) per document."""
+    chunks: list[tuple[int, str]] = []
+    start, current = 0, []
+    for i, line in enumerate(text.splitlines(keepends=True)):
+        if _SEPARATOR.match(line) and current:
+            chunks.append((start, "".join(current)))
+            start, current = i, []
+        current.append(line)
+    if current:
+        chunks.append((start, "".join(current)))
+    return chunks
+
+
+def _shift(loc: Loc, file: str, offset: int) -> Loc:
+    return replace(loc, line=loc.line + offset) if offset and loc.file == file else loc
+
+
+def _shifted(doc: Document, file: str, offset: int) -> Document:
+    if not offset:
+        return doc
+    return replace(doc, locs={k: _shift(v, file, offset) for k, v in doc.locs.items()},
+                   loc=_shift(doc.loc, file, offset))
+
+
+def _shift_error(e: InputError, file: str, offset: int) -> InputError:
+    return InputError(e.message, _shift(e.loc, file, offset)) if e.loc is not None and offset else e
 
 
 def _relocate(loc: Loc, source: str, comment_line: int) -> Loc:

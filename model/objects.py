@@ -353,6 +353,7 @@ class Workload(Located):
     annotations: Mapping[str, str] = field(default_factory=dict)
     partition: int = 0  # StatefulSet: pods with a lower ordinal keep the old template
     ordered: bool = True  # StatefulSet podManagementPolicy: OrderedReady (else Parallel)
+    scope: str = ""  # one rendering (a kustomization) of its own: pairs only within it
     loc: Loc = field(default=Loc("<unknown>", 0), compare=False)
     locs: Mapping[str, Loc] = field(default_factory=dict, compare=False, hash=False)
 
@@ -394,6 +395,7 @@ class Service(Located):
     publish_not_ready: bool = False
     headless: bool = False  # clusterIP: None
     annotations: Mapping[str, str] = field(default_factory=dict)
+    scope: str = ""  # one rendering (a kustomization) of its own: pairs only within it
     loc: Loc = field(default=Loc("<unknown>", 0), compare=False)
     locs: Mapping[str, Loc] = field(default_factory=dict, compare=False, hash=False)
 
@@ -411,6 +413,7 @@ class DisruptionBudget(Located):
     selector: LabelSelector
     min_available: int | str | None = None
     max_unavailable: int | str | None = None
+    scope: str = ""  # one rendering (a kustomization) of its own: pairs only within it
     loc: Loc = field(default=Loc("<unknown>", 0), compare=False)
     locs: Mapping[str, Loc] = field(default_factory=dict, compare=False, hash=False)
 

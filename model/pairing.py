@@ -25,8 +25,10 @@ class Pair:
     container_port: int
 
 
-def pair(objects: Objects) -> tuple[list[Pair], list[Note]]:
-    """Pairs in input order (workload, then service, then port), and notes on what was skipped."""
+def pair(objects: Objects, problems: list[InputError] | None = None) -> tuple[list[Pair], list[Note]]:
+    """Pairs in input order (workload, then service, then port), and notes on what was skipped.
+    A port that resolves to no container port raises, or with ``problems`` is appended there
+    and left out."""
     notes: list[Note] = []
     routable: list[Service] = []
     for service in objects.services:
@@ -44,7 +46,13 @@ def pair(objects: Objects) -> tuple[list[Pair], list[Note]]:
         for i, service in services:
             selected.add(i)
             for index, port in enumerate(service.ports):
-                container, number = _target(workload, service, index, port)
+                try:
+                    container, number = _target(workload, service, index, port)
+                except InputError as e:
+                    if problems is None:
+                        raise
+                    problems.append(e)
+                    continue
                 pairs.append(Pair(workload, service, port, container, number))
     for i, service in enumerate(routable):
         if i not in selected:
@@ -54,7 +62,7 @@ def pair(objects: Objects) -> tuple[list[Pair], list[Note]]:
 
 def selects(service: Service, workload: Workload) -> bool:
     """Whether ``service`` routes to the pods of ``workload``."""
-    if service.namespace != workload.namespace or not service.selector:
+    if service.namespace != workload.namespace or not service.selector or service.scope != workload.scope:
         return False
     labels = workload.template.labels
     return all(labels.get(k) == v for k, v in service.selector.items())

@@ -33,7 +33,7 @@ from zdverify.model.checker.graph import GraphFacts, StateBudgetExceeded, facts
 from zdverify.model.checker.node_exploration import NodeWitness, node_facts, node_witness, some_node_kept
 from zdverify.model.guided import guided_runs
 from zdverify.model.explain import Outcome, result
-from zdverify.model.objects import Objects, Strategy, WorkloadKind
+from zdverify.model.objects import Objects, Strategy, Workload, WorkloadKind
 from zdverify.model.pairing import Pair
 from zdverify.model.candidates import queries, random_timings, stalled_query
 from zdverify.model.checker.properties import SOLVER_TIMEOUT_MS, Query
@@ -41,7 +41,7 @@ from zdverify.model.scenario import Entry, LeftUnverified, Scenario, build_scena
 from zdverify.model.scheduler import Node
 from zdverify.model.run import Choices, Timing
 from zdverify.model.simulator.engine import Run, simulate
-from zdverify.model.source import InputError
+from zdverify.model.source import InputError, InputProblem
 from zdverify.model.suppression import Suppression
 from zdverify.model.checker.encoding import Encoding
 from zdverify.grammar.spec_language import ClaimKind
@@ -233,57 +233,72 @@ def check_scenario(sc: Scenario, properties: Sequence[Property]) -> list[Result]
 
 def check_all(pairs: Sequence[Pair], notes: Sequence[Note], objects: Objects, nodes: int | Sequence[Node],
               settings: Settings, properties: Sequence[Property], suppressions: Sequence[Suppression] = (),
-              previous: Objects | None = None, drain: int | None = None) -> Report:
+              previous: Objects | None = None, drain: int | None = None,
+              errors: Sequence[InputProblem] = ()) -> Report:
     """``nodes``: a node count, or the cluster file's nodes. ``previous``: the objects the
     cluster runs now (``--from``): old pods run their templates. ``drain``: check a drain of
-    that node (evictions under PodDisruptionBudgets) instead of a rollout."""
+    that node (evictions under PodDisruptionBudgets) instead of a rollout. ``errors``: input
+    errors met so far; a pair whose own input is bad (an annotation, a port) adds its error
+    there and the other pairs are still checked."""
     old_by_ref = {w.ref: w for w in previous.workloads} if previous is not None else {}
     results: list[Result] = []
     notes = list(notes)
+    problems = list(errors)
     for u in objects.unverified:
         notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{u.ref}: {u.reason}; left unverified ({u.loc})"))
     for p in pairs:
-        if p.workload.replicas == 0 and p.workload.kind is not WorkloadKind.DAEMON_SET:
-            notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{p.workload.ref}: replicas is 0; nothing rolls out, "
-                              "left unverified"))
-            continue
-        if p.service.headless:
-            notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{p.service.ref}: headless (clusterIP: None), clients "
-                              f"resolve pod IPs without kube-proxy; {p.workload.ref} left unverified for it"))
-            continue
-        own_settings = for_workload(settings, p.workload.annotations, p.workload.loc_of)
-        old = old_by_ref.get(p.workload.ref)
-        if previous is not None and old is None:
-            notes.append(Note(NoteKind.ASSUMPTION,
-                              f"{p.workload.ref}: not in --from; its old pods are taken to run the new template"))
-        budget = None
-        if drain is not None:
-            if p.workload.kind not in (WorkloadKind.DEPLOYMENT, WorkloadKind.STATEFUL_SET):
-                notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{p.workload.ref}: " + (
-                    "kubectl drain leaves DaemonSet pods running (--ignore-daemonsets)"
-                    if p.workload.kind is WorkloadKind.DAEMON_SET else
-                    "kubectl drain deletes a bare Pod only with --force, and nothing replaces it")
-                    + " (Deployments and StatefulSets are checked under --drain); left unverified"))
-                continue
-            budget = next((b for b in objects.budgets if b.namespace == p.workload.namespace
-                           and b.selector.matches(p.workload.template.labels)), None)
         try:
-            sc = build_scenario(p, nodes, own_settings, old, drain, budget)
-        except LeftUnverified as e:
-            notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{e.message}; left unverified ({e.loc})"))
-            continue
-        if drain is not None and (drain not in sc.feasible or len(sc.feasible) < 2):
-            notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{p.workload.ref}: " + (
-                "none of its pods can run on the drained node" if drain not in sc.feasible else
-                "no other node can run its pods: evicted pods stay Pending") + "; left unverified"))
-            continue
-        own = (suppression.from_annotations(p.workload, dict(p.workload.annotations), p.workload.ref,
-                                            properties, is_service=False)
-               + suppression.from_annotations(p.service, dict(p.service.annotations), p.service.ref,
-                                              properties, is_service=True))
-        results.extend(suppression.apply(check_scenario(sc, properties), [*own, *suppressions]))
+            results.extend(_check_pair(p, objects, nodes, settings, properties, suppressions, previous,
+                                       old_by_ref.get(p.workload.ref), drain, notes))
+        except InputError as e:
+            problems.append(InputProblem.of(e))
     count = nodes if isinstance(nodes, int) else len(nodes)
-    return Report(tuple(results), tuple(notes), count, settings.version_text, tuple(properties))
+    return Report(tuple(results), tuple(notes), count, settings.version_text, tuple(properties),
+                  tuple(dict.fromkeys(problems)))
+
+
+def _check_pair(p: Pair, objects: Objects, nodes: int | Sequence[Node], settings: Settings,
+                properties: Sequence[Property], suppressions: Sequence[Suppression], previous: Objects | None,
+                old: Workload | None, drain: int | None, notes: list[Note]) -> list[Result]:
+    """The results of one (workload, Service port); what it leaves unverified goes to ``notes``."""
+    if p.workload.replicas == 0 and p.workload.kind is not WorkloadKind.DAEMON_SET:
+        notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{p.workload.ref}: replicas is 0; nothing rolls out, "
+                          "left unverified"))
+        return []
+    if p.service.headless:
+        notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{p.service.ref}: headless (clusterIP: None), clients "
+                          f"resolve pod IPs without kube-proxy; {p.workload.ref} left unverified for it"))
+        return []
+    own_settings = for_workload(settings, p.workload.annotations, p.workload.loc_of)
+    if previous is not None and old is None:
+        notes.append(Note(NoteKind.ASSUMPTION,
+                          f"{p.workload.ref}: not in --from; its old pods are taken to run the new template"))
+    budget = None
+    if drain is not None:
+        if p.workload.kind not in (WorkloadKind.DEPLOYMENT, WorkloadKind.STATEFUL_SET):
+            notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{p.workload.ref}: " + (
+                "kubectl drain leaves DaemonSet pods running (--ignore-daemonsets)"
+                if p.workload.kind is WorkloadKind.DAEMON_SET else
+                "kubectl drain deletes a bare Pod only with --force, and nothing replaces it")
+                + " (Deployments and StatefulSets are checked under --drain); left unverified"))
+            return []
+        budget = next((b for b in objects.budgets if (b.namespace, b.scope) == (p.workload.namespace, p.workload.scope)
+                       and b.selector.matches(p.workload.template.labels)), None)
+    try:
+        sc = build_scenario(p, nodes, own_settings, old, drain, budget)
+    except LeftUnverified as e:
+        notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{e.message}; left unverified ({e.loc})"))
+        return []
+    if drain is not None and (drain not in sc.feasible or len(sc.feasible) < 2):
+        notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{p.workload.ref}: " + (
+            "none of its pods can run on the drained node" if drain not in sc.feasible else
+            "no other node can run its pods: evicted pods stay Pending") + "; left unverified"))
+        return []
+    own = (suppression.from_annotations(p.workload, dict(p.workload.annotations), p.workload.ref,
+                                        properties, is_service=False)
+           + suppression.from_annotations(p.service, dict(p.service.annotations), p.service.ref,
+                                          properties, is_service=True))
+    return suppression.apply(check_scenario(sc, properties), [*own, *suppressions])
 
 
 def node_index(nodes: int | Sequence[Node], name: str) -> int:

@@ -24,13 +24,30 @@ class Loc:
 class InputError(Exception):
     """Bad input: malformed YAML, wrong types, values Kubernetes rejects, bad flags.
 
-    The CLI prints ``file:line: message`` and exits 2; nothing else is written.
+    The CLI prints ``file:line: message`` and exits 2. An error in one object of the input
+    does not stop the others: it becomes an :class:`InputProblem` of the report.
     """
 
     def __init__(self, message: str, loc: Loc | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.loc = loc
+
+    def __str__(self) -> str:
+        return f"{self.loc}: {self.message}" if self.loc else self.message
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """An input error met while the rest of the input was still verified: reports list
+    them beside the results, and the run exits 2."""
+
+    message: str
+    loc: Loc | None = None
+
+    @classmethod
+    def of(cls, error: InputError) -> "InputProblem":
+        return cls(error.message, error.loc)
 
     def __str__(self) -> str:
         return f"{self.loc}: {self.message}" if self.loc else self.message

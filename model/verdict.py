@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from zdverify.grammar.spec_language import Claim
-from zdverify.model.source import Loc
+from zdverify.model.source import InputProblem, Loc
 
 
 class Verdict(Enum):
@@ -211,6 +211,7 @@ class Report:
     nodes: int = 3
     k8s_version: str = ""
     properties: tuple[Property, ...] = ()  # the properties checked, in catalogue order
+    errors: tuple[InputProblem, ...] = ()  # input errors; what they did not touch was still verified
 
     @property
     def verdict(self) -> Verdict:

@@ -9,7 +9,8 @@ One line per finding, errors first::
 - counterexample -> ``::error`` at the first blamed line (else the result's line);
 - inconclusive -> ``::warning`` at the result's line;
 - suppressed (whatever its verdict) -> ``::notice`` at the suppression, so it stays visible;
-- proved -> nothing.
+- proved -> nothing;
+- an input error (the object was not verified) -> ``::error`` at its line, first.
 
 Escaping follows the runner's rules (actions/toolkit ``command.ts``): in the message ``%``,
 ``\\r``, ``\\n`` become ``%25``, ``%0D``, ``%0A``; in property values also ``:`` and ``,``
@@ -55,7 +56,8 @@ def command(kind: str, message: str, loc: Loc | None, title: str, root: str | No
 def render_github(report: Report, *, root: str | None = None) -> str:
     """The report as workflow commands, one per line, ending in a newline (empty when
     every result is proved and unsuppressed)."""
-    errors, warnings, notices = [], [], []
+    errors = [command("error", e.message, e.loc, "zdverify input error", root) for e in report.errors]
+    warnings, notices = [], []
     for result in report.results:
         if result.suppressed is not None:
             notices.append(_suppressed(result, report, root))

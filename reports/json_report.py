@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from zdverify import __version__
-from zdverify.model.source import Loc
+from zdverify.model.source import InputProblem, Loc
 from zdverify.model.verdict import Assumption, Blame, Fact, Report, Result, Step
 
 
@@ -23,8 +23,14 @@ def render_json(report: Report) -> str:
         "k8s_version": report.k8s_version,
         "results": [_result(r) for r in report.results],
         "notes": [n.text for n in report.notes],
+        "errors": [_error(e) for e in report.errors],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _error(problem: InputProblem) -> dict[str, Any]:
+    loc = _location(problem.loc)
+    return {"file": loc["file"] if loc else None, "line": loc["line"] if loc else None, "message": problem.message}
 
 
 def _location(loc: Loc | None) -> dict[str, Any] | None:

@@ -48,6 +48,10 @@ def render_junit(report: Report) -> str:
         suite, counts = _suite(workload, results, report)
         root.append(suite)
         totals = [a + b for a, b in zip(totals, counts)]
+    if report.errors:
+        suite, counts = _errors_suite(report)
+        root.append(suite)
+        totals = [a + b for a, b in zip(totals, counts)]
     if report.notes:
         suite, counts = _notes_suite([n.text for n in report.notes])
         root.append(suite)
@@ -119,6 +123,18 @@ def _case(result: Result, name: str, workload: str, report: Report) -> ET.Elemen
         out = ET.SubElement(case, "system-out")
         out.text = _clean("\n".join(["the proof rests on:", *_assumption_lines(result)]))
     return case
+
+
+def _errors_suite(report: Report) -> tuple[ET.Element, list[int]]:
+    """Input errors: each an errored test case (the object could not be verified)."""
+    suite = ET.Element("testsuite", name="zdverify: input errors")
+    for problem in report.errors:
+        case = ET.SubElement(suite, "testcase", name=_clean(str(problem.loc or "input")), classname="input")
+        error = ET.SubElement(case, "error", message=_clean(problem.message), type="input-error")
+        error.text = _clean(str(problem))
+    counts = [len(report.errors), 0, len(report.errors), 0]
+    _set_counts(suite, counts)
+    return suite, counts
 
 
 def _notes_suite(notes: Sequence[str]) -> tuple[ET.Element, list[int]]:

@@ -70,6 +70,7 @@ def render_markdown(report: Report, *, link_base: str = "", root: str | None = N
         _rests_on(proved, r),
         _assumptions(proved, r),
         _notes(report.notes),
+        _errors(report, r),
     ]
     return "\n\n".join(s.strip("\n") for s in sections if s) + "\n"
 
@@ -109,8 +110,10 @@ def _title(report: Report, cex, inc, proved, skipped) -> str:
     if report.k8s_version:
         settings.append(f"Kubernetes {report.k8s_version}")
     counts = (f"{len(proved)} proved, {_count(len(cex), 'counterexample')}, {len(inc)} inconclusive, "
-              f"{len(skipped)} skipped ({', '.join(settings)})")
-    return f"# zdverify: {_GATE[report.verdict]}\n\n{counts}"
+              f"{len(skipped)} skipped{f', {len(report.errors)} input error(s)' if report.errors else ''} "
+              f"({', '.join(settings)})")
+    gate = "input errors (see the end); the rest: " + _GATE[report.verdict] if report.errors else _GATE[report.verdict]
+    return f"# zdverify: {gate}\n\n{counts}"
 
 
 # ---------------------------------------------------------------- Mermaid helpers
@@ -531,6 +534,15 @@ def _rests_on(proved: Sequence[Result], r: _Renderer) -> str:
             cell = "<br>".join(f"{md(f.text)}{' ' + r.link(f.loc) if f.loc else ''}" for f in x.rests_on)
         out.append(f"| {code(x.property.value)} | {md(x.workload)} | {cell} |")
     return "\n".join(out)
+
+
+def _errors(report: Report, r: "_Renderer") -> str:
+    if not report.errors:
+        return ""
+    lines = ["## Input errors", "",
+             f"{len(report.errors)} input error(s): everything else was verified; the run exits 2.", ""]
+    lines += [f"- {r.link(e.loc) + ': ' if e.loc else ''}{md(e.message)}" for e in report.errors]
+    return "\n".join(lines)
 
 
 def _notes(notes: Sequence[Note]) -> str:

@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import quote
 
 from zdverify import __version__
-from zdverify.model.source import Loc
+from zdverify.model.source import InputProblem, Loc
 from zdverify.model.verdict import EventKind, Property, Report, Result, Step, Verdict
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -62,7 +62,7 @@ def render_sarif(report: Report, *, root: str | None = None) -> str:
     run: dict[str, Any] = {
         "tool": {"driver": _driver(report)},
         "automationDetails": {"id": AUTOMATION_ID},
-        "invocations": [_invocation(report)],
+        "invocations": [_invocation(report, base)],
         "results": [
             _result(r, report, base)
             for r in report.results
@@ -190,15 +190,24 @@ def _rule(info: Property) -> dict[str, Any]:
     }
 
 
-def _invocation(report: Report) -> dict[str, Any]:
+def _invocation(report: Report, base: str) -> dict[str, Any]:
     """Notes (unpaired workloads, skipped objects) as tool notifications: a partial
     analysis must not look clean."""
-    invocation: dict[str, Any] = {"executionSuccessful": True}
-    if report.notes:
-        invocation["toolExecutionNotifications"] = [
-            {"level": "note", "message": {"text": note.text}} for note in report.notes
-        ]
+    invocation: dict[str, Any] = {"executionSuccessful": not report.errors}
+    notifications = [_error_notification(e, base) for e in report.errors]
+    notifications += [{"level": "note", "message": {"text": note.text}} for note in report.notes]
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
     return invocation
+
+
+def _error_notification(problem: InputProblem, base: str) -> dict[str, Any]:
+    """An input error: the analysis of that object did not run (SARIF §3.58)."""
+    notification: dict[str, Any] = {"level": "error", "message": {"text": problem.message},
+                                    "descriptor": {"id": "input-error"}}
+    if problem.loc is not None:
+        notification["locations"] = [{"physicalLocation": _physical(problem.loc, base)}]
+    return notification
 
 
 # ---------------------------------------------------------------- results

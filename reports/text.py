@@ -58,6 +58,7 @@ def render_text(report: Report, color: bool = False) -> str:
         _rests_on(_with(report.results, Verdict.PROVED), color),
         _assumptions(_with(report.results, Verdict.PROVED), color),
         _notes(report.notes, color),
+        _errors(report, color),
         [_summary_line(report)],
     ]
     return "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"
@@ -227,6 +228,13 @@ def _notes(notes: Sequence[Note], color: bool) -> list[str]:
     return [_paint("Not verified:", _BOLD, color), *(f"  - {note.text}" for note in notes)]
 
 
+def _errors(report: Report, color: bool) -> list[str]:
+    if not report.errors:
+        return []
+    heading = f"Input errors ({len(report.errors)}; everything else was verified, the run exits 2):"
+    return [_paint(heading, "1;31", color), *(f"  - {e}" for e in report.errors)]
+
+
 def _count(n: int, singular: str, plural: str) -> str:
     return f"{n} {singular if n == 1 else plural}"
 
@@ -239,7 +247,9 @@ def _summary_line(report: Report) -> str:
     if report.k8s_version:
         settings.append(f"Kubernetes {report.k8s_version}")
     skipped = sum(1 for r in report.results if r.suppressed is not None)
+    errors = f", {_count(len(report.errors), 'input error', 'input errors')}" if report.errors else ""
     return (
         f"{proved} proved, {_count(counterexamples, 'counterexample', 'counterexamples')}, "
-        f"{inconclusive} inconclusive{f', {skipped} suppressed' if skipped else ''} ({', '.join(settings)})"
+        f"{inconclusive} inconclusive{f', {skipped} suppressed' if skipped else ''}{errors}"
+        f" ({', '.join(settings)})"
     )

@@ -5,14 +5,16 @@ from typing import Mapping, Sequence
 
 from zdverify.model.assumptions import settings as make_settings
 from zdverify.model.cluster import load_cluster
+from zdverify.model.inputs import Inputs, gather, template_note
 from zdverify.model.kube import build_objects
-from zdverify.model.load import load_paths
+from zdverify.model.load import Document
+from zdverify.model.objects import Objects
 from zdverify.model.pairing import pair
-from zdverify.model.source import InputError
+from zdverify.model.source import InputError, InputProblem
 from zdverify.model import suppression
 from zdverify.model.suppression import Suppression
 from zdverify.specs import registry
-from zdverify.model.verdict import Report
+from zdverify.model.verdict import Note, NoteKind, Report
 
 
 def verify(
@@ -50,10 +52,38 @@ def verify(
     known = registry.load(specs)
     properties = registry.select(known, select)
     suppression.check(suppressions, known)
-    docs = load_paths(paths, stdin_text=stdin_text, stdin_name=stdin_name, allow_empty=allow_empty)
-    objects = build_objects(docs)
-    pairs, notes = pair(objects)
+    objects, problems, notes = _objects(gather(paths, stdin_text=stdin_text, stdin_name=stdin_name,
+                                               allow_empty=allow_empty))
+    old = None
+    if previous:
+        old, old_problems, old_notes = _objects(gather(previous))
+        problems += old_problems
+        notes += old_notes
+    pairs, pair_notes = pair(objects, problems)
     node_spec = topology.nodes if topology is not None else (nodes or 3)
-    old = build_objects(load_paths(previous)) if previous else None
     drained = node_index(node_spec, drain) if drain is not None else None
-    return check_all(pairs, notes, objects, node_spec, s, properties, suppressions, old, drained)
+    return check_all(pairs, notes + pair_notes, objects, node_spec, s, properties, suppressions, old, drained,
+                     _in_reading_order([InputProblem.of(e) for e in problems]))
+
+
+def _in_reading_order(problems: list[InputProblem]) -> list[InputProblem]:
+    """Files in the order they were read, each from its first line down."""
+    files: dict[str, int] = {}
+    for p in problems:
+        files.setdefault(p.loc.file if p.loc else "", len(files))
+    return sorted(problems, key=lambda p: (files[p.loc.file], p.loc.line) if p.loc else (files[""], 0))
+
+
+def _objects(inputs: Inputs) -> tuple[Objects, list[InputError], list[Note]]:
+    """The valid objects of the input, every error met, and notes on what was skipped. A
+    file with template actions (``{{ … }}``) whose objects are invalid is an unrendered
+    template: it is skipped with a note, not reported as errors."""
+    failed: list[tuple[Document, InputError]] = []
+    objects = build_objects(inputs.docs, failed)
+    templated = {d.origin for d, _ in failed if d.origin in inputs.templated}
+    notes = list(inputs.notes)
+    if templated:
+        notes += [Note(NoteKind.SKIPPED, template_note(o, inputs.templated[o])) for o in sorted(templated)]
+        failed = []
+        objects = build_objects([d for d in inputs.docs if d.origin not in templated], failed)
+    return objects, [*inputs.problems, *(e for _, e in failed)], notes

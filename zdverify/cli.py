@@ -2,8 +2,11 @@
 
 Exit codes: 0 every property proved, 1 a counterexample, 2 input or usage error,
 3 inconclusive (no counterexample, but no proof either). Errors go to stderr as
-``FILE:LINE: error: MESSAGE``; stdout receives the report only, and only once the
-whole run succeeded.
+``FILE:LINE: error: MESSAGE``. An error in the run itself (a flag, the config, cluster or
+spec file) stops it: nothing is written. An error in one input document or object is
+collected instead and every one is reported: when anything else was verified, the report
+(stdout and every --report) lists the errors beside the results; when nothing was, nothing
+is written. Either way the run exits 2.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from zdverify import __version__, config
 from zdverify.api import verify
 from zdverify.model.assumptions import BOUNDS, DEFAULT_K8S_VERSION, LB_PROFILES, settings
 from zdverify.model.load import decode_text
-from zdverify.model.source import InputError, Loc
+from zdverify.model.source import InputError, InputProblem, Loc
 from zdverify.model.verdict import NoteKind, Report, Verdict
 from zdverify.reports.formats import render
 
@@ -206,6 +209,10 @@ def verify_command(
     except InputError as e:
         _error(err, "error", e.message, e.loc)
         sys.exit(EXIT_ERROR)
+    except _NothingVerified as e:
+        for problem in e.errors:
+            _error(err, "error", problem.message, problem.loc)
+        sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         _error(err, "error", "interrupted")
         sys.exit(EXIT_INTERRUPTED)
@@ -216,8 +223,18 @@ def verify_command(
         _error(err, "internal error", f"{type(e).__name__}: {e}{hint}")
         sys.exit(EXIT_ERROR)
     _write_stdout(output)
+    for problem in report.errors:
+        _error(err, "error", problem.message, problem.loc)
     code = exit_code(report)
     sys.exit(EXIT_PROVED if code == EXIT_COUNTEREXAMPLE and run.soft_fail else code)
+
+
+class _NothingVerified(Exception):
+    """Input errors and nothing else verified: an ordinary input error, nothing is written."""
+
+    def __init__(self, errors: Sequence[InputProblem]) -> None:
+        super().__init__(str(errors[0]))
+        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -253,6 +270,8 @@ def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
                         assume=run.assume, lb=run.lb,
                         stdin_text=stdin_text, stdin_name=run.stdin_name, suppressions=run.cfg.suppress,
                         specs=run.specs, select=run.selected, drain=run.drain, allow_empty=run.allow_empty)
+    if report.errors and not report.results:
+        raise _NothingVerified(report.errors)
     if not report.results and not run.allow_empty:
         first = run.stdin_name if run.paths[0] == STDIN else run.paths[0]
         raise InputError(_nothing_to_verify(report), Loc(first, 1))
@@ -272,8 +291,10 @@ def _write_file(target: str, text: str) -> None:
 
 
 def exit_code(report: Report) -> int:
-    """0 proved, 1 counterexample, 3 inconclusive (a counterexample outranks inconclusive);
-    suppressed results do not count."""
+    """2 when the input had errors, else 0 proved, 1 counterexample, 3 inconclusive (a
+    counterexample outranks inconclusive); suppressed results do not count."""
+    if report.errors:
+        return EXIT_ERROR
     match report.verdict:
         case Verdict.PROVED:
             return EXIT_PROVED

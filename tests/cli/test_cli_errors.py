@@ -3,6 +3,7 @@ traceback. Most run the CLI in a subprocess; exit-code mapping and internal erro
 process with a stand-in ``verify``."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -306,3 +307,34 @@ def test_internal_error_has_no_traceback_unless_debug(monkeypatch: pytest.Monkey
     assert "Traceback" not in outcome.stderr
     debug = invoke_with(monkeypatch, tmp_path, RuntimeError("boom"), "--debug")
     assert debug.exit_code == 2 and "Traceback" in debug.stderr and "internal error: RuntimeError: boom" in debug.stderr
+
+
+def test_errors_in_some_documents_are_all_reported_beside_the_rest(tmp_path: Path) -> None:
+    """A repository with two bad documents: both located on stderr and in the report, the
+    good workload still verified, every --report written, exit 2."""
+    (tmp_path / "k8s").mkdir()
+    write(tmp_path / "k8s", "web.yaml", WEB)
+    bad = write(tmp_path / "k8s", "bad.yaml", edit("replicas: 2", "replicas: two", WEB) + "---\nkind: [\n")
+    p = run("k8s", "-o", "json", "--report", "sarif=out.sarif", "--report", "text=out.txt", cwd=tmp_path)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    doc = json.loads(p.stdout)
+    assert {r["workload"] for r in doc["results"]} == {"Deployment/default/web"}
+    assert doc["errors"] == [
+        {"file": str(Path("k8s") / "bad.yaml"), "line": 5, "message": "spec.replicas: expected an integer, got string \"two\""},
+        {"file": str(Path("k8s") / "bad.yaml"), "line": 28, "message": doc["errors"][1]["message"]},
+    ]
+    assert "YAML syntax error" in doc["errors"][1]["message"]
+    assert p.stderr.splitlines() == [f"{e['file']}:{e['line']}: error: {e['message']}" for e in doc["errors"]]
+    sarif = json.loads((tmp_path / "out.sarif").read_text())
+    notes = sarif["runs"][0]["invocations"][0]
+    assert notes["executionSuccessful"] is False
+    assert [n["level"] for n in notes["toolExecutionNotifications"]][:2] == ["error", "error"]
+    assert "Input errors (2;" in (tmp_path / "out.txt").read_text()
+    assert bad.exists()
+
+
+def test_errors_and_nothing_else_verified_write_nothing(tmp_path: Path) -> None:
+    write(tmp_path, "bad.yaml", edit("replicas: 2", "replicas: two", WEB))
+    p = run("bad.yaml", "--report", "json=r.json", cwd=tmp_path)
+    assert p.returncode == 2 and p.stdout == "" and not (tmp_path / "r.json").exists()
+    assert p.stderr.startswith("bad.yaml:5: error: spec.replicas")

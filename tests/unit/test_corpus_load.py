@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from zdverify.model.kube import build_objects
-from zdverify.model.load import load_paths
+from zdverify.model.inputs import load_paths
 from zdverify.model.source import InputError
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"  # vendored, with licences (tests/corpus/README.md)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from zdverify.model.kube import build_objects
-from zdverify.model.load import load_paths
+from zdverify.model.inputs import load_paths
 from zdverify.model.objects import Field
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from zdverify.model.load import KEY, Document, load_paths, load_text
+from zdverify.model.inputs import load_paths
+from zdverify.model.load import KEY, Document, load_text
 from zdverify.model.source import InputError, Loc
 
 

@@ -162,7 +162,8 @@ def test_colour_only_when_asked() -> None:
 
 def test_json_top_level() -> None:
     doc = json.loads(render_json(FULL))
-    assert list(doc) == ["zdverify", "verdict", "nodes", "k8s_version", "results", "notes"]
+    assert list(doc) == ["zdverify", "verdict", "nodes", "k8s_version", "results", "notes", "errors"]
+    assert doc["errors"] == []
     assert doc["zdverify"] == zdverify.__version__
     assert doc["verdict"] == "counterexample"
     assert (doc["nodes"], doc["k8s_version"]) == (3, "1.34")

@@ -10,7 +10,7 @@ import z3
 from zdverify import verify
 from zdverify.model.assumptions import settings
 from zdverify.model.kube import build_objects
-from zdverify.model.load import load_paths
+from zdverify.model.inputs import load_paths
 from zdverify.model.pairing import pair
 from zdverify.model.scenario import build_scenario
 from zdverify.model.checker.encoding import Encoding, KeyedInterval
