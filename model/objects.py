@@ -42,6 +42,7 @@ class Field(StrEnum):
     PUBLISH_NOT_READY = "spec.publishNotReadyAddresses"  # Service
     EXTERNAL_TRAFFIC_POLICY = "spec.externalTrafficPolicy"
     INTERNAL_TRAFFIC_POLICY = "spec.internalTrafficPolicy"
+    SERVICE_SELECTOR = "spec.selector"  # Service
 
 
 class Located:
@@ -413,9 +414,9 @@ class DisruptionBudget(Located):
     selector: LabelSelector
     min_available: int | str | None = None
     max_unavailable: int | str | None = None
-    scope: str = ""  # one rendering (a kustomization) of its own: pairs only within it
     loc: Loc = field(default=Loc("<unknown>", 0), compare=False)
     locs: Mapping[str, Loc] = field(default_factory=dict, compare=False, hash=False)
+    scope: str = ""  # one rendering (a kustomization) of its own: pairs only within it
 
     @property
     def ref(self) -> str:

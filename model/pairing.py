@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zdverify.model.objects import Container, Objects, Service, ServicePort, ServiceType, Workload
+from zdverify.model.objects import Container, Objects, Service, ServicePort, ServiceType, Workload, WorkloadKind
 from zdverify.model.source import InputError
 from zdverify.model.verdict import Note, NoteKind
 
@@ -23,6 +23,9 @@ class Pair:
     port: ServicePort
     container: Container
     container_port: int
+    # other workloads the Service selects (canary, blue/green, versions): their pods are
+    # endpoints too while this one rolls; those with no replicas are left out
+    companions: tuple[Workload, ...] = ()
 
 
 def pair(objects: Objects, problems: list[InputError] | None = None) -> tuple[list[Pair], list[Note]]:
@@ -53,7 +56,10 @@ def pair(objects: Objects, problems: list[InputError] | None = None) -> tuple[li
                         raise
                     problems.append(e)
                     continue
-                pairs.append(Pair(workload, service, port, container, number))
+                others = tuple(w for w in objects.workloads if w is not workload and selects(service, w)
+                               and (w.replicas > 0 or w.kind is WorkloadKind.DAEMON_SET)
+                               and _serves(w, service, index, port))
+                pairs.append(Pair(workload, service, port, container, number, others))
     for i, service in enumerate(routable):
         if i not in selected:
             notes.append(Note(NoteKind.UNSELECTED, f"{service.ref}: selects no workload in the input"))
@@ -76,6 +82,15 @@ def _skip_reason(service: Service) -> str | None:
     if not service.selector:
         return "no selector (endpoints are managed by hand)"
     return None
+
+
+def _serves(workload: Workload, service: Service, index: int, port: ServicePort) -> bool:
+    """Is ``workload`` an endpoint of this port (a named targetPort needs a port of that name)?"""
+    try:
+        _target(workload, service, index, port)
+    except InputError:
+        return False
+    return True
 
 
 def _target(workload: Workload, service: Service, index: int, port: ServicePort) -> tuple[Container, int]:

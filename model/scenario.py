@@ -165,6 +165,9 @@ class Scenario:
     old_placed_alike: bool = True  # the old pods were placed by these rules (--from: checked)
     node_labels: tuple[Mapping[str, str], ...] = ()  # per node (cluster file); () without one
     old_placement: Placement | None = None  # --from: the rules the old pods were placed by (None: ``placement``)
+    # every entry's requests also reach other workloads' Ready pods (``model/companions.py``):
+    # kube-proxy then always has a ready endpoint and never falls back to terminating ones
+    others_ready: bool = False
 
     def node_zone(self, i: int) -> str:
         return self.node_zones[i] if i < len(self.node_zones) else ""
@@ -195,7 +198,7 @@ class Scenario:
 
     @property
     def fallback(self) -> bool:
-        return self.settings.terminating_fallback
+        return self.settings.terminating_fallback and not self.others_ready
 
 
 _SHELLS = {"sh", "bash", "ash", "dash", "zsh", "busybox"}

@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 
 import z3
 
-from zdverify.model import suppression
+from zdverify.model import companions, suppression
 from zdverify.model.assumptions import Settings, for_workload
 from zdverify.model.checker.graph import GraphFacts, StateBudgetExceeded, facts
 from zdverify.model.checker.node_exploration import NodeWitness, node_facts, node_witness, some_node_kept
@@ -298,7 +298,44 @@ def _check_pair(p: Pair, objects: Objects, nodes: int | Sequence[Node], settings
                                         properties, is_service=False)
            + suppression.from_annotations(p.service, dict(p.service.annotations), p.service.ref,
                                           properties, is_service=True))
-    return suppression.apply(check_scenario(sc, properties), [*own, *suppressions])
+    results = _with_companions(sc, properties) if p.companions else check_scenario(sc, properties)
+    return suppression.apply(results, [*own, *suppressions])
+
+
+def _with_companions(sc: Scenario, properties: Sequence[Property]) -> list[Result]:
+    """A workload whose Service selects other workloads too (``model/companions.py``): some
+    node keeps a healthy target, and the entries the other pods cover always have a Ready
+    endpoint. What holds outright is proved by them; the rest is checked on the covered
+    entries (no terminating fallback) and on the others as for the workload alone. A
+    property's result is the worse of the two."""
+    sc = companions.never_fails_open(sc)
+    covered = tuple(e for e in sc.entries if companions.covered(e, sc))
+    uncovered = tuple(e for e in sc.entries if not companions.covered(e, sc))
+    groups: list[list[Result]] = []
+    for entries, is_covered in ((covered, True), (uncovered, False)):
+        if not entries:
+            continue
+        group = replace(sc, entries=entries, others_ready=is_covered)
+        checked = [p for p in properties if not companions.holds(p, is_covered)]
+        by_slug = {r.property.slug: r for r in (check_scenario(group, checked) if checked else [])}
+        if is_covered and sc.fallback:  # their proofs also rest on the other pods: no terminating fallback
+            by_slug = {k: replace(r, rests_on=r.rests_on + (companions.fact(sc),))
+                       if r.verdict is Verdict.PROVED and r.rests_on is not None else r for k, r in by_slug.items()}
+        groups.append([by_slug[p.slug] if p.slug in by_slug else result(
+            group, p, Outcome(Verdict.PROVED, rests_on=(companions.fact(sc),)), None) for p in properties])
+    extra = (companions.assumption(sc),)
+    return [replace(_worse(*rs), assumptions=_worse(*rs).assumptions + extra) for rs in zip(*groups)]
+
+
+def _worse(*results: Result) -> Result:
+    """One property's result over several groups of entries: the worst verdict; proofs
+    rest on what each group's proof rested on."""
+    worst = max(results, key=lambda r: r.verdict.rank)
+    if worst.verdict is not Verdict.PROVED:
+        return worst
+    cores = [r.rests_on for r in results]
+    rests = None if any(c is None for c in cores) else tuple(sorted(set().union(*cores)))
+    return replace(results[0], rests_on=rests)
 
 
 def node_index(nodes: int | Sequence[Node], name: str) -> int:

@@ -14,7 +14,6 @@ import pytest
 
 from example_options import OPTIONS
 from zdverify import verify
-from zdverify.model.source import InputError
 from zdverify.model.verdict import Report
 from zdverify.specs.registry import builtin
 
@@ -212,10 +211,9 @@ def test_a_native_sidecar_stops_after_the_main_container(tmp_path: Path) -> None
     old = path.read_text().replace("              sleep:\n                seconds: 60\n",
                                    "              exec:\n                command: [sleep, \"60\"]\n")
     path.write_text(old)
-    with pytest.raises(InputError) as e:
-        verify([str(path)], k8s_version="1.28")
-    assert "restartPolicy: Always (a native sidecar) needs Kubernetes 1.29" in e.value.message
-    assert e.value.loc is not None and e.value.loc.line == old.splitlines().index("        - name: log-shipper") + 1
+    [error] = verify([str(path)], k8s_version="1.28").errors
+    assert "restartPolicy: Always (a native sidecar) needs Kubernetes 1.29" in error.message
+    assert error.loc is not None and error.loc.line == old.splitlines().index("        - name: log-shipper") + 1
 
 
 def test_the_pooled_clients_fix_is_suggested_and_proved(tmp_path: Path) -> None:
