@@ -314,6 +314,7 @@ class Settings:
     lb: LBProfile
     fail_readiness_on_sigterm: bool = False  # the app fails its readiness probe from SIGTERM on
     keep_alive: KeepAlive | None = None  # pooled clients and how the app treats them (annotation)
+    exec_probe_port: int | None = None  # the port the pod's exec probes connect to (annotation)
     sources: Mapping[str, Loc] = field(default_factory=dict)  # key -> where an annotation set it
 
     def __getitem__(self, key: str) -> Interval:
@@ -426,6 +427,7 @@ ANNOTATIONS = {
 }
 ON_SIGTERM = "zdverify/on-sigterm"
 KEEP_ALIVE = "zdverify/keep-alive"
+EXEC_PROBE_PORT = "zdverify/exec-probe-port"  # every exec probe of the pod checks this port (model/exec_probes.py)
 
 
 def keep_alive(text: str, loc: Loc) -> KeepAlive:
@@ -466,6 +468,12 @@ def for_workload(s: Settings, annotations: Mapping[str, str], loc_of: Callable[[
             bounds[bound] = parse_bound(bound, text, f"annotation {key}:", loc)
         elif key == KEEP_ALIVE:
             s = replace(s, keep_alive=keep_alive(text, loc))
+            continue
+        elif key == EXEC_PROBE_PORT:
+            if not text.strip().isdigit() or not 1 <= int(text) <= 65535:
+                raise InputError(f'annotation {key}: expected the port number the exec probes connect to, such as '
+                                 f'"8080", got {text!r}', loc)
+            s = replace(s, exec_probe_port=int(text))
             continue
         elif key == ON_SIGTERM:
             fail_readiness = False

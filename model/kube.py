@@ -23,6 +23,7 @@ from zdverify.model.objects import (
     LabelSelector,
     NodeSelectorRequirement,
     NodeSelectorTerm,
+    Autoscaler,
     Objects,
     PodTemplate,
     Probe,
@@ -42,6 +43,7 @@ from zdverify.model.objects import (
 from zdverify.model.source import InputError, Loc
 
 _DEPLOYMENT_APIS = {"apps/v1", "apps/v1beta1", "apps/v1beta2", "extensions/v1beta1"}
+_HPA_APIS = {"autoscaling/v1", "autoscaling/v2", "autoscaling/v2beta1", "autoscaling/v2beta2"}
 _UNVERIFIED_KINDS = {
     "StatefulSet",  # apps/v1beta1 and v1beta2 (removed in 1.16); apps/v1 is modelled
     "ReplicaSet",
@@ -74,6 +76,7 @@ def build_objects(docs: Sequence[Document], problems: list[tuple[Document, Input
     services: list[Service] = []
     unverified: list[Unverified] = []
     budgets: list[DisruptionBudget] = []
+    autoscalers: list[Autoscaler] = []
     for doc in docs:
         try:
             obj = _object(doc)
@@ -92,7 +95,9 @@ def build_objects(docs: Sequence[Document], problems: list[tuple[Document, Input
             unverified.append(obj)
         elif isinstance(obj, DisruptionBudget):
             budgets.append(obj)
-    return Objects(tuple(workloads), tuple(services), tuple(unverified), tuple(budgets))
+        elif isinstance(obj, Autoscaler):
+            autoscalers.append(obj)
+    return Objects(tuple(workloads), tuple(services), tuple(unverified), tuple(budgets), tuple(autoscalers))
 
 
 def _object(doc: Document) -> Workload | Service | Unverified | DisruptionBudget | None:
@@ -111,9 +116,27 @@ def _object(doc: Document) -> Workload | Service | Unverified | DisruptionBudget
         return _service(root)
     if kind == "PodDisruptionBudget" and _api_in(root, {"policy/v1", "policy/v1beta1"}):
         return _budget(root)
+    if kind == "HorizontalPodAutoscaler" and _api_in(root, _HPA_APIS):
+        return _autoscaler(root)
     if kind in _UNVERIFIED_KINDS:
         return _unverified(root, kind)
     return None
+
+
+def _autoscaler(root: _Field) -> Autoscaler:
+    """A HorizontalPodAutoscaler's target and bounds (minReplicas defaults to 1)."""
+    namespace, name, _, _ = _metadata(root)
+    spec = root.get("spec")
+    spec.mapping(required=True)
+    ref = spec.get("scaleTargetRef")
+    ref.mapping(required=True)
+    low = spec.get("minReplicas").integer(1, minimum=0)
+    high_field = spec.get("maxReplicas")
+    high = high_field.integer(minimum=1)
+    if high < low:
+        raise high_field.error(f"must be at least minReplicas ({low}), got {high}")
+    return Autoscaler(namespace, name, ref.get("kind").string(), ref.get("name").string(), low, high,
+                      root.get("kind").loc, root.locs())
 
 
 def _budget(root: _Field) -> DisruptionBudget:
@@ -740,10 +763,11 @@ def _probe(f: _Field, container: str, port_names: set[str], liveness: bool) -> P
     kind, handler = _handler(f, _PROBE_HANDLERS)
     handler.mapping()
     port: int | str | None = None
+    command: tuple[str, ...] = ()
     if kind is HandlerKind.GRPC:
         port = handler.get("port").integer(minimum=1, maximum=65535)
     elif kind is HandlerKind.EXEC:
-        _command(handler.get("command"))
+        command = _command(handler.get("command"))
     else:
         port_field = handler.get("port")
         if port_field.value is None:
@@ -764,6 +788,7 @@ def _probe(f: _Field, container: str, port_names: set[str], liveness: bool) -> P
         failure_threshold=_probe_number(f.get("failureThreshold"), 3),
         loc=f.loc,
         locs=f.locs(),
+        command=command,
     )
 
 

@@ -84,6 +84,7 @@ class Probe(Located):
     failure_threshold: int = 3
     loc: Loc = field(default=Loc("<unknown>", 0), compare=False)
     locs: Mapping[str, Loc] = field(default_factory=dict, compare=False, hash=False)
+    command: tuple[str, ...] = ()  # exec probes
 
 
 @dataclass(frozen=True)
@@ -406,6 +407,29 @@ class Service(Located):
 
 
 @dataclass(frozen=True)
+class Autoscaler(Located):
+    """A HorizontalPodAutoscaler: it sets the replicas of its target between its bounds."""
+
+    namespace: str
+    name: str
+    target_kind: str
+    target_name: str
+    min_replicas: int
+    max_replicas: int
+    loc: Loc = field(default=Loc("<unknown>", 0), compare=False)
+    locs: Mapping[str, Loc] = field(default_factory=dict, compare=False, hash=False)
+    scope: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"HorizontalPodAutoscaler/{self.namespace}/{self.name}"
+
+    def scales(self, w: "Workload") -> bool:
+        return (w.kind.value, w.name, w.namespace, w.scope) == (self.target_kind, self.target_name,
+                                                                 self.namespace, self.scope)
+
+
+@dataclass(frozen=True)
 class DisruptionBudget(Located):
     """A PodDisruptionBudget (policy/v1): limits evictions (``kubectl drain``), not rollouts."""
 
@@ -452,3 +476,4 @@ class Objects:
     services: tuple[Service, ...]
     unverified: tuple[Unverified, ...] = ()
     budgets: tuple[DisruptionBudget, ...] = ()
+    autoscalers: tuple["Autoscaler", ...] = ()

@@ -16,6 +16,7 @@ from typing import Mapping, Sequence
 
 from zdverify.model.assumptions import Settings
 from zdverify.model.rollout import Rollout, resolve_fenceposts, scaled
+from zdverify.model import exec_probes
 from zdverify.model.objects import (
     Field,
     DisruptionBudget,
@@ -292,11 +293,16 @@ def _port_number(container: Container, port: int | str | None) -> int | None:
     return None
 
 
-def probe_spec(probe: Probe | None, container: Container, served_port: int) -> ProbeSpec | None:
+def probe_spec(probe: Probe | None, container: Container, served_port: int,
+               exec_port: int | None = None) -> ProbeSpec | None:
+    """``exec_port``: the port the pod's exec probes are stated to connect to (annotation)."""
     if probe is None:
         return None
-    checks = probe.kind in (HandlerKind.HTTP_GET, HandlerKind.TCP_SOCKET, HandlerKind.GRPC) and (
-        _port_number(container, probe.port) == served_port)
+    if probe.kind is HandlerKind.EXEC:
+        checks = served_port in (exec_probes.checked_port(probe.command), exec_port)
+    else:
+        checks = probe.kind in (HandlerKind.HTTP_GET, HandlerKind.TCP_SOCKET, HandlerKind.GRPC) and (
+            _port_number(container, probe.port) == served_port)
     return ProbeSpec(checks, float(probe.initial_delay), float(probe.period), float(probe.timeout),
                      probe.success_threshold, probe.failure_threshold, probe.loc)
 
@@ -347,9 +353,9 @@ def _entries(pair: Pair, settings: Settings) -> tuple[EntrySpec, ...]:
 def pod_spec(template: PodTemplate, c: Container, port: int, settings: Settings) -> PodSpec:
     grace = float(template.grace_seconds)
     return PodSpec(
-        readiness=probe_spec(c.readiness, c, port),
-        liveness=probe_spec(c.liveness, c, port),
-        startup=probe_spec(c.startup, c, port),
+        readiness=probe_spec(c.readiness, c, port, settings.exec_probe_port),
+        liveness=probe_spec(c.liveness, c, port, settings.exec_probe_port),
+        startup=probe_spec(c.startup, c, port, settings.exec_probe_port),
         hook=hook_spec(c.pre_stop, grace, settings),
         grace=grace,
         readiness_exec=c.readiness is not None and c.readiness.kind is HandlerKind.EXEC,
@@ -357,9 +363,10 @@ def pod_spec(template: PodTemplate, c: Container, port: int, settings: Settings)
         container_loc=c.loc,
         grace_loc=template.loc_of(Field.TEMPLATE_GRACE),
         others=tuple(SideContainer(x.name, hook_spec(x.pre_stop, grace, settings), x.loc,
-                                   probe_spec(x.readiness, x, port))
+                                   probe_spec(x.readiness, x, port, settings.exec_probe_port))
                      for x in template.containers if x is not c)
-        + tuple(SideContainer(x.name, NO_HOOK, x.loc, probe_spec(x.readiness, x, port), native=True)
+        + tuple(SideContainer(x.name, NO_HOOK, x.loc, probe_spec(x.readiness, x, port, settings.exec_probe_port),
+                              native=True)
                 for x in _native_sidecars(template, settings)),
     )
 

@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 
 import z3
 
-from zdverify.model import companions, suppression
+from zdverify.model import autoscaling, companions, lb_annotations, suppression
 from zdverify.model.assumptions import Settings, for_workload
 from zdverify.model.checker.graph import GraphFacts, StateBudgetExceeded, facts
 from zdverify.model.checker.node_exploration import NodeWitness, node_facts, node_witness, some_node_kept
@@ -247,14 +247,39 @@ def check_all(pairs: Sequence[Pair], notes: Sequence[Note], objects: Objects, no
     for u in objects.unverified:
         notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{u.ref}: {u.reason}; left unverified ({u.loc})"))
     for p in pairs:
+        scaler = autoscaling.autoscaler_of(p.workload, objects.autoscalers)
         try:
-            results.extend(_check_pair(p, objects, nodes, settings, properties, suppressions, previous,
-                                       old_by_ref.get(p.workload.ref), drain, notes))
+            if scaler is None:
+                results.extend(_check_pair(p, objects, nodes, settings, properties, suppressions, previous,
+                                           old_by_ref.get(p.workload.ref), drain, notes))
+                continue
+            span = autoscaling.counts(p.workload, scaler)
+            per_count = [_check_pair(replace(p, workload=replace(p.workload, replicas=k)), objects, nodes, settings,
+                                     properties, suppressions, previous, old_by_ref.get(p.workload.ref), drain, notes)
+                         for k in span.checked]
+            results.extend(_over_counts(span, per_count))
+            if span.left_out:
+                notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{p.workload.ref}: replicas "
+                                  f"{', '.join(map(str, span.left_out))} of {scaler.ref}'s range not checked "
+                                  f"(at most {autoscaling.MAX_COUNTS} counts are)"))
         except InputError as e:
             problems.append(InputProblem.of(e))
     count = nodes if isinstance(nodes, int) else len(nodes)
-    return Report(tuple(results), tuple(notes), count, settings.version_text, tuple(properties),
+    return Report(tuple(results), tuple(dict.fromkeys(notes)), count, settings.version_text, tuple(properties),
                   tuple(dict.fromkeys(problems)))
+
+
+def _over_counts(span: autoscaling.Counts, per_count: Sequence[Sequence[Result]]) -> list[Result]:
+    """One result per property over an autoscaler's replica counts: the worst; a
+    counterexample or an inconclusive result says at which count."""
+    out = []
+    for rs in zip(*per_count):
+        worst = _worse(*rs)
+        if worst.verdict is not Verdict.PROVED:
+            k = span.checked[list(rs).index(worst)]
+            worst = replace(worst, summary=f"{worst.summary} — with {k} replica{'' if k == 1 else 's'} ({span.autoscaler.ref})")
+        out.append(replace(worst, assumptions=worst.assumptions + (span.assumption(),)))
+    return out
 
 
 def _check_pair(p: Pair, objects: Objects, nodes: int | Sequence[Node], settings: Settings,
@@ -269,7 +294,8 @@ def _check_pair(p: Pair, objects: Objects, nodes: int | Sequence[Node], settings
         notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{p.service.ref}: headless (clusterIP: None), clients "
                           f"resolve pod IPs without kube-proxy; {p.workload.ref} left unverified for it"))
         return []
-    own_settings = for_workload(settings, p.workload.annotations, p.workload.loc_of)
+    own_settings = lb_annotations.for_service(for_workload(settings, p.workload.annotations, p.workload.loc_of),
+                                              p.service.annotations, p.service.loc_of)
     if previous is not None and old is None:
         notes.append(Note(NoteKind.ASSUMPTION,
                           f"{p.workload.ref}: not in --from; its old pods are taken to run the new template"))

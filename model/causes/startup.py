@@ -8,7 +8,7 @@ from zdverify.model.causes.termination import reaches_not_serving
 from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.scenario import Scenario
 from zdverify.model.verdict import Blame, Cause, Property
-from zdverify.model.objects import Field
+from zdverify.model.objects import Field, HandlerKind
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,22 @@ class Startup(CauseHandler):
     def fix(self, sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
         if sc.publish_not_ready:
             return "remove publishNotReadyAddresses: true from the Service"
-        return (f"give container {sc.pod.container!r} a readinessProbe on the Service's target port:\n"
-                f"readinessProbe:\n  tcpSocket:\n    port: {sc.pair.container_port}\n  periodSeconds: 2")
+        snippet = (f"readinessProbe:\n  tcpSocket:\n    port: {sc.pair.container_port}\n  periodSeconds: 2")
+        existing = sc.pair.container.readiness
+        if existing is None or sc.pod.readiness is None:
+            return f"give container {sc.pod.container!r} a readinessProbe on the Service's target port:\n{snippet}"
+        what = (f"exec {' '.join(existing.command)!r}" if existing.kind is HandlerKind.EXEC else
+                f"{existing.kind.value} on port {existing.port}")
+        text = (f"container {sc.pod.container!r}'s readinessProbe at {sc.pod.readiness.loc} ({what}) does not show "
+                f"that port {sc.pair.container_port} accepts connections; replace it with one that does, e.g.:\n"
+                f"{snippet}")
+        if existing.kind is HandlerKind.EXEC:
+            text += (f"\n(or, if the command does connect to port {sc.pair.container_port} and fails when it is "
+                     f"refused, keep it and say so: annotation zdverify/exec-probe-port: "
+                     f'"{sc.pair.container_port}")')
+        elif existing.kind is HandlerKind.HTTP_GET:
+            text += "\n(an httpGet on the target port with the same path keeps what it checks)"
+        return text
 
     def describe(self, w: Witness) -> str:
         return reaches_not_serving(w) if w.found is not None and w.pod is not None else claim_fails(w)

@@ -14,7 +14,7 @@ from zdverify.model.candidates import queries
 from zdverify.model.checker.properties import Query
 from zdverify.model.checker.graph import GraphFacts, facts
 from zdverify.model.checker.node_exploration import node_facts
-from zdverify.model.objects import Field, Strategy, WorkloadKind
+from zdverify.model.objects import Field, HandlerKind, Strategy, WorkloadKind
 from zdverify.model.scenario import Entry, HookSpec, Scenario, SideContainer
 from zdverify.model.scheduler import HOSTNAME_LABEL
 from zdverify.model.verdict import Blame, Cause, Property
@@ -190,6 +190,25 @@ def _keep_ready_fix(sc: Scenario) -> str:
                "strategy.rollingUpdate: {maxSurge: 1, maxUnavailable: 0}"))
 
 
+def _replaced_hook(sc: Scenario, n: int) -> str:
+    """What the suggested sleep replaces: an existing preStop is named, and an exec command
+    that does more than sleep is kept after the sleep."""
+    h = sc.old.hook
+    if h.loc is None:
+        return ""
+    existing = sc.pair.container.pre_stop
+    text = f"\n(this replaces the {h.text} at {h.loc}"
+    if existing is not None and existing.kind is HandlerKind.EXEC and h.may_stop_app:
+        chained = " ".join(existing.command[2:] if existing.command[:1] and existing.command[0] in _SHELLS
+                           and existing.command[1:2] == ("-c",) else existing.command)
+        return text + (f"; to keep it, run it after the sleep: command: [\"sh\", \"-c\", \"sleep {n} && "
+                       f"{chained}\"] (needs a shell in the image))")
+    return text + ")"
+
+
+_SHELLS = ("sh", "bash", "/bin/sh", "/bin/bash")
+
+
 def _prestop_fix(sc: Scenario, n: int, several: bool) -> str:
     """A preStop sleep of ``n`` seconds in the old template, the grace period raised above it."""
     b = sc.settings
@@ -197,7 +216,7 @@ def _prestop_fix(sc: Scenario, n: int, several: bool) -> str:
     grace = max(int(pod.grace), n + math.ceil(b["app-close"].hi + b["request"].hi) + 2)
     hook = (f"lifecycle:\n  preStop:\n    sleep:\n      seconds: {n}" if b.native_sleep else
             f"lifecycle:\n  preStop:\n    exec:\n      command: [\"sleep\", \"{n}\"]")
-    text = f"in container {pod.container!r}:\n{hook}"
+    text = f"in container {pod.container!r}:\n{hook}" + _replaced_hook(sc, n)
     if grace > pod.grace:
         text += f"\nand terminationGracePeriodSeconds: {grace}"
     if several:
