@@ -28,26 +28,34 @@ class Pair:
     companions: tuple[Workload, ...] = ()
 
 
-def pair(objects: Objects, problems: list[InputError] | None = None) -> tuple[list[Pair], list[Note]]:
+def pair(objects: Objects, problems: list[InputError] | None = None,
+         focus: set[int] | None = None) -> tuple[list[Pair], list[Note]]:
     """Pairs in input order (workload, then service, then port), and notes on what was skipped.
     A port that resolves to no container port raises, or with ``problems`` is appended there
-    and left out."""
+    and left out. ``focus``: the ids of the objects to report on (``--context``): only pairs
+    and notes with one of them."""
+    def shown(*objs: object) -> bool:
+        return focus is None or any(id(o) in focus for o in objs)
+
     notes: list[Note] = []
     routable: list[Service] = []
     for service in objects.services:
         reason = _skip_reason(service)
         if reason:
-            notes.append(Note(NoteKind.SKIPPED, f"{service.ref}: {reason}; skipped"))
+            if shown(service):
+                notes.append(Note(NoteKind.SKIPPED, f"{service.ref}: {reason}; skipped"))
         else:
             routable.append(service)
     pairs: list[Pair] = []
     selected: set[int] = set()
     for workload in objects.workloads:
         services = [(i, s) for i, s in enumerate(routable) if selects(s, workload)]
-        if not services:
+        if not services and shown(workload):
             notes.append(Note(NoteKind.UNSELECTED, f"{workload.ref}: no Service selects its pods; left unverified"))
         for i, service in services:
             selected.add(i)
+            if not shown(workload, service):
+                continue
             for index, port in enumerate(service.ports):
                 try:
                     container, number = _target(workload, service, index, port)
@@ -61,7 +69,7 @@ def pair(objects: Objects, problems: list[InputError] | None = None) -> tuple[li
                                and _serves(w, service, index, port))
                 pairs.append(Pair(workload, service, port, container, number, others))
     for i, service in enumerate(routable):
-        if i not in selected:
+        if i not in selected and shown(service):
             notes.append(Note(NoteKind.UNSELECTED, f"{service.ref}: selects no workload in the input"))
     return pairs, notes
 

@@ -1,6 +1,7 @@
 """The public API: ``verify(paths) -> Report``."""
 from __future__ import annotations
 
+import os
 from typing import Mapping, Sequence
 
 from zdverify.model.assumptions import settings as make_settings
@@ -33,11 +34,14 @@ def verify(
     select: Sequence[str] = (),
     drain: str | None = None,
     allow_empty: bool = False,
+    context: Sequence[str] = (),
 ) -> Report:
     """Load manifests, pair workloads with Services, and check the properties: the
     built-ins plus those of ``specs`` (spec files), narrowed to ``select`` (ids or names).
 
     ``allow_empty``: a directory without YAML files is nothing to verify, not an error.
+    ``context``: more manifests (files, directories) the given ones pair with — a changed
+    Deployment's Service in another file — whose own results are not reported.
     Raises :class:`InputError` (with a location where there is one) for bad input; the
     pipeline flows one way: load -> objects -> pairs -> scenarios -> search -> Report.
     """
@@ -52,18 +56,41 @@ def verify(
     known = registry.load(specs)
     properties = registry.select(known, select)
     suppression.check(suppressions, known)
-    objects, problems, notes = _objects(gather(paths, stdin_text=stdin_text, stdin_name=stdin_name,
-                                               allow_empty=allow_empty))
+    inputs = gather(paths, stdin_text=stdin_text, stdin_name=stdin_name, allow_empty=allow_empty)
+    objects, problems, notes = _objects(inputs)
+    focus = None
+    if context:
+        objects, focus, hidden = _with_context(objects, inputs, context)
+        if hidden:
+            notes.append(Note(NoteKind.SKIPPED, f"{hidden} input error(s) in --context files not shown (only the "
+                              "given files' errors are reported)"))
     old = None
     if previous:
         old, old_problems, old_notes = _objects(gather(previous))
         problems += old_problems
         notes += old_notes
-    pairs, pair_notes = pair(objects, problems)
+    pairs, pair_notes = pair(objects, problems, focus)
     node_spec = topology.nodes if topology is not None else (nodes or 3)
     drained = node_index(node_spec, drain) if drain is not None else None
     return check_all(pairs, notes + pair_notes, objects, node_spec, s, properties, suppressions, old, drained,
                      _in_reading_order([InputProblem.of(e) for e in problems]))
+
+
+def _with_context(objects: Objects, inputs: Inputs, context: Sequence[str]) -> tuple[Objects, set[int], int]:
+    """The given files' objects together with those of ``context`` (other files they pair
+    with: a Deployment's Service, its autoscaler), the ids of the given ones — results and
+    notes are about those — and how many errors the context files had."""
+    given = {os.path.realpath(d.origin) for d in inputs.docs} | {
+        os.path.realpath(p.loc.file) for p in inputs.problems if p.loc}
+    around = gather(context, allow_empty=True)
+    extra = Inputs(tuple(d for d in around.docs if os.path.realpath(d.origin) not in given),
+                   tuple(p for p in around.problems if not p.loc or os.path.realpath(p.loc.file) not in given),
+                   (), around.templated)
+    more, hidden, _ = _objects(extra)
+    focus = {id(o) for o in (*objects.workloads, *objects.services)}
+    merged = Objects(objects.workloads + more.workloads, objects.services + more.services, objects.unverified,
+                     objects.budgets + more.budgets, objects.autoscalers + more.autoscalers)
+    return merged, focus, len(hidden)
 
 
 def _in_reading_order(problems: list[InputProblem]) -> list[InputProblem]:

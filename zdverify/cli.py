@@ -133,6 +133,9 @@ def properties_command(output_format: str, specs: tuple[str, ...]) -> None:
               help="Also write a report to a file (repeatable), e.g. sarif=zdverify.sarif.")
 @click.option("--from", "previous", metavar="OLD", multiple=True,
               help="The manifests running now (file or directory, repeatable): old pods run their templates.")
+@click.option("--context", "context", metavar="PATH", multiple=True,
+              help="More manifests the given ones pair with (repeatable), e.g. the repository: a changed "
+                   "Deployment is checked with its Service from another file; only the given files are reported on.")
 @click.option("--cluster", "cluster", metavar="FILE", default=None,
               help="Cluster file: named nodes (labels, zones, taints), version, load balancer, bounds.")
 @click.option("--lb", "lb", type=click.Choice(list(LB_PROFILES)), default=None,
@@ -162,6 +165,7 @@ def verify_command(
     output_format: str | None,
     reports: tuple[tuple[str, str], ...],
     previous: tuple[str, ...],
+    context: tuple[str, ...],
     cluster: str | None,
     lb: str | None,
     drain: str | None,
@@ -190,6 +194,7 @@ def verify_command(
             nodes=nodes or cfg.nodes,
             cluster=cluster or cfg.cluster,
             previous=previous,
+            context=context,
             k8s_version=k8s_version or cfg.k8s_version,
             output_format=output_format or cfg.format or "text",
             reports=cfg.reports + reports,
@@ -257,6 +262,7 @@ class Run:
     stdin_name: str
     cfg: config.Config
     drain: str | None = None
+    context: tuple[str, ...] = ()
 
 
 def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
@@ -269,7 +275,8 @@ def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
                         k8s_version=run.k8s_version,
                         assume=run.assume, lb=run.lb,
                         stdin_text=stdin_text, stdin_name=run.stdin_name, suppressions=run.cfg.suppress,
-                        specs=run.specs, select=run.selected, drain=run.drain, allow_empty=run.allow_empty)
+                        specs=run.specs, select=run.selected, drain=run.drain, allow_empty=run.allow_empty,
+                        context=run.context)
     if report.errors and not report.results:
         raise _NothingVerified(report.errors)
     if not report.results and not run.allow_empty:

@@ -338,3 +338,18 @@ def test_errors_and_nothing_else_verified_write_nothing(tmp_path: Path) -> None:
     p = run("bad.yaml", "--report", "json=r.json", cwd=tmp_path)
     assert p.returncode == 2 and p.stdout == "" and not (tmp_path / "r.json").exists()
     assert p.stderr.startswith("bad.yaml:5: error: spec.replicas")
+
+
+def test_context_pairs_a_changed_file_with_its_service_elsewhere_and_reports_only_it(tmp_path: Path) -> None:
+    deployment, service = WEB.split("---\n")
+    write(tmp_path, "deployment.yaml", deployment)
+    write(tmp_path, "service.yaml", service)
+    write(tmp_path, "other.yaml", edit("name: web}", "name: other}", WEB.replace("app: web", "app: other")))
+    write(tmp_path, "broken.yaml", "kind: [\n")
+    alone = run("deployment.yaml", "--allow-empty", "-o", "json", cwd=tmp_path)
+    assert alone.returncode == 0 and json.loads(alone.stdout)["results"] == []
+    p = run("deployment.yaml", "--context", ".", "-o", "json", cwd=tmp_path)
+    assert p.returncode == 1, p.stderr
+    doc = json.loads(p.stdout)
+    assert {(r["workload"], r["service"]) for r in doc["results"]} == {("Deployment/default/web", "Service/default/web")}
+    assert doc["errors"] == [] and any("--context files not shown" in n for n in doc["notes"])

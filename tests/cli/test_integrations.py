@@ -62,7 +62,7 @@ def test_action_run_step_writes_reports_and_hands_the_exit_code_to_the_gate(tmp_
 def test_pre_commit_hooks_are_serial_and_filter_yaml() -> None:
     hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
     assert hooks["zdverify"]["require_serial"] and hooks["zdverify"]["types_or"] == ["yaml"]
-    assert "--allow-empty" in hooks["zdverify"]["entry"]
+    assert "--allow-empty" in hooks["zdverify"]["entry"] and "--context ." in hooks["zdverify"]["entry"]
     assert hooks["zdverify-all"]["pass_filenames"] is False and hooks["zdverify-all"]["always_run"]
 
 
@@ -86,3 +86,10 @@ def test_pre_commit_try_repo_runs_the_hook(tmp_path: Path) -> None:
     assert p.returncode == 1 and "COUNTEREXAMPLE  termination" in p.stdout, p.stdout + p.stderr
     p = hook(["values.yaml"])
     assert p.returncode == 0, p.stdout + p.stderr
+    # split files: the Deployment changed alone is still checked with its Service (--context .)
+    deployment, service = (repo / "web.yaml").read_text().split("\n---\n")
+    (repo / "web.yaml").write_text(deployment + "\n")
+    (repo / "service.yaml").write_text(service)
+    subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    p = hook(["web.yaml"])
+    assert p.returncode == 1 and "COUNTEREXAMPLE  termination" in p.stdout, p.stdout + p.stderr
