@@ -83,17 +83,18 @@ class _Cli(click.Group):
     argument that is not a subcommand name is a PATH for the default command."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] != "--version"):
+        if not args or (args[0] not in self.commands and args[0] not in ("--version", "-V")):
             args = ["verify", *args]  # including --help: the verify command's help is the one users need
         return super().parse_args(ctx, args)
 
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              epilog=EPILOG)
-@click.version_option(__version__, "--version", prog_name="zdverify", message="%(prog)s %(version)s")
+@click.version_option(__version__, "--version", "-V", prog_name="zdverify", message="%(prog)s %(version)s")
 def main() -> None:
-    """Prove that a rolling update of each Deployment drops no requests through the
-    Services that select it, or print the timed counterexample.
+    """Prove that a rolling update of each Deployment, DaemonSet and StatefulSet (and a bare
+    Pod's replacement) drops no requests through the Services that select it, or print the
+    timed counterexample.
 
     zdverify [OPTIONS] PATH...  (the verify command; see zdverify verify --help)
     """
@@ -117,8 +118,22 @@ def properties_command(output_format: str, specs: tuple[str, ...]) -> None:
     _write_stdout(render_catalogue(props, output_format))
 
 
+class _DefaultContext(click.Context):
+    """The default command's context: usage lines and hints say ``zdverify``, not the
+    ``verify`` subcommand the user never typed."""
+
+    @property
+    def command_path(self) -> str:
+        return self.find_root().info_name or "zdverify"
+
+
+class _DefaultCommand(click.Command):
+    context_class = _DefaultContext
+
+
 @main.command(
     "verify",
+    cls=_DefaultCommand,
     epilog=EPILOG,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
@@ -178,8 +193,9 @@ def verify_command(
     stdin_filename: str,
     debug: bool,
 ) -> None:
-    """Prove that a rolling update of each Deployment drops no requests through the
-    Services that select it, or print the timed counterexample.
+    """Prove that a rolling update of each Deployment, DaemonSet and StatefulSet (and a bare
+    Pod's replacement) drops no requests through the Services that select it, or print the
+    timed counterexample.
 
     PATH is a manifest file, a directory (searched recursively for *.yaml and *.yml), or
     '-' for stdin. With no PATH, a piped stdin is read. `zdverify properties` lists the
@@ -323,7 +339,11 @@ def _input_paths(paths: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _read_stdin(name: str) -> str:
-    """Stdin as text; binary or non-UTF-8 input is an input error, like for files."""
+    """Stdin as text; binary or non-UTF-8 input is an input error, like for files. On a
+    terminal, say that it waits for input (instead of seeming to hang)."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        sys.stderr.write("zdverify: reading manifests from stdin (a terminal); end with Ctrl-D, or give a PATH\n")
+        sys.stderr.flush()
     return decode_text(sys.stdin.buffer.read(), name)
 
 

@@ -353,3 +353,27 @@ def test_context_pairs_a_changed_file_with_its_service_elsewhere_and_reports_onl
     doc = json.loads(p.stdout)
     assert {(r["workload"], r["service"]) for r in doc["results"]} == {("Deployment/default/web", "Service/default/web")}
     assert doc["errors"] == [] and any("--context files not shown" in n for n in doc["notes"])
+
+
+def test_short_version_help_and_usage_errors_speak_of_the_command_the_user_typed(tmp_path: Path) -> None:
+    assert run("-V", cwd=tmp_path).stdout == run("--version", cwd=tmp_path).stdout
+    assert run("-V", cwd=tmp_path).stdout.startswith("zdverify ")
+    bad = run("--bogus", cwd=tmp_path)
+    assert bad.returncode == 2 and "zdverify verify" not in bad.stderr and "Try 'zdverify --help'" in bad.stderr
+    help_text = " ".join(run("--help", cwd=tmp_path).stdout.split())
+    assert help_text.startswith("Usage: zdverify [OPTIONS] [PATH]...") and "DaemonSet and StatefulSet" in help_text
+
+
+def test_stdin_on_a_terminal_says_it_waits_for_input(tmp_path: Path) -> None:
+    import pty
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen([sys.executable, "-m", "zdverify", "-"], cwd=tmp_path, stdin=slave,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        os.write(master, b"\x04")  # Ctrl-D: end of input on a terminal
+        _, err = p.communicate(timeout=60)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert "reading manifests from stdin" in err and "Ctrl-D" in err
+    assert p.returncode == 2  # nothing to verify
