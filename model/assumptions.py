@@ -110,9 +110,11 @@ LB_PROFILES: Mapping[str, LBProfile] = {
                   "AWS Load Balancer Controller NLB, HTTP check on healthCheckNodePort: 10 s, timeout 6 s, "
                   "3/3 (kubernetes-sigs/aws-load-balancer-controller docs/guide/service/annotations.md)",
                   fail_open=True, fail_open_source=_AWS_NLB_FAIL_OPEN),
-        LBProfile("aws-nlb-in-tree", 30, 10, 3, 3,
-                  "in-tree AWS NLB (service.beta.kubernetes.io/aws-load-balancer-type: nlb): 30 s, 10 s, 3/3 "
-                  "(kubernetes/cloud-provider-aws aws_loadbalancer.go defaultNlbHealthCheck*)",
+        LBProfile("aws-nlb-in-tree", 10, 10, 2, 2,
+                  "in-tree AWS NLB (service.beta.kubernetes.io/aws-load-balancer-type: nlb) with "
+                  "externalTrafficPolicy: Local: HTTP check of the health-check node port every 10 s, timeout "
+                  "10 s, healthy 2, unhealthy 2 (kubernetes/cloud-provider-aws pkg/providers/v1/aws.go "
+                  "buildNLBHealthCheckConfiguration, which replaces the 30 s / 10 s / 3 defaults under Local)",
                   fail_open=True, fail_open_source=_AWS_NLB_FAIL_OPEN),
         LBProfile("aws-clb", 10, 5, 2, 6,
                   "in-tree AWS Classic ELB: 10 s, timeout 5 s, healthy 2, unhealthy 6 "
@@ -128,7 +130,7 @@ LB_PROFILES: Mapping[str, LBProfile] = {
                                    "(cloud.google.com load-balancing/docs/network/ext-netlb-traffic-distribution)"),
         LBProfile("azure", 5, 5, 2, 2,
                   "Azure (cloud-provider-azure): probe every 5 s, 2 probes (HealthProbeDefaultProbeInterval, "
-                  "HealthProbeDefaultNumOfProbe); the fact sheet gives no timeout or healthy count: "
+                  "HealthProbeDefaultNumOfProbe); no documented timeout or healthy count: "
                   "5 s and 2 assumed",
                   fail_open_source="Azure Load Balancer probe noHealthyBackendsBehavior defaults to AllProbedDown: "
                                    "no new flows when every instance is probed down (learn.microsoft.com "
@@ -163,7 +165,7 @@ LB_PROFILES: Mapping[str, LBProfile] = {
     )
 }
 """Health checking per cloud (each cloud's load-balancer health-check documentation; Alibaba from its CLB documentation).
-IP-target load balancers (AWS ALB/NLB ip mode, GCP NEG) are not profiled. Any other load
+IP-target load balancers have their own profiles (``aws-alb-ip``, ``gcp-neg``). Any other load
 balancer is stated in the cluster file as a mapping (:func:`custom_lb_profile`), on its own
 or starting from one of these (``base:``)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zdverify.model.causes import CauseHandler, Witness, handler
+from zdverify.model.causes.handler import claim_fails
 from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.checker.endpointslice import MAX_ENDPOINTS_PER_SLICE
 from zdverify.model.objects import Field, Strategy
@@ -189,7 +190,9 @@ def result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None) -> R
     v = o.violation
     cause = handler(prop.cause)
     blame, why, fix = cause.answer(sc, prop, gf)
-    text = cause.describe(_witness(o.run, v))
+    # a spec file's property in its own words (its description and bindings); the built-ins' wording
+    # belongs to their claims, which a custom claim with the same cause need not share
+    text = cause.describe(_witness(o.run, v)) if prop.builtin else claim_fails(_witness(o.run, v))
     w = sc.pair.workload
     nodes = [Node(n, dict(labels)) for n, labels in zip(sc.node_names, sc.node_labels)] if sc.node_labels \
         else sc.nodes

@@ -51,7 +51,13 @@ def pair(objects: Objects, problems: list[InputError] | None = None,
     for workload in objects.workloads:
         services = [(i, s) for i, s in enumerate(routable) if selects(s, workload)]
         if not services and shown(workload):
-            notes.append(Note(NoteKind.UNSELECTED, f"{workload.ref}: no Service selects its pods; left unverified"))
+            headless = [s for s in objects.services if s.headless and selects(s, workload)]
+            notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{workload.ref}: selected only by headless "
+                              f"{', '.join(s.ref for s in headless)} (clusterIP: None): clients resolve the pod IPs "
+                              "through DNS and connect to them directly, without kube-proxy — what a rollout drops "
+                              "then depends on the clients' DNS caching and retries, which zdverify does not model; "
+                              "left unverified") if headless else
+                         Note(NoteKind.UNSELECTED, f"{workload.ref}: no Service selects its pods; left unverified"))
         for i, service in services:
             selected.add(i)
             if not shown(workload, service):
@@ -86,7 +92,8 @@ def _skip_reason(service: Service) -> str | None:
     if service.type is ServiceType.EXTERNAL_NAME:
         return "ExternalName service routes to no pods"
     if service.headless:
-        return "headless service (clusterIP: None) has no virtual IP to verify"
+        return ("headless (clusterIP: None): no virtual IP, clients connect to pod IPs from DNS; "
+                "its workloads are listed as left unverified")
     if not service.selector:
         return "no selector (endpoints are managed by hand)"
     return None

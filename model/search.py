@@ -45,7 +45,7 @@ from zdverify.model.source import InputError, InputProblem
 from zdverify.model.suppression import Suppression
 from zdverify.model.checker.encoding import Encoding
 from zdverify.grammar.spec_language import ClaimKind
-from zdverify.model.verdict import Fact, Note, NoteKind, Property, Report, Result, Verdict
+from zdverify.model.verdict import Cause, Fact, Note, NoteKind, Property, Report, Result, Verdict
 
 
 def _tune_lb(sc: Scenario, choices: Choices, timing: Timing, run: Run) -> list[Timing]:
@@ -325,7 +325,17 @@ def _check_pair(p: Pair, objects: Objects, nodes: int | Sequence[Node], settings
            + suppression.from_annotations(p.service, dict(p.service.annotations), p.service.ref,
                                           properties, is_service=True))
     results = _with_companions(sc, properties) if p.companions else check_scenario(sc, properties)
-    return suppression.apply(results, [*own, *suppressions])
+    return suppression.apply(_vacuous_if_stalled(results), [*own, *suppressions])
+
+
+def _vacuous_if_stalled(results: list[Result]) -> list[Result]:
+    """When the rollout can stall, its proofs hold only for the part that runs: say so."""
+    if not any(r.property.builtin and r.property.cause is Cause.STALLED and r.verdict is Verdict.COUNTEREXAMPLE
+               for r in results):
+        return results
+    return [replace(r, vacuous=True, summary=f"{r.summary}; vacuous in part: the rollout can stall (see stalled), "
+                    "so this holds only for the part that runs") if r.verdict is Verdict.PROVED else r
+            for r in results]
 
 
 def _with_companions(sc: Scenario, properties: Sequence[Property]) -> list[Result]:

@@ -174,6 +174,9 @@ class Result:
     # a proof: the bounds and manifest values the solver needed (an unsat core of them), so a
     # reviewer knows which to doubt; () with a proof: none (the rollout's structure alone)
     rests_on: tuple[Fact, ...] | None = ()  # None: not named within the solver budget
+    # a proof about a rollout that can stall (its ``stalled`` result is a counterexample): it
+    # holds for the part that runs, the rest of the rollout never happens
+    vacuous: bool = False
 
 
 @dataclass(frozen=True, order=True)
@@ -203,6 +206,55 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """Counterexamples that are one problem: the same workload, cause, blamed lines and fix,
+    found through several Services, ports or entries. ``results[0]`` is shown in full."""
+
+    results: tuple[Result, ...]
+
+    @property
+    def first(self) -> Result:
+        return self.results[0]
+
+    @property
+    def also(self) -> tuple[Result, ...]:
+        return self.results[1:]
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One line of a report's opening summary: a property's counterexamples across workloads."""
+
+    property: Property
+    workloads: tuple[str, ...]
+    reason: str  # the first blamed line's field and why, when all of them share it; else ""
+
+
+def findings(results: tuple[Result, ...]) -> tuple[Finding, ...]:
+    """Active counterexamples grouped into findings, in report order."""
+    groups: dict[tuple, list[Result]] = {}
+    for r in results:
+        if r.verdict is Verdict.COUNTEREXAMPLE and r.suppressed is None:
+            key = (r.workload, r.property.slug, r.cause, tuple((b.loc, b.field) for b in r.blame), r.fix)
+            groups.setdefault(key, []).append(r)
+    return tuple(Finding(tuple(rs)) for rs in groups.values())
+
+
+def headlines(found: tuple[Finding, ...]) -> tuple[Headline, ...]:
+    """Per property, the workloads with a counterexample, and what they share."""
+    by_prop: dict[str, list[Finding]] = {}
+    for f in found:
+        by_prop.setdefault(f.first.property.slug, []).append(f)
+    out = []
+    for fs in by_prop.values():
+        reasons = {(f.first.blame[0].field, f.first.blame[0].why) if f.first.blame else None for f in fs}
+        reason = next(iter(reasons)) if len(reasons) == 1 else None
+        out.append(Headline(fs[0].first.property, tuple(dict.fromkeys(f.first.workload for f in fs)),
+                            f"{reason[1]} ({reason[0]})" if reason else ""))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything one run found; the renderers' only input."""
 
@@ -212,6 +264,15 @@ class Report:
     k8s_version: str = ""
     properties: tuple[Property, ...] = ()  # the properties checked, in catalogue order
     errors: tuple[InputProblem, ...] = ()  # input errors; what they did not touch was still verified
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """The counterexamples grouped (same workload, cause, blame and fix)."""
+        return findings(self.results)
+
+    @property
+    def headlines(self) -> tuple[Headline, ...]:
+        return headlines(self.findings)
 
     @property
     def verdict(self) -> Verdict:

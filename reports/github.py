@@ -17,8 +17,9 @@ Escaping follows the runner's rules (actions/toolkit ``command.ts``): in the mes
 become ``%3A`` and ``%2C``. File paths are relative to ``root`` (default: the current
 directory, which on a runner is the checkout) with forward slashes.
 
-GitHub displays at most 10 error and 10 warning annotations per step; every line is in the
-log regardless, and a plain last line says how many there were when a kind passes 10.
+GitHub displays at most 10 error and 10 warning annotations per step: one annotation per
+finding (the same cause, blame and fix through several Services or ports is one), at most
+10 of each kind, and a plain last line says how many more there were.
 """
 from __future__ import annotations
 
@@ -55,22 +56,23 @@ def command(kind: str, message: str, loc: Loc | None, title: str, root: str | No
 
 def render_github(report: Report, *, root: str | None = None) -> str:
     """The report as workflow commands, one per line, ending in a newline (empty when
-    every result is proved and unsuppressed)."""
+    every result is proved and unsuppressed): one annotation per finding (the same cause,
+    blame and fix through several Services or ports is one), at most ``DISPLAY_LIMIT`` of
+    each kind — what GitHub shows — and a last plain line naming the rest."""
     errors = [command("error", e.message, e.loc, "zdverify input error", root) for e in report.errors]
+    errors += [_counterexample(f.first, report, root, f.also) for f in report.findings]
     warnings, notices = [], []
     for result in report.results:
         if result.suppressed is not None:
             notices.append(_suppressed(result, report, root))
-        elif result.verdict is Verdict.COUNTEREXAMPLE:
-            errors.append(_counterexample(result, report, root))
         elif result.verdict is Verdict.INCONCLUSIVE:
             warnings.append(_inconclusive(result, report, root))
-    lines = [*errors, *warnings, *notices]
-    hidden = [f"{len(group)} {kind}" for group, kind in ((errors, "errors"), (warnings, "warnings"))
-              if len(group) > DISPLAY_LIMIT]
+    lines = [*errors[:DISPLAY_LIMIT], *warnings[:DISPLAY_LIMIT], *notices[:DISPLAY_LIMIT]]
+    hidden = [f"{len(group) - DISPLAY_LIMIT} more {kind}" for group, kind in
+              ((errors, "errors"), (warnings, "warnings"), (notices, "notices")) if len(group) > DISPLAY_LIMIT]
     if hidden:
-        lines.append(f"zdverify: {' and '.join(hidden)} annotations; GitHub shows the first "
-                     f"{DISPLAY_LIMIT} of each kind, all are in this log (see also --format sarif)")
+        lines.append(f"zdverify: {', '.join(hidden)} not annotated (GitHub shows {DISPLAY_LIMIT} of each kind per "
+                     "step); the full list: --format sarif, json or markdown")
     return "".join(line + "\n" for line in lines)
 
 
@@ -78,9 +80,12 @@ def _pair(result: Result, report: Report) -> str:
     return f"{result.workload} → {result.service} (--nodes {report.nodes})"
 
 
-def _counterexample(result: Result, report: Report, root: str | None) -> str:
+def _counterexample(result: Result, report: Report, root: str | None, also: tuple[Result, ...] = ()) -> str:
     loc = result.blame[0].loc if result.blame else result.source
     lines = [f"{result.summary} — {_pair(result, report)}"]
+    if also:
+        lines.append("the same finding also for: " + "; ".join(
+            f"{r.service} port {r.port}" if r.port is not None else r.service for r in also))
     if result.blame:
         lines.append(f"{result.blame[0].field}: {result.blame[0].why}")
     if result.why:

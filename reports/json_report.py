@@ -57,6 +57,7 @@ def _result(result: Result) -> dict[str, Any]:
         "rule": result.property.rule_id,
         "discouraged": [_blame(b) for b in result.discouraged],
         "rests_on": None if result.rests_on is None else [_fact(f) for f in result.rests_on],
+        "vacuous": result.vacuous,
     }
 
 

@@ -30,6 +30,7 @@ from zdverify.model.verdict import (
     Assumption,
     Component,
     EventKind,
+    Finding,
     Note,
     Report,
     Result,
@@ -38,6 +39,7 @@ from zdverify.model.verdict import (
 )
 
 FOLD_STEPS = 12  # longer traces put their step table inside <details>
+COMMENT_LIMIT = 65_536  # GitHub's limit for a pull-request comment body
 MAX_DIAGRAM_STEPS = 120  # mermaid's maxTextSize is 50,000 characters: show the last steps only
 _GANTT_LABEL = 48  # characters of step text on a timeline bar
 
@@ -61,18 +63,73 @@ def render_markdown(report: Report, *, link_base: str = "", root: str | None = N
     inconclusive = [x for x in active if x.verdict is Verdict.INCONCLUSIVE]
     proved = [x for x in active if x.verdict is Verdict.PROVED]
     skipped = [x for x in report.results if x.suppressed is not None]
-    sections = [
-        _title(report, counterexamples, inconclusive, proved, skipped),
-        r.summary_table(report.results),
-        *(r.counterexample(i, x) for i, x in enumerate(counterexamples, 1)),
-        *(r.inconclusive(i, x) for i, x in enumerate(inconclusive, 1)),
-        r.skipped(skipped),
-        _rests_on(proved, r),
-        _assumptions(proved, r),
-        _notes(report.notes),
-        _errors(report, r),
-    ]
+    head = [_title(report, counterexamples, inconclusive, proved, skipped), _headlines(report)]
+    details = [*(r.counterexample(i, f.first) + _also(f) for i, f in enumerate(report.findings, 1)),
+               *(r.inconclusive(i, x) for i, x in enumerate(inconclusive, 1))]
+    tail = [r.skipped(skipped), _rests_on(proved, r), _assumptions(proved, r), _notes(report.notes),
+            _errors(report, r)]
+    table = r.summary_table(report.results)
+    return _within_limit(head, table, details, tail, [f"{f.first.property.value} — {f.first.workload} → "
+                                                      f"{f.first.service}: {f.first.summary}" for f in
+                                                      report.findings] + [x.summary for x in inconclusive])
+
+
+def _join(sections: Sequence[str]) -> str:
     return "\n\n".join(s.strip("\n") for s in sections if s) + "\n"
+
+
+def _within_limit(head: list[str], table: str, details: list[str], tail: list[str], oneliners: list[str]) -> str:
+    """The report, kept within a pull-request comment (``COMMENT_LIMIT`` characters): when
+    the whole does not fit, details are shown while they fit and the rest listed one line
+    each; then the tail (proofs' support, assumptions) and the table are folded to a
+    pointer at the full report (``--format json`` or a ``--report`` file)."""
+    whole = _join([*head, table, *details, *tail])
+    if len(whole) <= COMMENT_LIMIT:
+        return whole
+    pointer = ("*Shortened to fit a pull-request comment ({:,} characters); the full report: "
+               "`zdverify … --report markdown=zdverify.md` (or `-o json`), e.g. as the job summary.*")
+    short_tail = [t for t in tail[3:] if t]  # notes and errors stay; support and assumptions go
+    budget = COMMENT_LIMIT - len(_join([*head, table, *short_tail])) - 2_000
+    if budget < 0:
+        table, budget = ("<details><summary>Results table (too long for a comment)</summary>\n\n"
+                         "Omitted; see the full report.\n\n</details>"), COMMENT_LIMIT // 2
+    shown: list[str] = []
+    for d in details:
+        if len(d) + 2 > budget:
+            break
+        shown.append(d)
+        budget -= len(d) + 2
+    rest = oneliners[len(shown):]
+    listed = []
+    for line in rest:
+        if budget - len(line) - 4 < 0:
+            listed.append(f"- … and {len(rest) - len(listed)} more")
+            break
+        listed.append(f"- {md(line)}")
+        budget -= len(line) + 4
+    more = ["## Not shown in detail", "", *listed] if rest else []
+    text = _join([*head, pointer.format(COMMENT_LIMIT), table, *shown, "\n".join(more), *short_tail])
+    return text if len(text) <= COMMENT_LIMIT else text[:COMMENT_LIMIT - 40] + "\n\n*(cut at the comment limit)*\n"
+
+
+def _headlines(report: Report) -> str:
+    """The opening summary when there is more than one finding."""
+    if len(report.findings) < 2:
+        return ""
+    lines = [f"**Summary:** {_count(len(report.findings), 'finding')}", ""]
+    for h in report.headlines:
+        shared = f" — {md(h.reason)}" if h.reason else ""
+        who = ", ".join(code(w) for w in h.workloads)
+        lines.append(f"- {code(h.property.value)}{shared}: {_count(len(h.workloads), 'workload')}: {who}")
+    return "\n".join(lines)
+
+
+def _also(finding: Finding) -> str:
+    if not finding.also:
+        return ""
+    where = "; ".join(f"{code(x.service)} port {x.port}" if x.port is not None else code(x.service)
+                      for x in finding.also)
+    return f"\n\nThe same finding (cause, blamed lines and fix) also for: {where}."
 
 
 # ---------------------------------------------------------------- Markdown text helpers
@@ -417,7 +474,8 @@ class _Renderer:
                 verdict = f"skipped ({r.verdict.value})"
                 summary = f"suppressed: {md(r.suppressed)}"
             else:
-                verdict = f"**{r.verdict.value}**" if r.verdict is not Verdict.PROVED else r.verdict.value
+                verdict = f"**{r.verdict.value}**" if r.verdict is not Verdict.PROVED else (
+                    "proved (vacuous: the rollout can stall)" if r.vacuous else r.verdict.value)
                 summary = md(r.summary)
             rows.append(f"| {verdict} | {prop} | {code(r.workload)} | {code(r.service)} | {summary} |")
         return "\n".join(rows)

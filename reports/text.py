@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from zdverify.model.verdict import Assumption, Blame, Fact, Note, Report, Result, Step, Verdict
+from zdverify.model.verdict import Assumption, Blame, Fact, Finding, Note, Report, Result, Step, Verdict
 
 _RESET = "\x1b[0m"
 _BOLD = "1"
@@ -51,8 +51,9 @@ def _verdict_style(verdict: Verdict) -> str:
 def render_text(report: Report, color: bool = False) -> str:
     """The whole report as text ending in a newline."""
     sections = [
+        _headlines(report, color),
         _results_table(report.results, color),
-        *(_counterexample(r, color) for r in _with(report.results, Verdict.COUNTEREXAMPLE)),
+        *(_counterexample(f.first, color) + _also(f) for f in report.findings),
         *(_inconclusive(r, color) for r in _with(report.results, Verdict.INCONCLUSIVE)),
         _suppressed(report.results, color),
         _rests_on(_with(report.results, Verdict.PROVED), color),
@@ -74,7 +75,9 @@ def _with(results: Iterable[Result], verdict: Verdict) -> list[Result]:
 
 
 def _label(result: Result) -> str:
-    return "SKIPPED" if result.suppressed is not None else result.verdict.value.upper()
+    if result.suppressed is not None:
+        return "SKIPPED"
+    return "VACUOUS" if result.vacuous else result.verdict.value.upper()
 
 
 def _suppressed(results: Sequence[Result], color: bool) -> list[str]:
@@ -107,6 +110,26 @@ def _heading(label: str, result: Result, color: bool) -> list[str]:
         _paint(f"{label}: {result.property.value} — {result.property.title}", _BOLD, color),
         f"  {result.workload} → {result.service}{where}",
     ]
+
+
+def _headlines(report: Report, color: bool) -> list[str]:
+    """The opening summary when there is more than one finding: per property, which workloads."""
+    if len(report.findings) < 2:
+        return []
+    lines = [_paint(f"Summary: {_count(len(report.findings), 'finding', 'findings')}", _BOLD, color)]
+    for h in report.headlines:
+        who = ", ".join(h.workloads)
+        shared = f" — {h.reason}" if h.reason else ""
+        lines.append(f"  {h.property.value}{shared}: {_count(len(h.workloads), 'workload', 'workloads')}: {who}")
+    return lines
+
+
+def _also(finding: Finding) -> list[str]:
+    """The same finding through other Services, ports or entries."""
+    if not finding.also:
+        return []
+    where = "; ".join(f"{r.service} port {r.port}" if r.port is not None else r.service for r in finding.also)
+    return [f"  same finding (cause, blame and fix) also for: {where}"]
 
 
 def _counterexample(result: Result, color: bool) -> list[str]:

@@ -42,7 +42,7 @@ class Startup(CauseHandler):
             return f"give container {sc.pod.container!r} a readinessProbe on the Service's target port:\n{snippet}"
         what = (f"exec {' '.join(existing.command)!r}" if existing.kind is HandlerKind.EXEC else
                 f"{existing.kind.value} on port {existing.port}")
-        text = (f"container {sc.pod.container!r}'s readinessProbe at {sc.pod.readiness.loc} ({what}) does not show "
+        text = (f"container {sc.pod.container!r}'s readinessProbe at line {sc.pod.readiness.loc.line} ({what}) does not show "
                 f"that port {sc.pair.container_port} accepts connections; replace it with one that does, e.g.:\n"
                 f"{snippet}")
         if existing.kind is HandlerKind.EXEC:

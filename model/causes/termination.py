@@ -197,7 +197,7 @@ def _replaced_hook(sc: Scenario, n: int) -> str:
     if h.loc is None:
         return ""
     existing = sc.pair.container.pre_stop
-    text = f"\n(this replaces the {h.text} at {h.loc}"
+    text = f"\n(this replaces the {h.text} at line {h.loc.line}"
     if existing is not None and existing.kind is HandlerKind.EXEC and h.may_stop_app:
         chained = " ".join(existing.command[2:] if existing.command[:1] and existing.command[0] in _SHELLS
                            and existing.command[1:2] == ("-c",) else existing.command)

@@ -43,11 +43,18 @@ def test_proved_is_silent() -> None:
     assert render_github(Report((PROVED,))) == ""
 
 
-def test_display_limit_is_mentioned() -> None:
-    report = Report(tuple(replace(COUNTEREXAMPLE, service=f"Service/default/s{i}") for i in range(12)))
+def test_annotations_are_capped_at_the_display_limit_with_a_last_line() -> None:
+    report = Report(tuple(replace(COUNTEREXAMPLE, workload=f"Deployment/default/w{i}") for i in range(12)))
     lines = render_github(report).splitlines()
-    assert sum(line.startswith("::error ") for line in lines) == 12
-    assert "12 errors" in lines[-1] and not lines[-1].startswith("::")
+    assert sum(line.startswith("::error ") for line in lines) == 10
+    assert "2 more errors" in lines[-1] and not lines[-1].startswith("::")
+
+
+def test_one_annotation_per_finding() -> None:
+    """The same workload, cause, blame and fix through several Services is one finding."""
+    report = Report(tuple(replace(COUNTEREXAMPLE, service=f"Service/default/s{i}") for i in range(3)))
+    [line] = render_github(report).splitlines()
+    assert "the same finding also for%3A" not in line and "also for: Service/default/s1" in line.replace("%0A", "\n")
 
 
 def test_examples_one_error_per_counterexample(monkeypatch) -> None:
@@ -60,7 +67,7 @@ def test_examples_one_error_per_counterexample(monkeypatch) -> None:
         assert out == render_github(report)
         errors = [line for line in out.splitlines() if line.startswith("::error ")]
         warnings = [line for line in out.splitlines() if line.startswith("::warning ")]
-        counterexamples = [r for r in report.results if r.verdict is Verdict.COUNTEREXAMPLE]
+        counterexamples = [f.first for f in report.findings]
         inconclusive = [r for r in report.results if r.verdict is Verdict.INCONCLUSIVE]
         assert len(errors) == len(counterexamples) and len(warnings) == len(inconclusive)
         assert len(errors) + len(warnings) == len(out.splitlines())

@@ -37,7 +37,7 @@ def test_health_check_annotations_set_the_numbers_and_are_located() -> None:
     aws = "service.beta.kubernetes.io/aws-load-balancer-"
     s = for_service(settings(), {aws + "type": "nlb", aws + "healthcheck-interval": "10",
                                  aws + "healthcheck-unhealthy-threshold": "2"}, where)
-    assert (s.lb.name, s.lb.interval, s.lb.timeout, s.lb.unhealthy, s.lb.healthy) == ("aws-nlb-in-tree", 10, 10, 2, 3)
+    assert (s.lb.name, s.lb.interval, s.lb.timeout, s.lb.unhealthy, s.lb.healthy) == ("aws-nlb-in-tree", 10, 10, 2, 2)
     assert s.sources["load-balancer"].line == 7
     [a] = [a for a in s.assumptions() if a.key == "load-balancer"]
     assert a.origin == "annotation" and "interval 10, unhealthy 2" in a.note
@@ -51,9 +51,9 @@ def test_a_flag_or_the_cluster_file_still_wins() -> None:
     assert s.lb.name == "gcp" and s.origins["load-balancer"] == "flag"
 
 
-def test_the_in_tree_nlb_needs_a_longer_prestop_than_the_generic_profile(tmp_path: Path) -> None:
+def test_the_in_tree_nlb_annotation_checks_what_the_flag_checks(tmp_path: Path) -> None:
     """ingress-nginx's AWS manifest: the in-tree NLB annotation, Local traffic — the fix is
-    sized for the in-tree NLB's 30 s checks, not the generic 10 s."""
+    sized for the in-tree NLB (as with --lb aws-nlb-in-tree), not the generic profile."""
     text = (Path(__file__).parents[2] / "examples/recommended-local.yaml").read_text()
     annotated = text.replace("kind: Service\nmetadata:\n", "kind: Service\nmetadata:\n  annotations:\n"
                              "    service.beta.kubernetes.io/aws-load-balancer-type: nlb\n", 1)
@@ -61,9 +61,10 @@ def test_the_in_tree_nlb_needs_a_longer_prestop_than_the_generic_profile(tmp_pat
     (tmp_path / "plain.yaml").write_text(text)
     (tmp_path / "nlb.yaml").write_text(annotated)
 
-    def fix_seconds(name: str) -> int:
-        [r] = verify([str(tmp_path / name)], select=["termination"]).results
+    def fix_seconds(name: str, **options: str) -> int:
+        [r] = verify([str(tmp_path / name)], select=["termination"], **options).results
         assert r.verdict.value == "counterexample"
         return int(re.search(r"seconds: (\d+)", r.fix).group(1))
 
-    assert fix_seconds("nlb.yaml") > fix_seconds("plain.yaml") + 30
+    by_annotation = fix_seconds("nlb.yaml")
+    assert by_annotation == fix_seconds("plain.yaml", lb="aws-nlb-in-tree") != fix_seconds("plain.yaml")

@@ -100,12 +100,20 @@ def test_selection_rules_and_notes() -> None:
     assert [(n.kind, n.text) for n in notes] == [
         (NoteKind.SKIPPED, "Service/default/manual: no selector (endpoints are managed by hand); skipped"),
         (NoteKind.SKIPPED,
-         "Service/default/headless: headless service (clusterIP: None) has no virtual IP to verify; skipped"),
+         "Service/default/headless: headless (clusterIP: None): no virtual IP, clients connect to pod IPs from DNS; "
+         "its workloads are listed as left unverified; skipped"),
         (NoteKind.SKIPPED, "Service/default/ext: ExternalName service routes to no pods; skipped"),
         (NoteKind.UNSELECTED, "Deployment/default/worker: no Service selects its pods; left unverified"),
         (NoteKind.UNSELECTED, "Service/default/wrong-tier: selects no workload in the input"),
         (NoteKind.UNSELECTED, "Service/prod/other-ns: selects no workload in the input"),
     ]
+
+
+def test_a_workload_only_a_headless_service_selects_is_explained() -> None:
+    _, notes = run(WORKER + service("db", "{clusterIP: None, selector: {app: worker}, ports: [{port: 5432}]}"))
+    [left] = [n for n in notes if n.kind is NoteKind.LEFT_UNVERIFIED]
+    assert left.text.startswith("Deployment/default/worker: selected only by headless Service/default/db")
+    assert "DNS" in left.text and "no Service selects" not in left.text
 
 
 def test_one_pair_per_workload_service_and_port_in_input_order() -> None:
