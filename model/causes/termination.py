@@ -35,7 +35,13 @@ class Termination(CauseHandler):
                    if any(e.local for e in sc.entries) else "")
                 + (f", and a load balancer with pod IP targets keeps sending new requests until the target is "
                    f"deregistered (up to {b['lb-deregister'].hi:g}s) or fails {lb.unhealthy} health checks"
-                   if any(e.ip for e in sc.entries) else ""))
+                   if any(e.ip for e in sc.entries) else "")
+                + ("; and while no pod is Ready (nothing keeps one available during the rollout), kube-proxy "
+                   "falls back to the terminating pods, so requests reach them until a new pod is Ready"
+                   if sc.fallback and _may_leave_none_ready(sc) else "")
+                + ("; the application is taken to stop accepting at SIGTERM (app-close 0s, the default: if it "
+                   "keeps serving while it shuts down, state it with zdverify/on-sigterm, e.g. \"drain 5s\")"
+                   if b.origins.get("app-close") == "default" and b["app-close"].hi == 0 else ""))
 
     def blame(self, sc: Scenario) -> list[Blame]:
         return shutdown_blame(sc)
@@ -48,6 +54,16 @@ class Termination(CauseHandler):
 
 
 HANDLER = Termination()
+
+
+def _may_leave_none_ready(sc: Scenario) -> bool:
+    """Can the rollout have no Ready pod at some point (no floor of available pods kept)?"""
+    r = sc.rollout
+    if r.kept > 0 or sc.pair.companions:
+        return False
+    if r.strategy is Strategy.RECREATE or sc.pair.workload.kind is WorkloadKind.POD:
+        return True
+    return r.replicas - r.unavailable <= 0
 
 
 def reaches_not_serving(w: Witness) -> str:
