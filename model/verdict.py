@@ -5,6 +5,7 @@ the simulator could not replay is ``INCONCLUSIVE`` — never ``PROVED``.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -240,18 +241,20 @@ def findings(results: tuple[Result, ...]) -> tuple[Finding, ...]:
     return tuple(Finding(tuple(rs)) for rs in groups.values())
 
 
+_INDEX = re.compile(r"\[[^\]]*\]")  # containers[web] -> containers[*]
+
+
 def headlines(found: tuple[Finding, ...]) -> tuple[Headline, ...]:
-    """Per property, the workloads with a counterexample, and what they share."""
-    by_prop: dict[str, list[Finding]] = {}
+    """Per property and shared reason (the first blamed field and why, the container's name
+    left out), the workloads with a counterexample: "termination — no preStop hook: 11
+    workloads"."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
     for f in found:
-        by_prop.setdefault(f.first.property.slug, []).append(f)
-    out = []
-    for fs in by_prop.values():
-        reasons = {(f.first.blame[0].field, f.first.blame[0].why) if f.first.blame else None for f in fs}
-        reason = next(iter(reasons)) if len(reasons) == 1 else None
-        out.append(Headline(fs[0].first.property, tuple(dict.fromkeys(f.first.workload for f in fs)),
-                            f"{reason[1]} ({reason[0]})" if reason else ""))
-    return tuple(out)
+        b = f.first.blame[0] if f.first.blame else None
+        reason = f"{b.why} ({_INDEX.sub('[*]', b.field)})" if b is not None and b.why else ""
+        groups.setdefault((f.first.property.slug, reason), []).append(f)
+    return tuple(Headline(fs[0].first.property, tuple(dict.fromkeys(f.first.workload for f in fs)), reason)
+                 for (_, reason), fs in groups.items())
 
 
 @dataclass(frozen=True)

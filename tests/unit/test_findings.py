@@ -24,7 +24,7 @@ def test_the_same_cause_blame_and_fix_through_several_ports_is_one_finding() -> 
     assert [len(f.results) for f in report.findings] == [2, 1]
     [headline] = report.headlines
     assert headline.workloads == (COUNTEREXAMPLE.workload, "Deployment/default/api")
-    assert headline.reason == f"{COUNTEREXAMPLE.blame[0].why} ({COUNTEREXAMPLE.blame[0].field})"
+    assert headline.reason == "no preStop hook (containers[*].lifecycle.preStop)"  # the container's name left out
     text = render_text(report)
     assert text.startswith("Summary: 2 findings\n")
     assert text.count("Counterexample: ") == 2 and "also for: Service/default/web port 443" in text
