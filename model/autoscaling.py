@@ -7,9 +7,10 @@ over them:
 
 1. Every count of the range is checked when there are at most ``MAX_COUNTS``.
 2. A longer range is checked at its ends and at the counts where the resolved maxSurge or
-   maxUnavailable changes (percentages round differently), up to ``MAX_COUNTS`` of them; the
-   counts left out are listed as not verified — no argument here says they behave like
-   their neighbours, so they are not claimed.
+   maxUnavailable changes (percentages round differently), up to ``MAX_COUNTS`` of them, so
+   a counterexample at one of them is found; but no argument here says the counts left out
+   behave like their neighbours, so a property proved at every count checked is reported
+   *inconclusive* for the range, naming the counts checked.
 3. A minReplicas of 0 (the HPAScaleToZero gate) adds nothing to check: at 0 nothing rolls.
 4. The HPA scaling *during* the rollout is not modelled (the Deployment controller scales
    both ReplicaSets proportionally): the replicas are taken to stay at the count checked.
@@ -22,7 +23,7 @@ from zdverify.model.objects import Autoscaler, Workload, WorkloadKind
 from zdverify.model.rollout import resolve_fenceposts
 from zdverify.model.verdict import Assumption
 
-MAX_COUNTS = 10
+MAX_COUNTS = 30
 _SCALED_KINDS = (WorkloadKind.DEPLOYMENT, WorkloadKind.STATEFUL_SET)
 
 
@@ -40,7 +41,8 @@ class Counts:
         value = f"{a.min_replicas}..{a.max_replicas}" if every else ", ".join(map(str, self.checked))
         note = ("every count of the autoscaler's range is checked; the verdict is the worst of them" if every else
                 f"of the autoscaler's range {a.min_replicas}..{a.max_replicas}, the counts listed (its ends and where "
-                f"the resolved maxSurge/maxUnavailable change); {len(self.left_out)} others are not verified")
+                f"the resolved maxSurge/maxUnavailable change); {len(self.left_out)} others are not checked, so a "
+                f"proof at these is reported inconclusive")
         return Assumption("replicas", value, a.ref, note + "; the autoscaler is taken not to scale during the rollout",
                           a.loc)
 

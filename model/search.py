@@ -258,10 +258,6 @@ def check_all(pairs: Sequence[Pair], notes: Sequence[Note], objects: Objects, no
                                      properties, suppressions, previous, old_by_ref.get(p.workload.ref), drain, notes)
                          for k in span.checked]
             results.extend(_over_counts(span, per_count))
-            if span.left_out:
-                notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{p.workload.ref}: replicas "
-                                  f"{', '.join(map(str, span.left_out))} of {scaler.ref}'s range not checked "
-                                  f"(at most {autoscaling.MAX_COUNTS} counts are)"))
         except InputError as e:
             problems.append(InputProblem.of(e))
     count = nodes if isinstance(nodes, int) else len(nodes)
@@ -278,6 +274,13 @@ def _over_counts(span: autoscaling.Counts, per_count: Sequence[Sequence[Result]]
         if worst.verdict is not Verdict.PROVED:
             k = span.checked[list(rs).index(worst)]
             worst = replace(worst, summary=f"{worst.summary} — with {k} replica{'' if k == 1 else 's'} ({span.autoscaler.ref})")
+        elif span.left_out:
+            a = span.autoscaler
+            reason = (f"proved with replicas {', '.join(map(str, span.checked))}, but {a.ref} may choose any of "
+                      f"{a.min_replicas}..{a.max_replicas} and {len(span.left_out)} counts were not checked (at most "
+                      f"{autoscaling.MAX_COUNTS} are): not a proof for the range")
+            worst = replace(worst, verdict=Verdict.INCONCLUSIVE, summary=f"not decided: {reason}", why=reason,
+                            rests_on=())
         out.append(replace(worst, assumptions=worst.assumptions + (span.assumption(),)))
     return out
 

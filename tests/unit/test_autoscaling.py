@@ -71,7 +71,7 @@ def _workload(surge: str, unavailable: str) -> Workload:
                     max_surge=surge, max_unavailable=unavailable)
 
 
-@pytest.mark.parametrize("high", [10, 11, 100])
+@pytest.mark.parametrize("high", [30, 31, 100])
 def test_a_long_range_checks_its_ends_and_where_the_fenceposts_change(high: int) -> None:
     w = _workload("25%", "25%")
     span = autoscaling.counts(w, Autoscaler("default", "web", "Deployment", "web", 1, high))
@@ -79,6 +79,14 @@ def test_a_long_range_checks_its_ends_and_where_the_fenceposts_change(high: int)
     assert set(span.checked) | set(span.left_out) == set(range(1, high + 1))
     if high > autoscaling.MAX_COUNTS:
         assert span.left_out and 4 in span.checked and 5 in span.checked  # 25% of 4 rounds down to 1, of 5 to 1
-        assert "not verified" in span.assumption().note
+        assert "not checked" in span.assumption().note
     else:
         assert span.left_out == ()
+
+
+def test_a_range_too_long_to_check_whole_is_not_reported_proved(tmp_path: Path) -> None:
+    f = tmp_path / "hpa.yaml"
+    f.write_text(MANIFEST.replace("{low}", "2").replace("maxReplicas: 4", "maxReplicas: 40"))
+    results = verify([str(f)], select=["no-endpoint"]).results
+    [r] = results
+    assert r.verdict.value == "inconclusive" and "not a proof for the range" in r.why
