@@ -317,6 +317,7 @@ class Settings:
     fail_readiness_on_sigterm: bool = False  # the app fails its readiness probe from SIGTERM on
     keep_alive: KeepAlive | None = None  # pooled clients and how the app treats them (annotation)
     exec_probe_port: int | None = None  # the port the pod's exec probes connect to (annotation)
+    likelihood_runs: int = 0  # random rollouts simulated per counterexample (model/likelihood.py); 0: none
     sources: Mapping[str, Loc] = field(default_factory=dict)  # key -> where an annotation set it
 
     def __getitem__(self, key: str) -> Interval:

@@ -273,15 +273,18 @@ def witnesses(enc: Encoding, local: bool) -> Runs:
     return out
 
 
-def random_timings(sc: Scenario, rng: random.Random, count: int, binding: bool = False
+def random_timings(sc: Scenario, rng: random.Random, count: int, binding: bool = False, uniform: bool = False
                    ) -> list[tuple[Choices, Timing]]:
     """Extra candidates: random choices and delays at or between their bounds. ``binding``:
     the scheduler also takes a random part of each new pod's ``pod-start`` to bind it (the
-    differential tests; the search's own candidates bind at once)."""
+    differential tests; the search's own candidates bind at once). ``uniform``: every delay
+    uniform within its bound (``model/likelihood.py``), else the bounds' ends are favoured."""
     b = sc.settings
     n, r = sc.nodes, sc.rollout.replicas
 
     def pick(lo: float, hi: float) -> float:
+        if uniform:
+            return rng.uniform(lo, hi)
         x = rng.random()
         return lo if x < 0.35 else hi if x < 0.7 else rng.uniform(lo, hi)
 

@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 
 import z3
 
-from zdverify.model import autoscaling, companions, lb_annotations, suppression
+from zdverify.model import autoscaling, companions, lb_annotations, likelihood, suppression
 from zdverify.model.assumptions import Settings, for_workload
 from zdverify.model.checker.graph import GraphFacts, StateBudgetExceeded, facts
 from zdverify.model.checker.node_exploration import NodeWitness, node_facts, node_witness, some_node_kept
@@ -223,12 +223,21 @@ def check_scenario(sc: Scenario, properties: Sequence[Property]) -> list[Result]
     graph_s = time.perf_counter() - t0
     # every query gets a fresh Z3 context (see ``decide``): models do not depend on what
     # ran before in the process, so traces and goldens are reproducible
-    results = [result(sc, prop, decide_property(sc, prop, gf, guided), gf) for prop in properties]
+    results = [_with_likelihood(sc, prop, result(sc, prop, decide_property(sc, prop, gf, guided), gf))
+               for prop in properties]
     elapsed = time.perf_counter() - t0
     return [replace(r, stats={"states": gf.states, "edges": gf.edges, "reduced_graph": gf.reduced,
                               "node_states": gf.node_states,
                               "graph_s": round(graph_s, 4),
                               "total_s": round(elapsed, 4)}) for r in results]
+
+
+def _with_likelihood(sc: Scenario, prop: Property, r: Result) -> Result:
+    """A counterexample with the share of random rollouts that fail (``model/likelihood.py``)."""
+    runs = sc.settings.likelihood_runs
+    if r.verdict is not Verdict.COUNTEREXAMPLE or runs <= 0:
+        return r
+    return replace(r, likelihood=likelihood.estimate(sc, prop, runs))
 
 
 def check_all(pairs: Sequence[Pair], notes: Sequence[Note], objects: Objects, nodes: int | Sequence[Node],

@@ -178,6 +178,30 @@ class Result:
     # a proof about a rollout that can stall (its ``stalled`` result is a counterexample): it
     # holds for the part that runs, the rest of the rollout never happens
     vacuous: bool = False
+    likelihood: "Likelihood | None" = None  # a counterexample: the share of random rollouts that fail
+
+
+@dataclass(frozen=True)
+class Likelihood:
+    """The share of randomly drawn rollouts that fail (``model/likelihood.py``)."""
+
+    failed: int
+    runs: int
+    low: float  # Wilson 95 % interval of the share
+    high: float
+    seed: int
+    distribution: str  # what was drawn, in words
+
+    @property
+    def share(self) -> float:
+        return self.failed / self.runs if self.runs else 0.0
+
+    @property
+    def text(self) -> str:
+        share = ("none" if self.failed == 0 else "under 1%" if self.share < 0.01 else f"{self.share:.0%}")
+        race = ": a race at the edge of the bounds" if self.share < 0.01 else ""
+        return (f"fails in {share} of {self.runs:,} simulated rollouts{race} (95% interval "
+                f"{self.low:.1%}–{self.high:.1%}, seed {self.seed}; {self.distribution})")
 
 
 @dataclass(frozen=True, order=True)

@@ -90,6 +90,8 @@ def _counterexample(result: Result, report: Report, root: str | None, also: tupl
         lines.append(f"{result.blame[0].field}: {result.blame[0].why}")
     if result.why:
         lines.append(f"why: {result.why}")
+    if result.likelihood is not None:
+        lines.append(f"how likely: {result.likelihood.text}")
     if result.fix:
         lines.append(f"fix:\n{result.fix}")
     return command("error", "\n".join(lines), loc, f"zdverify {result.property.value}", root)

@@ -11,7 +11,7 @@ from typing import Any
 
 from zdverify import __version__
 from zdverify.model.source import InputProblem, Loc
-from zdverify.model.verdict import Assumption, Blame, Fact, Report, Result, Step
+from zdverify.model.verdict import Assumption, Blame, Fact, Likelihood, Report, Result, Step
 
 
 def render_json(report: Report) -> str:
@@ -58,7 +58,14 @@ def _result(result: Result) -> dict[str, Any]:
         "discouraged": [_blame(b) for b in result.discouraged],
         "rests_on": None if result.rests_on is None else [_fact(f) for f in result.rests_on],
         "vacuous": result.vacuous,
+        "likelihood": None if result.likelihood is None else likelihood_json(result.likelihood),
     }
+
+
+def likelihood_json(x: Likelihood) -> dict[str, Any]:
+    """A counterexample's likelihood (docs/json-format.md; SARIF result properties alike)."""
+    return {"failed": x.failed, "runs": x.runs, "share": round(x.share, 4), "low": round(x.low, 4),
+            "high": round(x.high, 4), "seed": x.seed, "distribution": x.distribution}
 
 
 def _fact(fact: Fact) -> dict[str, Any]:

@@ -494,6 +494,8 @@ class _Renderer:
         out += ["", f"**What goes wrong:** {md(sentence(r.summary))}"]
         if r.why:
             out += ["", f"**Why:** {md(sentence(r.why))}"]
+        if r.likelihood is not None:
+            out += ["", f"**How likely:** {md(sentence(r.likelihood.text))}"]
         if r.trace:
             out += ["", f"**Trace** ({_count(len(r.trace), 'step')}; arrow numbers are step numbers, "
                         "the red box is the failing request):", "",

@@ -36,6 +36,7 @@ from urllib.parse import quote
 
 from zdverify import __version__
 from zdverify.model.source import InputProblem, Loc
+from zdverify.reports.json_report import likelihood_json
 from zdverify.model.verdict import EventKind, Property, Report, Result, Step, Verdict
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -276,6 +277,8 @@ def _result(result: Result, report: Report, base: str) -> dict[str, Any]:
         # what the verdict rests on (json-format.md: the same list as the JSON result's)
         "assumptions": [{"key": a.key, "value": a.value, "origin": a.origin} for a in result.assumptions],
     }
+    if result.likelihood is not None:
+        sarif["properties"]["likelihood"] = likelihood_json(result.likelihood)
     return sarif
 
 

@@ -136,6 +136,8 @@ def _counterexample(result: Result, color: bool) -> list[str]:
     lines = _heading("Counterexample", result, color)
     if result.why:
         lines += _labelled("why", result.why)
+    if result.likelihood is not None:
+        lines += _labelled("how likely", result.likelihood.text)
     if result.trace:
         lines += ["  trace:", *_trace(result.trace)]
     if result.blame:

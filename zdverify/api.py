@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Mapping, Sequence
 
 from zdverify.model.assumptions import settings as make_settings
@@ -35,11 +36,13 @@ def verify(
     drain: str | None = None,
     allow_empty: bool = False,
     context: Sequence[str] = (),
+    likelihood_runs: int = 0,
 ) -> Report:
     """Load manifests, pair workloads with Services, and check the properties: the
     built-ins plus those of ``specs`` (spec files), narrowed to ``select`` (ids or names).
 
     ``allow_empty``: a directory without YAML files is nothing to verify, not an error.
+    ``likelihood_runs``: random rollouts simulated per counterexample for its likelihood (0: none).
     ``context``: more manifests (files, directories) the given ones pair with — a changed
     Deployment's Service in another file — whose own results are not reported.
     Raises :class:`InputError` (with a location where there is one) for bad input; the
@@ -53,6 +56,8 @@ def verify(
     if topology is not None and nodes is not None and nodes != len(topology.nodes):
         raise InputError(f"--nodes {nodes} conflicts with the {len(topology.nodes)} nodes of {cluster}")
     s = make_settings(assume, k8s_version, lb, topology)
+    if likelihood_runs:
+        s = replace(s, likelihood_runs=likelihood_runs)
     known = registry.load(specs)
     properties = registry.select(known, select)
     suppression.check(suppressions, known)

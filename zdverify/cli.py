@@ -164,6 +164,10 @@ class _DefaultCommand(click.Command):
 @click.option("--assume", "assume", metavar="KEY=RANGE", multiple=True, callback=_parse_assume,
               help="Override a timing bound, e.g. app-startup=0s..30s (repeatable). KEY is one of: "
               + ", ".join(b.key for b in BOUNDS) + ".")
+@click.option("--likelihood-runs", "likelihood_runs", type=click.IntRange(min=0, max=100_000), default=500,
+              show_default=True,
+              help="Random rollouts simulated per counterexample to say how likely it is (every delay uniform "
+                   "within its bound; not a measured distribution); 0: none.")
 @click.option("--soft-fail", is_flag=True, default=None,
               help="Exit 0 instead of 1 on a counterexample (reports are still written).")
 @click.option("--allow-empty", is_flag=True, default=None,
@@ -187,6 +191,7 @@ def verify_command(
     specs: tuple[str, ...],
     selected: tuple[str, ...],
     assume: dict[str, str],
+    likelihood_runs: int,
     soft_fail: bool | None,
     allow_empty: bool | None,
     config_path: str | None,
@@ -211,6 +216,7 @@ def verify_command(
             cluster=cluster or cfg.cluster,
             previous=previous,
             context=context,
+            likelihood_runs=likelihood_runs,
             k8s_version=k8s_version or cfg.k8s_version,
             output_format=output_format or cfg.format or "text",
             reports=cfg.reports + reports,
@@ -279,6 +285,7 @@ class Run:
     cfg: config.Config
     drain: str | None = None
     context: tuple[str, ...] = ()
+    likelihood_runs: int = 0
 
 
 def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
@@ -292,7 +299,7 @@ def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
                         assume=run.assume, lb=run.lb,
                         stdin_text=stdin_text, stdin_name=run.stdin_name, suppressions=run.cfg.suppress,
                         specs=run.specs, select=run.selected, drain=run.drain, allow_empty=run.allow_empty,
-                        context=run.context)
+                        context=run.context, likelihood_runs=run.likelihood_runs)
     if report.errors and not report.results:
         raise _NothingVerified(report.errors)
     if not report.results and not run.allow_empty:

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = {"zdverify": "zdverify", "model": "zdverify.model", "grammar": "zdverify.grammar",
             "specs": "zdverify.specs", "reports": "zdverify.reports"}
 ORCHESTRATION = ("zdverify.model.search", "zdverify.model.explain", "zdverify.model.guided",
-                 "zdverify.model.candidates", "zdverify.model.causes", "zdverify.model.fix_search")
+                 "zdverify.model.candidates", "zdverify.model.causes", "zdverify.model.fix_search",
+                 "zdverify.model.likelihood")
 CHECKER, SIMULATOR = "zdverify.model.checker", "zdverify.model.simulator"
 RESULT_VOCABULARY = ("zdverify.model.verdict", "zdverify.model.source")
 
