@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from zdverify.model.causes import CauseHandler, Witness, handler
 from zdverify.model.causes.handler import claim_fails
+from zdverify.model.schedule import schedule
 from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.checker.endpointslice import MAX_ENDPOINTS_PER_SLICE
 from zdverify.model.objects import Field, Strategy
@@ -197,7 +198,8 @@ def result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None) -> R
     nodes = [Node(n, dict(labels)) for n, labels in zip(sc.node_names, sc.node_labels)] if sc.node_labels \
         else sc.nodes
     preferred = discouraged(w.template, w.namespace, nodes, sc.feasible, o.run.placements)
-    return Result(verdict=Verdict.COUNTEREXAMPLE, cause=prop.cause,
+    run_schedule = schedule(sc, o.run, o.candidate[1] if o.candidate is not None else None)
+    return Result(verdict=Verdict.COUNTEREXAMPLE, cause=prop.cause, schedule=run_schedule,
                   summary=f"{text} at t={v.t:.2f}s ({port})", trace=_trace(sc, o.run, v, cause, text),
                   blame=tuple(blame), why=why, fix=fix,
                   discouraged=tuple(Blame(loc, "preferred placement", text) for text, loc in preferred), **base)

@@ -179,6 +179,58 @@ class Result:
     # holds for the part that runs, the rest of the rollout never happens
     vacuous: bool = False
     likelihood: "Likelihood | None" = None  # a counterexample: the share of random rollouts that fail
+    schedule: "Schedule | None" = None  # a counterexample: its run's every instant, for a replay
+
+
+@dataclass(frozen=True)
+class PodSchedule:
+    """One pod of a counterexample's run: its node and instants (None: before the rollout
+    for ``created``/``listening``/``ready`` of an old pod, never for the others)."""
+
+    name: str
+    old: bool
+    node: str
+    created: float | None
+    listening: float | None
+    ready: float | None
+    deleted: float | None
+    sigterm: float | None
+    closed: float | None  # stops accepting connections
+    unready: float | None  # an old pod's readiness turns false
+    exited: float | None
+    sigkill: float | None
+
+
+@dataclass(frozen=True)
+class ProxyApply:
+    """A node's kube-proxy applies one EndpointSlice change for one pod."""
+
+    node: str
+    t: float
+    pod: str
+    change: str  # "ready", "terminating", "not serving", "removed"
+
+
+@dataclass(frozen=True)
+class NodeHealth:
+    """A Local load balancer's view of one node: its checks' phase and answer time, and
+    the instants its verdict changes."""
+
+    node: str
+    phase: float  # the first check's offset, seconds into the interval
+    answer: float  # seconds each check takes to answer
+    changes: tuple[tuple[float, bool], ...]  # (instant, healthy) after the start
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A counterexample's complete run, for replaying it elsewhere (docs/json-format.md)."""
+
+    pods: tuple[PodSchedule, ...]
+    applies: tuple[ProxyApply, ...]
+    load_balancer: tuple[NodeHealth, ...]
+    request: float  # the longest request, seconds
+    horizon: float  # the run's end
 
 
 @dataclass(frozen=True)

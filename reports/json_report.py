@@ -11,7 +11,7 @@ from typing import Any
 
 from zdverify import __version__
 from zdverify.model.source import InputProblem, Loc
-from zdverify.model.verdict import Assumption, Blame, Fact, Likelihood, Report, Result, Step
+from zdverify.model.verdict import Assumption, Blame, Fact, Likelihood, Report, Result, Schedule, Step
 
 
 def render_json(report: Report) -> str:
@@ -59,6 +59,20 @@ def _result(result: Result) -> dict[str, Any]:
         "rests_on": None if result.rests_on is None else [_fact(f) for f in result.rests_on],
         "vacuous": result.vacuous,
         "likelihood": None if result.likelihood is None else likelihood_json(result.likelihood),
+        "schedule": None if result.schedule is None else _schedule(result.schedule),
+    }
+
+
+def _schedule(s: Schedule) -> dict[str, Any]:
+    return {
+        "pods": [{"name": p.name, "old": p.old, "node": p.node, "created": p.created, "listening": p.listening,
+                  "ready": p.ready, "deleted": p.deleted, "sigterm": p.sigterm, "closed": p.closed,
+                  "unready": p.unready, "exited": p.exited, "sigkill": p.sigkill} for p in s.pods],
+        "applies": [{"node": a.node, "t": a.t, "pod": a.pod, "change": a.change} for a in s.applies],
+        "load_balancer": [{"node": h.node, "phase": h.phase, "answer": h.answer,
+                           "changes": [{"t": t, "healthy": ok} for t, ok in h.changes]} for h in s.load_balancer],
+        "request": s.request,
+        "horizon": s.horizon,
     }
 
 

@@ -21,7 +21,7 @@ PACKAGES = {"zdverify": "zdverify", "model": "zdverify.model", "grammar": "zdver
             "specs": "zdverify.specs", "reports": "zdverify.reports"}
 ORCHESTRATION = ("zdverify.model.search", "zdverify.model.explain", "zdverify.model.guided",
                  "zdverify.model.candidates", "zdverify.model.causes", "zdverify.model.fix_search",
-                 "zdverify.model.likelihood")
+                 "zdverify.model.likelihood", "zdverify.model.schedule")
 CHECKER, SIMULATOR = "zdverify.model.checker", "zdverify.model.simulator"
 RESULT_VOCABULARY = ("zdverify.model.verdict", "zdverify.model.source")
 

@@ -176,7 +176,7 @@ def test_json_result_fields() -> None:
     assert list(cx) == [
         "property", "workload", "service", "port", "verdict", "cause", "summary", "why", "fix",
         "assumptions", "blame", "trace", "source", "suppressed", "suppressed_by", "rule", "discouraged", "rests_on",
-        "vacuous",
+        "vacuous", "likelihood", "schedule",
     ]
     assert (cx["property"], cx["workload"], cx["service"], cx["cause"]) == ("termination", WEB, SVC, "termination")
     assert cx["rule"] == "ZDV002"

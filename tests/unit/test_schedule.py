@@ -1,0 +1,39 @@
+"""A counterexample's run as plain instants (model/schedule.py, JSON ``schedule``)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from zdverify.api import verify
+from zdverify.reports.json_report import render_json
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_schedule_agrees_with_the_trace(monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    report = verify(["examples/recommended-local.yaml"])
+    for r in report.results:
+        if r.verdict.value != "counterexample":
+            assert r.schedule is None
+            continue
+        s = r.schedule
+        by_name = {p.name: p for p in s.pods}
+        assert {st.pod for st in r.trace if st.pod} <= set(by_name)
+        for step in r.trace:
+            pod = by_name.get(step.pod)
+            if pod is None:
+                continue
+            instant = {"sigterm": pod.sigterm, "pod-deleted": pod.deleted, "listener-closed": pod.closed,
+                       "app-listening": pod.listening, "ready": pod.ready}.get(step.kind.value)
+            if instant is not None:
+                assert abs(instant - step.t) < 1e-6, (step, pod)
+        for p in s.pods:  # instants in order
+            seq = [x for x in (p.deleted, p.sigterm, p.exited) if x is not None]
+            assert seq == sorted(seq)
+        assert s.load_balancer and {h.node for h in s.load_balancer} == {"node-1", "node-2", "node-3"}
+        assert all(0 <= h.phase < 10 for h in s.load_balancer)  # generic: every 10 s
+        assert s.applies == tuple(sorted(s.applies, key=lambda a: (a.node, a.t)))
+    doc = json.loads(render_json(report))
+    cex = [r for r in doc["results"] if r["verdict"] == "counterexample"]
+    assert cex and all(set(r["schedule"]) == {"pods", "applies", "load_balancer", "request", "horizon"} for r in cex)
