@@ -198,7 +198,7 @@ def result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None) -> R
     nodes = [Node(n, dict(labels)) for n, labels in zip(sc.node_names, sc.node_labels)] if sc.node_labels \
         else sc.nodes
     preferred = discouraged(w.template, w.namespace, nodes, sc.feasible, o.run.placements)
-    run_schedule = schedule(sc, o.run, o.candidate[1] if o.candidate is not None else None)
+    run_schedule = schedule(sc, o.run, o.candidate[1] if o.candidate is not None else None, v)
     return Result(verdict=Verdict.COUNTEREXAMPLE, cause=prop.cause, schedule=run_schedule,
                   summary=f"{text} at t={v.t:.2f}s ({port})", trace=_trace(sc, o.run, v, cause, text),
                   blame=tuple(blame), why=why, fix=fix,

@@ -12,7 +12,7 @@ import math
 
 from zdverify.model.run import Timing
 from zdverify.model.scenario import Scenario
-from zdverify.model.simulator.run import Run
+from zdverify.model.simulator.run import Run, Violation
 from zdverify.model.verdict import NodeHealth, PodSchedule, ProxyApply, Schedule
 
 
@@ -20,7 +20,7 @@ def _at(t: float) -> float | None:
     return None if math.isinf(t) else round(t, 6)
 
 
-def schedule(sc: Scenario, run: Run, timing: Timing | None) -> Schedule | None:
+def schedule(sc: Scenario, run: Run, timing: Timing | None, v: Violation | None = None) -> Schedule | None:
     """The run's instants; None without a timeline."""
     tl = run.timeline
     if tl is None:
@@ -43,4 +43,11 @@ def schedule(sc: Scenario, run: Run, timing: Timing | None) -> Schedule | None:
             round(timing.lb_node_resp[n] if n < len(timing.lb_node_resp) else timing.lb_resp, 6),
             tuple((round(t, 6), ok) for t, ok in tl.lb[n] if not math.isinf(t)))
             for n in range(len(tl.lb)))
-    return Schedule(pods, applies, health, tl.request, round(tl.horizon, 6))
+    e = v.entry if v is not None else None
+    return Schedule(pods, applies, health, tl.request, round(tl.horizon, 6), tuple(names), sc.fallback,
+                    violation_t=round(v.t, 6) if v is not None else 0.0,
+                    violation_end=round(min(v.t_end, tl.horizon), 6) if v is not None else 0.0,
+                    violation_node=node(v.node) if v is not None else "",
+                    violation_pod=v.pod or "" if v is not None else "",
+                    entry=e.kind.value if e is not None else "", entry_local=bool(e and e.local),
+                    entry_ip=bool(e and e.ip))

@@ -231,6 +231,16 @@ class Schedule:
     load_balancer: tuple[NodeHealth, ...]
     request: float  # the longest request, seconds
     horizon: float  # the run's end
+    nodes: tuple[str, ...] = ()
+    fallback: bool = True  # kube-proxy falls back to serving terminating endpoints when none is ready
+    # the violation: when, where (node), through which entry, and until when it lasts
+    violation_t: float = 0.0
+    violation_end: float = 0.0
+    violation_node: str = ""
+    violation_pod: str = ""
+    entry: str = ""  # "ClusterIP", "NodePort", "load balancer"
+    entry_local: bool = False
+    entry_ip: bool = False
 
 
 @dataclass(frozen=True)

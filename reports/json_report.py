@@ -73,6 +73,10 @@ def _schedule(s: Schedule) -> dict[str, Any]:
                            "changes": [{"t": t, "healthy": ok} for t, ok in h.changes]} for h in s.load_balancer],
         "request": s.request,
         "horizon": s.horizon,
+        "nodes": list(s.nodes),
+        "fallback": s.fallback,
+        "violation": {"t": s.violation_t, "end": s.violation_end, "node": s.violation_node, "pod": s.violation_pod,
+                      "entry": s.entry, "local": s.entry_local, "ip_targets": s.entry_ip},
     }
 
 

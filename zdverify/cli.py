@@ -131,6 +131,64 @@ class _DefaultCommand(click.Command):
     context_class = _DefaultContext
 
 
+@main.command("replay", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.argument("paths", nargs=-1, required=True, metavar="REPORT.json | PATH...")
+@click.option("--property", "prop", metavar="NAME", default=None,
+              help="Replay this property's first counterexample (default: the first counterexample).")
+@click.option("--time-scale", "scale", type=click.FloatRange(min=0.05, max=10), default=1.0, show_default=True,
+              help="Real seconds per second of the run (0.5: twice as fast).")
+@click.option("--period-ms", "period_ms", type=click.IntRange(min=2, max=1000), default=20, show_default=True,
+              help="A new client connection every this many milliseconds.")
+@click.option("--nodes", type=click.IntRange(min=1, max=16), default=None, help="As for verify (manifests only).")
+@click.option("--k8s-version", metavar="X.Y", default=None, help="As for verify (manifests only).")
+@click.option("--lb", "lb", type=click.Choice(list(LB_PROFILES)), default=None, help="As for verify (manifests only).")
+def replay_command(paths: tuple[str, ...], prop: str | None, scale: float, period_ms: int, nodes: int | None,
+                   k8s_version: str | None, lb: str | None) -> None:
+    """Replay a counterexample on a real Linux data plane (root, or CAP_NET_ADMIN and
+    CAP_SYS_ADMIN; iproute2 and iptables): network namespaces per node and pod,
+    kube-proxy-shaped iptables rules applied at each node's own instants, servers that close
+    and exit on the run's schedule, and a client opening new connections through the
+    violation's entry. Reads a saved JSON report (zdverify ... -o json) or verifies the
+    manifests first. Exit 1 when requests failed, 0 when none did, 2 for bad input, 3 when
+    the data plane could not be built. Everything it creates is removed on exit."""
+    from zdverify.dataplane import DataPlaneError
+    from zdverify.replay import load, replay
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        if len(paths) == 1 and paths[0].endswith(".json"):
+            schedule = load(paths[0], prop)
+        else:
+            schedule = _schedule_of(paths, prop, nodes, k8s_version, lb)
+        outcome = replay(schedule, scale, period_ms / 1000, say=lambda text: err.print(f"zdverify replay: {text}"))
+    except InputError as e:
+        _error(err, "error", e.message, e.loc)
+        sys.exit(EXIT_ERROR)
+    except DataPlaneError as e:
+        _error(err, "error", f"cannot build the data plane: {e}")
+        sys.exit(EXIT_INCONCLUSIVE)
+    except KeyboardInterrupt:
+        _error(err, "error", "interrupted (the data plane was removed)")
+        sys.exit(EXIT_INTERRUPTED)
+    _write_stdout(outcome.text(scale))
+    sys.exit(EXIT_COUNTEREXAMPLE if outcome.failed else EXIT_PROVED)
+
+
+def _schedule_of(paths: Sequence[str], prop: str | None, nodes: int | None, k8s_version: str | None,
+                 lb: str | None) -> dict:
+    """Verify manifests and take a counterexample's schedule as the JSON report carries it."""
+    import json
+    from zdverify.reports.json_report import render_json
+    report = verify(paths, nodes=nodes, k8s_version=k8s_version, lb=lb)
+    if report.errors:
+        raise InputError(report.errors[0].message, report.errors[0].loc)
+    found = [r for r in json.loads(render_json(report))["results"] if r["verdict"] == "counterexample"
+             and (prop is None or r["property"] == prop) and r["schedule"]]
+    if not found:
+        raise InputError(f"no counterexample{f' for {prop}' if prop else ''} to replay: "
+                         f"{'every property is proved' if not any(r.verdict is Verdict.COUNTEREXAMPLE for r in report.results) else 'none matches'}")
+    return found[0]["schedule"]
+
+
 @main.command(
     "verify",
     cls=_DefaultCommand,

@@ -36,4 +36,5 @@ def test_the_schedule_agrees_with_the_trace(monkeypatch) -> None:
         assert s.applies == tuple(sorted(s.applies, key=lambda a: (a.node, a.t)))
     doc = json.loads(render_json(report))
     cex = [r for r in doc["results"] if r["verdict"] == "counterexample"]
-    assert cex and all(set(r["schedule"]) == {"pods", "applies", "load_balancer", "request", "horizon"} for r in cex)
+    assert cex and all(set(r["schedule"]) == {"pods", "applies", "load_balancer", "request", "horizon", "nodes",
+                                                          "fallback", "violation"} for r in cex)
