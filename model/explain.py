@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from zdverify.model.causes import CauseHandler, Witness, handler
 from zdverify.model.causes.handler import claim_fails
 from zdverify.model.schedule import schedule
+from zdverify.model.simulator.engine import simulate
 from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.checker.endpointslice import MAX_ENDPOINTS_PER_SLICE
 from zdverify.model.objects import Field, Strategy
@@ -190,7 +191,8 @@ def result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None) -> R
     assert o.run is not None and o.violation is not None
     v = o.violation
     cause = handler(prop.cause)
-    blame, why, fix = cause.answer(sc, prop, gf)
+    blame, why, plan = cause.answer(sc, prop, gf)
+    fix = plan.text
     # a spec file's property in its own words (its description and bindings); the built-ins' wording
     # belongs to their claims, which a custom claim with the same cause need not share
     text = cause.describe(_witness(o.run, v)) if prop.builtin else claim_fails(_witness(o.run, v))
@@ -198,8 +200,13 @@ def result(sc: Scenario, prop: Property, o: Outcome, gf: GraphFacts | None) -> R
     nodes = [Node(n, dict(labels)) for n, labels in zip(sc.node_names, sc.node_labels)] if sc.node_labels \
         else sc.nodes
     preferred = discouraged(w.template, w.namespace, nodes, sc.feasible, o.run.placements)
-    run_schedule = schedule(sc, o.run, o.candidate[1] if o.candidate is not None else None, v)
+    timing = o.candidate[1] if o.candidate is not None else None
+    run_schedule = schedule(sc, o.run, timing, v)
+    fixed = None
+    if plan.variant is not None and o.candidate is not None:  # the same run with the fix applied
+        fixed = schedule(plan.variant, simulate(plan.variant, *o.candidate), timing, v)
     return Result(verdict=Verdict.COUNTEREXAMPLE, cause=prop.cause, schedule=run_schedule,
+                  fix_edits=plan.edits, fix_schedule=fixed,
                   summary=f"{text} at t={v.t:.2f}s ({port})", trace=_trace(sc, o.run, v, cause, text),
                   blame=tuple(blame), why=why, fix=fix,
                   discouraged=tuple(Blame(loc, "preferred placement", text) for text, loc in preferred), **base)

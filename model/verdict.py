@@ -180,6 +180,19 @@ class Result:
     vacuous: bool = False
     likelihood: "Likelihood | None" = None  # a counterexample: the share of random rollouts that fail
     schedule: "Schedule | None" = None  # a counterexample: its run's every instant, for a replay
+    fix_edits: tuple["FixEdit", ...] = ()  # the fix as data, when it is one the model checked
+    fix_schedule: "Schedule | None" = None  # the same run with the fix applied (for replay --with-fix)
+
+
+@dataclass(frozen=True)
+class FixEdit:
+    """One change of a suggested fix, as data: the manifest field (a path from the object's
+    root, a container named as ``containers[name=web]``), its new value, and what it replaces
+    ("" when the field is not written)."""
+
+    path: str
+    value: object
+    replaces: str = ""
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,8 @@ def _result(result: Result) -> dict[str, Any]:
         "vacuous": result.vacuous,
         "likelihood": None if result.likelihood is None else likelihood_json(result.likelihood),
         "schedule": None if result.schedule is None else _schedule(result.schedule),
+        "fix_edits": [{"path": e.path, "value": e.value, "replaces": e.replaces} for e in result.fix_edits],
+        "fix_schedule": None if result.fix_schedule is None else _schedule(result.fix_schedule),
     }
 
 

@@ -139,11 +139,13 @@ class _DefaultCommand(click.Command):
               help="Real seconds per second of the run (0.5: twice as fast).")
 @click.option("--period-ms", "period_ms", type=click.IntRange(min=2, max=1000), default=20, show_default=True,
               help="A new client connection every this many milliseconds.")
+@click.option("--with-fix", "with_fix", is_flag=True,
+              help="Replay the same run with the suggested fix applied (exit 0 when no request fails).")
 @click.option("--nodes", type=click.IntRange(min=1, max=16), default=None, help="As for verify (manifests only).")
 @click.option("--k8s-version", metavar="X.Y", default=None, help="As for verify (manifests only).")
 @click.option("--lb", "lb", type=click.Choice(list(LB_PROFILES)), default=None, help="As for verify (manifests only).")
-def replay_command(paths: tuple[str, ...], prop: str | None, scale: float, period_ms: int, nodes: int | None,
-                   k8s_version: str | None, lb: str | None) -> None:
+def replay_command(paths: tuple[str, ...], prop: str | None, scale: float, period_ms: int, with_fix: bool,
+                   nodes: int | None, k8s_version: str | None, lb: str | None) -> None:
     """Replay a counterexample on a real Linux data plane (root, or CAP_NET_ADMIN and
     CAP_SYS_ADMIN; iproute2 and iptables): network namespaces per node and pod,
     kube-proxy-shaped iptables rules applied at each node's own instants, servers that close
@@ -156,9 +158,9 @@ def replay_command(paths: tuple[str, ...], prop: str | None, scale: float, perio
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         if len(paths) == 1 and paths[0].endswith(".json"):
-            schedule = load(paths[0], prop)
+            schedule = load(paths[0], prop, with_fix)
         else:
-            schedule = _schedule_of(paths, prop, nodes, k8s_version, lb)
+            schedule = _schedule_of(paths, prop, nodes, k8s_version, lb, with_fix)
         outcome = replay(schedule, scale, period_ms / 1000, say=lambda text: err.print(f"zdverify replay: {text}"))
     except InputError as e:
         _error(err, "error", e.message, e.loc)
@@ -169,24 +171,25 @@ def replay_command(paths: tuple[str, ...], prop: str | None, scale: float, perio
     except KeyboardInterrupt:
         _error(err, "error", "interrupted (the data plane was removed)")
         sys.exit(EXIT_INTERRUPTED)
-    _write_stdout(outcome.text(scale))
+    _write_stdout(outcome.text(scale, with_fix))
     sys.exit(EXIT_COUNTEREXAMPLE if outcome.failed else EXIT_PROVED)
 
 
 def _schedule_of(paths: Sequence[str], prop: str | None, nodes: int | None, k8s_version: str | None,
-                 lb: str | None) -> dict:
+                 lb: str | None, with_fix: bool = False) -> dict:
     """Verify manifests and take a counterexample's schedule as the JSON report carries it."""
     import json
     from zdverify.reports.json_report import render_json
     report = verify(paths, nodes=nodes, k8s_version=k8s_version, lb=lb)
     if report.errors:
         raise InputError(report.errors[0].message, report.errors[0].loc)
+    key = "fix_schedule" if with_fix else "schedule"
     found = [r for r in json.loads(render_json(report))["results"] if r["verdict"] == "counterexample"
-             and (prop is None or r["property"] == prop) and r["schedule"]]
+             and (prop is None or r["property"] == prop) and r[key]]
     if not found:
         raise InputError(f"no counterexample{f' for {prop}' if prop else ''} to replay: "
                          f"{'every property is proved' if not any(r.verdict is Verdict.COUNTEREXAMPLE for r in report.results) else 'none matches'}")
-    return found[0]["schedule"]
+    return found[0][key]
 
 
 @main.command(

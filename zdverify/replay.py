@@ -14,7 +14,9 @@ What it covers (version 1), and what not:
    violation's node's NodePort: the counterexample says which node the request enters; for
    Local traffic requests are sent only while the run's load balancer finds the node
    healthy). Load balancers that target pod IPs are not replayed (exit 3, said plainly).
-2. haproxy as the load balancer, keep-alive clients and ``--with-fix`` are not built yet.
+2. ``--with-fix`` replays the same run (same choices and delays) with the fix applied, when
+   the fix is one the model applies (``fix_schedule``: a preStop sleep, the grace period,
+   minReadySeconds). haproxy as the load balancer and keep-alive clients are not built yet.
 3. IPVS and nftables modes, CNI and overlay effects are outside it.
 """
 from __future__ import annotations
@@ -104,7 +106,7 @@ class Outcome:
     node: str
     pod: str
 
-    def text(self, scale: float) -> str:
+    def text(self, scale: float, with_fix: bool = False) -> str:
         kinds: dict[str, list[float]] = {}
         for t, kind in self.failed:
             kinds.setdefault(kind, []).append(t)
@@ -113,13 +115,15 @@ class Outcome:
         for kind, ts in sorted(kinds.items()):
             lines.append(f"  {len(ts)} {kind} between t={min(ts):.2f}s and t={max(ts):.2f}s")
         a, b = self.violation
-        lines.append(f"  predicted: from t={a:.2f}s to t={b:.2f}s, entering {self.node}"
-                     + (f", sent to {self.pod}" if self.pod else ""))
+        where = f"entering {self.node}" + (f", sent to {self.pod}" if self.pod else "")
+        lines.append(f"  with the fix none is predicted; without it the run failed from t={a:.2f}s to t={b:.2f}s, "
+                     f"{where}" if with_fix else f"  predicted: from t={a:.2f}s to t={b:.2f}s, {where}")
         return "\n".join(lines) + "\n"
 
 
-def load(path: str, prop: str | None) -> dict[str, Any]:
-    """The schedule of the first counterexample (of ``prop``) in a JSON report."""
+def load(path: str, prop: str | None, with_fix: bool = False) -> dict[str, Any]:
+    """The schedule of the first counterexample (of ``prop``) in a JSON report; with
+    ``with_fix``, the same run with its fix applied."""
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
@@ -127,11 +131,13 @@ def load(path: str, prop: str | None) -> dict[str, Any]:
     results = doc.get("results") if isinstance(doc, dict) else None
     if not isinstance(results, list):
         raise InputError(f"{path}: not a zdverify JSON report (no results)")
+    key = "fix_schedule" if with_fix else "schedule"
     found = [r for r in results if isinstance(r, dict) and r.get("verdict") == "counterexample"
-             and (prop is None or r.get("property") == prop) and r.get("schedule")]
+             and (prop is None or r.get("property") == prop) and r.get(key)]
     if not found:
-        raise InputError(f"{path}: no counterexample with a schedule{f' for {prop}' if prop else ''} to replay")
-    return found[0]["schedule"]
+        what = "whose fix the model applies (a fix as data)" if with_fix else "with a schedule"
+        raise InputError(f"{path}: no counterexample {what}{f' for {prop}' if prop else ''} to replay")
+    return found[0][key]
 
 
 def _endpoints(pods: Sequence[dict], names: dict[str, int], node_names: Sequence[str]) -> dict[int, Endpoint]:
@@ -162,7 +168,9 @@ def replay(s: dict[str, Any], scale: float = 1.0, period: float = 0.02,
     nodes = list(s["nodes"])
     pods = s["pods"]
     names = {p["name"]: j for j, p in enumerate(pods)}
-    start, end = max(0.0, v["t"] - MARGIN_S), v["end"] + MARGIN_S
+    # from before the violation until its pod has exited (later under a fix) and a margin
+    gone = next((p["exited"] for p in pods if p["name"] == v["pod"] and p["exited"] is not None), v["end"])
+    start, end = max(0.0, v["t"] - MARGIN_S), max(v["end"], gone) + MARGIN_S
     plane = DataPlane(len(nodes), [nodes.index(p["node"]) for p in pods])
     previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, ClassVar
 from zdverify.grammar.spec_language import ClaimKind, Sort
 from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.scenario import Scenario
-from zdverify.model.verdict import Blame, Cause, Property
+from zdverify.model.verdict import Blame, Cause, FixEdit, Property
 
 if TYPE_CHECKING:  # the simulator's result types, only named here
     from zdverify.model.simulator.properties import Found, PodLife, Timeline
@@ -77,11 +77,26 @@ class CauseHandler(ABC):
         until = f" (its removal applies at t={removal:.2f}s)" if removal is not None else ""
         return f"still routes to {pod}{until}"
 
-    def answer(self, sc: Scenario, prop: Property, gf: GraphFacts | None) -> tuple[list[Blame], str, str]:
+    def fix_plan(self, sc: Scenario, prop: Property, gf: GraphFacts | None) -> "FixPlan":
+        """The fix in words and, where the cause computes one the checker verified, as data
+        with the scenario it makes (for replaying the same run with the fix)."""
+        return FixPlan(self.fix(sc, prop, gf))
+
+    def answer(self, sc: Scenario, prop: Property, gf: GraphFacts | None) -> tuple[list[Blame], str, "FixPlan"]:
         """Blamed lines, why and fix of a counterexample to ``prop``. A completion claim
         reported under another cause than ``stalled`` gets the property's own remediation:
         the fixes the other causes compute are timings the checker verifies on ``never``
         claims, which say nothing about a rollout that does not finish."""
         if prop.claim.kind is ClaimKind.COMPLETES and self.cause is not Cause.STALLED:
-            return self.blame(sc), self.why(sc), prop.remediation
-        return self.blame(sc), self.why(sc), self.fix(sc, prop, gf)
+            return self.blame(sc), self.why(sc), FixPlan(prop.remediation)
+        return self.blame(sc), self.why(sc), self.fix_plan(sc, prop, gf)
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    """A fix: its words, its edits as data, and the scenario with it applied (None when the
+    fix is advice the model does not apply, such as a strategy change)."""
+
+    text: str
+    edits: tuple[FixEdit, ...] = ()
+    variant: Scenario | None = None

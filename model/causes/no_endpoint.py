@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zdverify.model.causes.handler import CauseHandler, Witness, claim_fails, via
-from zdverify.model.causes.termination import closing_fix, side_blame, statefulset_batch_takes_all
+from zdverify.model.causes.handler import CauseHandler, FixPlan, Witness, claim_fails, via
+from zdverify.model.causes.termination import closing_plan, side_blame, statefulset_batch_takes_all
 from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.objects import Field, Strategy, WorkloadKind
 from zdverify.model.scenario import Entry, Scenario
@@ -79,6 +79,16 @@ class NoEndpoint(CauseHandler):
                       f"resolves to {sc.rollout.unavailable} of {sc.rollout.replicas} replicas")]
 
     def fix(self, sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
+        return self.fix_plan(sc, prop, gf).text
+
+    def fix_plan(self, sc: Scenario, prop: Property, gf: GraphFacts | None) -> FixPlan:
+        advice = self._advice(sc)
+        if advice:
+            return FixPlan(advice)
+        return closing_plan(sc, prop, gf)  # Local: the deleted pod serves until no traffic reaches it
+
+    def _advice(self, sc: Scenario) -> str:
+        """The fixes that are advice, not a change the model applies; "" for the closing fix."""
         if _drained(sc):
             return ("a PodDisruptionBudget with maxUnavailable: 1 for these pods, and replicas >= 2 on different "
                     "nodes, so a drain never evicts the last Ready pod")
@@ -91,7 +101,7 @@ class NoEndpoint(CauseHandler):
                     "(new pods then stay un-Ready until their target is healthy)")
         if not _local(sc):
             return _service_fix(sc)
-        return closing_fix(sc, prop, gf)
+        return ""
 
     def describe(self, w: Witness) -> str:
         e = w.found.entry if w.found is not None else None

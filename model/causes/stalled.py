@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zdverify.model.causes.handler import CauseHandler
+from zdverify.model.causes.handler import CauseHandler, FixPlan
 from zdverify.model.causes.no_endpoint import budget_blame
 from zdverify.model.checker.graph import GraphFacts
 from zdverify.model.objects import Field, Strategy
@@ -47,9 +47,10 @@ class Stalled(CauseHandler):
                 f"than the application's start-up, {sc.settings['app-startup'].hi:g}s), or raise the liveness "
                 "initialDelaySeconds")
 
-    def answer(self, sc: Scenario, prop: Property, gf: GraphFacts | None) -> tuple[list[Blame], str, str]:
+    def answer(self, sc: Scenario, prop: Property, gf: GraphFacts | None) -> tuple[list[Blame], str, FixPlan]:
         if gf is not None and gf.pending and not gf.always_completes:
-            return _no_room(sc)
+            blame, why, fix = _no_room(sc)
+            return blame, why, FixPlan(fix)
         return super().answer(sc, prop, gf)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from zdverify.model.fix_search import proved, smallest
-from zdverify.model.causes.handler import CauseHandler, Witness, claim_fails, via
+from zdverify.model.causes.handler import CauseHandler, FixPlan, Witness, claim_fails, via
 from zdverify.model.candidates import queries
 from zdverify.model.checker.properties import Query
 from zdverify.model.checker.graph import GraphFacts, facts
@@ -17,7 +17,7 @@ from zdverify.model.checker.node_exploration import node_facts
 from zdverify.model.objects import Field, HandlerKind, Strategy, WorkloadKind
 from zdverify.model.scenario import Entry, HookSpec, Scenario, SideContainer
 from zdverify.model.scheduler import HOSTNAME_LABEL
-from zdverify.model.verdict import Blame, Cause, Property
+from zdverify.model.verdict import Blame, Cause, FixEdit, Property
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,10 @@ class Termination(CauseHandler):
         return shutdown_blame(sc)
 
     def fix(self, sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
-        return closing_fix(sc, prop, gf)
+        return closing_plan(sc, prop, gf).text
+
+    def fix_plan(self, sc: Scenario, prop: Property, gf: GraphFacts | None) -> FixPlan:
+        return closing_plan(sc, prop, gf)
 
     def describe(self, w: Witness) -> str:
         return reaches_not_serving(w) if w.found is not None and w.pod is not None else claim_fails(w)
@@ -122,15 +125,20 @@ def _side_fix(sc: Scenario) -> tuple[Scenario, str]:
 
 
 def closing_fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
+    return closing_plan(sc, prop, gf).text
+
+
+def closing_plan(sc: Scenario, prop: Property, gf: GraphFacts | None) -> FixPlan:
     """The fix that keeps a deleted pod serving until no traffic reaches it (for
     ``termination``, and ``no-endpoint`` under Local traffic): a surge for a DaemonSet
-    without one, else the smallest preStop sleep under which ``prop`` is proved."""
+    without one, else the smallest preStop sleep under which ``prop`` is proved — that
+    one as data too (its edits, and the scenario with it)."""
     if sc.rollout.strategy is Strategy.DAEMON_SET and sc.rollout.surge == 0 and any(e.local for e in sc.entries):
-        return ("spec.updateStrategy.rollingUpdate: {maxSurge: 1, maxUnavailable: 0} — each node's new pod "
-                "is then Ready before its old pod is deleted, so no node loses its local endpoint "
-                "(examples/daemonset-local-surge.yaml is proved)")
+        return FixPlan("spec.updateStrategy.rollingUpdate: {maxSurge: 1, maxUnavailable: 0} — each node's new pod "
+                       "is then Ready before its old pod is deleted, so no node loses its local endpoint "
+                       "(examples/daemonset-local-surge.yaml is proved)")
     if sc.publish_not_ready:
-        return "remove publishNotReadyAddresses: true from the Service"
+        return FixPlan("remove publishNotReadyAddresses: true from the Service")
     gfx = gf if gf is not None else facts(sc.rollout)
     local_lb = any(e.local and e.kind is Entry.LOAD_BALANCER for e in sc.entries)
     several = False
@@ -142,13 +150,16 @@ def closing_fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
     if sides:
         enough = minimal_prestop(variant, make)
         if enough is not None and enough <= variant.old.hook.lo:
-            return sides  # the serving container's preStop is enough once the others wait as long
+            return FixPlan(sides)  # the serving container's preStop is enough once the others wait as long
     ready = _fail_open_min_ready(sc, gfx) if local_lb else None
     if ready is not None:  # with no node healthy the load balancer fails open: close that first
         sc = replace(sc, min_ready=float(ready))
     n = minimal_prestop(sc, make)
+    min_ready_edit = (FixEdit("spec.minReadySeconds", ready, str(int(sc.pair.workload.min_ready_seconds))),) \
+        if ready is not None else ()
     if ready is not None and n is not None and n <= sc.old.hook.hi:
-        return _min_ready_fix(ready)  # the preStop delay is enough once a node stays healthy
+        # the preStop delay is enough once a node stays healthy
+        return FixPlan(_min_ready_fix(ready), min_ready_edit, sc)
     if n is None and prop.cause is Cause.TERMINATION and local_lb and sc.rollout.replicas > 1:
         # while another local pod keeps the node in the load balancer, no delay is
         # provably enough; size it for a node's last pod, as the no-endpoint property does
@@ -157,15 +168,17 @@ def closing_fix(sc: Scenario, prop: Property, gf: GraphFacts | None) -> str:
         several = n is not None
     if n is None:
         if gfx.zero_ready and sc.fallback:
-            return _keep_ready_fix(sc)
-        return "set externalTrafficPolicy: Cluster (no preStop delay up to 600s closes this window)"
+            return FixPlan(_keep_ready_fix(sc))
+        return FixPlan("set externalTrafficPolicy: Cluster (no preStop delay up to 600s closes this window)")
     text = _prestop_fix(sc, n, several)
     shorter = [c.name for c in sc.old.others if c.hook.lo < n and not c.native]
     if shorter:
         text += (f"\nand the same preStop in container{'s' if len(shorter) > 1 else ''} "
                  f"{', '.join(map(repr, shorter))} (each container gets SIGTERM after its own preStop; one that "
                  "exits first ends the pod's Ready)")
-    return text + ("\nand " + _min_ready_fix(ready) if ready is not None else "")
+    fixed = prestop_variant(sc, n)
+    return FixPlan(text + ("\nand " + _min_ready_fix(ready) if ready is not None else ""),
+                   _prestop_edits(sc, fixed, n, shorter) + min_ready_edit, fixed)
 
 
 def _fail_open_min_ready(sc: Scenario, gf: GraphFacts) -> int | None:
@@ -250,18 +263,38 @@ def _prestop_fix(sc: Scenario, n: int, several: bool) -> str:
     return text
 
 
+def prestop_variant(sc: Scenario, n: int) -> Scenario:
+    """``sc`` with a preStop sleep of ``n`` seconds in the old template (and in its other
+    containers that wait less: else one may exit first and end Ready), the grace period
+    raised to keep SIGKILL after the requests drain."""
+    b = sc.settings
+    grace = max(sc.old.grace, n + math.ceil(b["app-close"].hi + b["request"].hi) + 2)
+    hook = HookSpec(n, n, n, False, f"preStop sleep {n}s", None)
+    others = tuple(replace(c, hook=hook) if c.hook.lo < n and not c.native else c for c in sc.old.others)
+    return replace(sc, old_pod=replace(sc.old, hook=hook, grace=grace, others=others))
+
+
+def _prestop_edits(sc: Scenario, fixed: Scenario, n: int, shorter: list[str]) -> tuple[FixEdit, ...]:
+    """The preStop fix as edits of the template (what each replaces)."""
+    value = {"sleep": {"seconds": n}} if sc.settings.native_sleep else {"exec": {"command": ["sleep", str(n)]}}
+    old = sc.old
+    edits = [FixEdit(f"spec.template.spec.containers[name={c}].lifecycle.preStop", value,
+                     old.hook.text if c == old.container and old.hook.loc is not None else
+                     next((x.hook.text for x in old.others if x.name == c and x.hook.loc is not None), ""))
+             for c in (old.container, *shorter)]
+    if fixed.old.grace > old.grace:
+        edits.append(FixEdit("spec.template.spec.terminationGracePeriodSeconds", int(fixed.old.grace),
+                             f"{old.grace:g}"))
+    return tuple(edits)
+
+
 def minimal_prestop(sc: Scenario, make: Callable[[Scenario], list[Query]]) -> int | None:
     """Smallest preStop sleep (whole seconds, up to 600) under which ``make``'s queries are
     all unsat, with the grace period raised to keep SIGKILL after the requests drain."""
     b = sc.settings
 
     def safe(n: int) -> bool:
-        grace = max(sc.old.grace, n + math.ceil(b["app-close"].hi + b["request"].hi) + 2)
-        hook = HookSpec(n, n, n, False, f"preStop sleep {n}s", None)
-        # the pod's other containers wait as long (else one may exit first and end Ready)
-        others = tuple(replace(c, hook=hook) if c.hook.lo < n and not c.native else c for c in sc.old.others)
-        old = replace(sc.old, hook=hook, grace=grace, others=others)
-        variant = replace(sc, old_pod=old)
+        variant = prestop_variant(sc, n)
         return proved(variant, make(variant))
 
     guess = math.ceil(b["kubelet"].hi + b["endpointslice"].hi + b["kube-proxy"].hi

@@ -100,7 +100,8 @@ def test_each_handler_answers_on_a_small_scenario(cause: Cause) -> None:
     assert isinstance(why, str) and why
     assert blame and all(isinstance(b, Blame) for b in blame)
     assert isinstance(fix, str) and fix
-    assert h.answer(sc, prop, None) == (blame, why, fix)
+    blamed, reason, plan = h.answer(sc, prop, None)
+    assert (blamed, reason, plan.text) == (blame, why, fix)
     assert h.routing("web-1", None).endswith("routes to web-1")
 
 
@@ -232,4 +233,4 @@ def test_a_completion_claim_under_a_timing_cause_gets_its_own_remediation() -> N
     from zdverify.specs.registry import _property
     prop = _property(parse_specs(text, "mine.zds")[0], False)
     for cause in (Cause.TERMINATION, Cause.NO_HEALTHY_TARGET, Cause.NO_ENDPOINT):
-        assert handler(cause).answer(PLAIN, prop, None)[2] == "do Y"
+        assert handler(cause).answer(PLAIN, prop, None)[2].text == "do Y"

@@ -176,7 +176,7 @@ def test_json_result_fields() -> None:
     assert list(cx) == [
         "property", "workload", "service", "port", "verdict", "cause", "summary", "why", "fix",
         "assumptions", "blame", "trace", "source", "suppressed", "suppressed_by", "rule", "discouraged", "rests_on",
-        "vacuous", "likelihood", "schedule",
+        "vacuous", "likelihood", "schedule", "fix_edits", "fix_schedule",
     ]
     assert (cx["property"], cx["workload"], cx["service"], cx["cause"]) == ("termination", WEB, SVC, "termination")
     assert cx["rule"] == "ZDV002"

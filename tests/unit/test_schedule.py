@@ -38,3 +38,21 @@ def test_the_schedule_agrees_with_the_trace(monkeypatch) -> None:
     cex = [r for r in doc["results"] if r["verdict"] == "counterexample"]
     assert cex and all(set(r["schedule"]) == {"pods", "applies", "load_balancer", "request", "horizon", "nodes",
                                                           "fallback", "violation"} for r in cex)
+
+
+def test_the_fix_comes_as_data_with_the_same_run_fixed(monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    [r] = verify(["examples/no-prestop.yaml"], select=["termination"]).results
+    assert [(e.path, e.value, e.replaces) for e in r.fix_edits] == [
+        ("spec.template.spec.containers[name=nginx].lifecycle.preStop", {"sleep": {"seconds": 3}}, "")]
+    before = {p.name: p for p in r.schedule.pods}
+    after = {p.name: p for p in r.fix_schedule.pods}
+    pod = r.schedule.violation_pod
+    assert after[pod].deleted == before[pod].deleted and after[pod].sigterm == before[pod].deleted + 3
+    assert r.fix_schedule.violation_t == r.schedule.violation_t  # the window the replay watches
+    local = {x.property.slug: x for x in verify(["examples/recommended-local.yaml"]).results}
+    edits = {e.path: e for e in local["termination"].fix_edits}
+    assert edits["spec.template.spec.containers[name=nginx].lifecycle.preStop"].replaces == "preStop exec sleep 30s"
+    assert "spec.minReadySeconds" in edits and edits["spec.minReadySeconds"].replaces == "0"
+    advice = verify(["examples/article-pod.yaml"]).results  # a bare Pod: advice, not data
+    assert all(x.fix_edits == () and x.fix_schedule is None for x in advice if x.property.slug == "no-endpoint")
