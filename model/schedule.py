@@ -50,4 +50,6 @@ def schedule(sc: Scenario, run: Run, timing: Timing | None, v: Violation | None 
                     violation_node=node(v.node) if v is not None else "",
                     violation_pod=v.pod or "" if v is not None else "",
                     entry=e.kind.value if e is not None else "", entry_local=bool(e and e.local),
-                    entry_ip=bool(e and e.ip))
+                    entry_ip=bool(e and e.ip),
+                    lb_checks=(sc.settings.lb.interval, sc.settings.lb.timeout, sc.settings.lb.healthy,
+                               sc.settings.lb.unhealthy))

@@ -254,6 +254,8 @@ class Schedule:
     entry: str = ""  # "ClusterIP", "NodePort", "load balancer"
     entry_local: bool = False
     entry_ip: bool = False
+    # the load balancer's health checking: interval, timeout (s), healthy and unhealthy counts
+    lb_checks: tuple[float, float, int, int] = (0.0, 0.0, 0, 0)
 
 
 @dataclass(frozen=True)

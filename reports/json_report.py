@@ -79,6 +79,8 @@ def _schedule(s: Schedule) -> dict[str, Any]:
         "fallback": s.fallback,
         "violation": {"t": s.violation_t, "end": s.violation_end, "node": s.violation_node, "pod": s.violation_pod,
                       "entry": s.entry, "local": s.entry_local, "ip_targets": s.entry_ip},
+        "checks": {"interval": s.lb_checks[0], "timeout": s.lb_checks[1], "healthy": s.lb_checks[2],
+                   "unhealthy": s.lb_checks[3]},
     }
 
 

@@ -9,11 +9,16 @@ milliseconds through the violation's entry and records how each ends.
 
 What it covers (version 1), and what not:
 
-1. Entries: ClusterIP (the client on the violation's node, through its OUTPUT chain), and
-   NodePort / a load balancer with node targets (the client outside, straight to the
-   violation's node's NodePort: the counterexample says which node the request enters; for
-   Local traffic requests are sent only while the run's load balancer finds the node
-   healthy). Load balancers that target pod IPs are not replayed (exit 3, said plainly).
+1. Entries: ClusterIP (the client on the violation's node, through its OUTPUT chain);
+   NodePort and a load balancer under Cluster (the client outside, straight to the
+   violation's node's NodePort: the counterexample says which node the request enters); a
+   load balancer under Local: haproxy (when installed) with the profile's interval,
+   timeout, fall and rise checking every node's health port, which answers 200 while the
+   node's kube-proxy has a local ready, non-terminating endpoint (else 503), the client
+   sending through it — the window starts early enough for haproxy to follow the run; it
+   does not fail open. Without haproxy the client sends straight to the node while the
+   run's modelled load balancer finds it healthy. Load balancers that target pod IPs are
+   not replayed (exit 3, said plainly).
 2. ``--with-fix`` replays the same run (same choices and delays) with the fix applied, when
    the fix is one the model applies (``fix_schedule``: a preStop sleep, the grace period,
    minReadySeconds). haproxy as the load balancer and keep-alive clients are not built yet.
@@ -22,7 +27,10 @@ What it covers (version 1), and what not:
 from __future__ import annotations
 
 import json
+import math
+import shutil
 import signal
+import tempfile
 import sys
 import time
 from dataclasses import dataclass
@@ -33,6 +41,40 @@ from zdverify.dataplane import NODE_PORT, POD_PORT, VIP, DataPlane, DataPlaneErr
 from zdverify.model.source import InputError
 
 LEAD_S = 1.5  # real seconds to start every process before the replayed window opens
+HEALTH_PORT = 10256  # kube-proxy's health check node port
+
+HEALTH = r"""
+import http.server, sys
+path = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        try:
+            code = int(open(path).read().strip() or 503)
+        except (OSError, ValueError):
+            code = 503
+        self.send_response(code); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("0.0.0.0", int(sys.argv[2])), H).serve_forever()
+"""
+
+HAPROXY = """global
+  maxconn 2000
+defaults
+  mode tcp
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+frontend fe
+  bind 127.0.0.1:8080
+  default_backend nodes
+backend nodes
+  balance roundrobin
+  option httpchk GET /healthz
+  timeout check {timeout}ms
+  default-server inter {interval}ms fall {fall} rise {rise} port {port}
+{servers}
+"""
 MARGIN_S = 3.0  # schedule seconds replayed before the violation and after it ends
 
 POD = r"""
@@ -168,22 +210,26 @@ def replay(s: dict[str, Any], scale: float = 1.0, period: float = 0.02,
     nodes = list(s["nodes"])
     pods = s["pods"]
     names = {p["name"]: j for j, p in enumerate(pods)}
-    # from before the violation until its pod has exited (later under a fix) and a margin
+    # from before the violation until its pod has exited (later under a fix) and a margin;
+    # with haproxy, early enough for its checks to follow the run to the violation
     gone = next((p["exited"] for p in pods if p["name"] == v["pod"] and p["exited"] is not None), v["end"])
-    start, end = max(0.0, v["t"] - MARGIN_S), max(v["end"], gone) + MARGIN_S
+    lead = _haproxy_lead(s) if _use_haproxy(s) else 0.0
+    start, end = max(0.0, v["t"] - MARGIN_S - lead), max(v["end"], gone) + MARGIN_S
     plane = DataPlane(len(nodes), [nodes.index(p["node"]) for p in pods])
     previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    work = Path(tempfile.mkdtemp(prefix="zdv-replay-"))  # health state files, haproxy's config
     try:
         say(f"building {len(nodes)} node and {len(pods)} pod namespaces")
         plane.build()
-        return _drive(plane, s, names, nodes, start, end, scale, period, say)
+        return _drive(plane, s, names, nodes, start, end, scale, period, say, work)
     finally:
         plane.close()
+        shutil.rmtree(work, ignore_errors=True)
         signal.signal(signal.SIGTERM, previous)
 
 
 def _drive(plane: DataPlane, s: dict[str, Any], names: dict[str, int], nodes: list[str], start: float,
-           end: float, scale: float, period: float, say: Callable[[str], None]) -> Outcome:
+           end: float, scale: float, period: float, say: Callable[[str], None], work: Path) -> Outcome:
     v = s["violation"]
     local, fallback = bool(v["local"]), bool(s["fallback"])
     views = [dict(_endpoints(s["pods"], names, nodes)) for _ in nodes]
@@ -191,20 +237,24 @@ def _drive(plane: DataPlane, s: dict[str, Any], names: dict[str, int], nodes: li
     for t, i, j, change in changes:  # the state when the window opens
         if t < start:
             _set(views[i], j, plane.pods[j], change)
+    health = _health_servers(plane, len(nodes), work) if _use_haproxy(s) else []
     for i in range(len(nodes)):
-        plane.apply(i, list(views[i].values()), local, fallback)
-    t0 = time.time() + LEAD_S - start * scale  # schedule instant t happens at t0 + t * scale
+        _apply(plane, i, views[i], local, fallback, health)
+    lead = LEAD_S + (s["checks"]["interval"] * scale if health else 0.0)
+    t0 = time.time() + lead - start * scale  # schedule instant t happens at t0 + t * scale
     procs = [plane.popen(plane.pod_ns(j), sys.executable, "-c", POD, *map(str, (
         t0, scale, max(_num(p["listening"], -1e9), start - 1), _num(p["closed"], 1e9), _num(p["exited"], 1e9),
         POD_PORT))) for j, p in enumerate(s["pods"]) if _num(p["exited"], 1e9) > start]
     node = nodes.index(v["node"])
+    if health:  # started so that its first check of the violation's node falls on the run's phase
+        _haproxy(plane, s, node, t0, scale, start, work)
     client = _client(plane, s, v, node, t0, scale, start, end, period)
     say(f"replaying t={start:.2f}s..{end:.2f}s in real time (x{scale:g})")
     for t, i, j, change in changes:
         if start <= t < end:
             _sleep_until(t0 + t * scale)
             _set(views[i], j, plane.pods[j], change)
-            plane.apply(i, list(views[i].values()), local, fallback)
+            _apply(plane, i, views[i], local, fallback, health)
     out, err = client.communicate(timeout=(end - start) * scale + 30)
     for p in procs:
         p.kill()
@@ -215,8 +265,66 @@ def _drive(plane: DataPlane, s: dict[str, Any], names: dict[str, int], nodes: li
     return Outcome(len(lines), failed, start, end, (v["t"], v["end"]), v["node"], v["pod"])
 
 
+def _use_haproxy(s: dict[str, Any]) -> bool:
+    v = s["violation"]
+    return v["entry"] == "load balancer" and bool(v["local"]) and shutil.which("haproxy") is not None \
+        and bool(s.get("checks", {}).get("interval"))
+
+
+def _haproxy_lead(s: dict[str, Any]) -> float:
+    """Schedule seconds haproxy needs to follow the run: a node's removal and add-back."""
+    c = s["checks"]
+    return max(c["unhealthy"], c["healthy"]) * (c["interval"] + c["timeout"]) + c["timeout"]
+
+
+def _health_servers(plane: DataPlane, nodes: int, work: Path) -> list[Path]:
+    """Each node's health port (kube-proxy's healthz for Local): 200 with a local ready endpoint."""
+    files = []
+    for i in range(nodes):
+        f = work / f"health-{i}"
+        f.write_text("503")
+        files.append(f)
+        plane.popen(plane.node_ns(i), sys.executable, "-c", HEALTH, str(f), str(HEALTH_PORT))
+    return files
+
+
+def _apply(plane: DataPlane, i: int, view: dict[int, Endpoint], local: bool, fallback: bool,
+           health: list[Path]) -> None:
+    plane.apply(i, list(view.values()), local, fallback)
+    if health:
+        ok = any(e.node == i and e.ready and not e.terminating for e in view.values())
+        health[i].write_text("200" if ok else "503")
+
+
+def _haproxy(plane: DataPlane, s: dict[str, Any], node: int, t0: float, scale: float, start: float,
+             work: Path) -> None:
+    """haproxy checks its first server at start-up and the others spread over the interval:
+    the violation's node goes first, and haproxy starts at an instant congruent to the run's
+    phase for that node (one interval or less before the window)."""
+    c = s["checks"]
+    interval = c["interval"]
+    phase = next((h["phase"] for h in s["load_balancer"] if h["node"] == s["nodes"][node]), 0.0)
+    # a little early: a check the run has at the very instant a node's state changes saw the
+    # state before it, and real processes are never that punctual (haproxy's own start-up
+    # takes tens of milliseconds)
+    phase -= min(1.0, interval / 10)
+    launch = phase + math.floor((start - phase) / interval) * interval
+    if launch >= start:
+        launch -= interval
+    order = [node] + [i for i in range(len(s["nodes"])) if i != node]
+    servers = "\n".join(f"  server {s['nodes'][i]} {node_ip(i)}:{NODE_PORT} check" for i in order)
+    cfg = work / "haproxy.cfg"
+    cfg.write_text(HAPROXY.format(timeout=int(c["timeout"] * scale * 1000), interval=int(c["interval"] * scale * 1000),
+                                  fall=c["unhealthy"], rise=c["healthy"], port=HEALTH_PORT, servers=servers))
+    _sleep_until(t0 + launch * scale)
+    plane.popen(plane.client_ns, "haproxy", "-f", str(cfg), "-db")
+
+
 def _client(plane: DataPlane, s: dict[str, Any], v: dict[str, Any], node: int, t0: float, scale: float,
             start: float, end: float, period: float):
+    if _use_haproxy(s):
+        return plane.popen(plane.client_ns, sys.executable, "-c", CLIENT, str(t0), str(scale), str(start), str(end),
+                           str(period), "127.0.0.1", "8080", "")
     if v["entry"] == "ClusterIP":
         ns, host, port, windows = plane.node_ns(node), VIP, 80, ""
     else:

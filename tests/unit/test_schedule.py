@@ -37,7 +37,7 @@ def test_the_schedule_agrees_with_the_trace(monkeypatch) -> None:
     doc = json.loads(render_json(report))
     cex = [r for r in doc["results"] if r["verdict"] == "counterexample"]
     assert cex and all(set(r["schedule"]) == {"pods", "applies", "load_balancer", "request", "horizon", "nodes",
-                                                          "fallback", "violation"} for r in cex)
+                                                          "fallback", "violation", "checks"} for r in cex)
 
 
 def test_the_fix_comes_as_data_with_the_same_run_fixed(monkeypatch) -> None:
