@@ -46,6 +46,7 @@ Examples:
   zdverify k8s/ -o json
   zdverify deploy.yaml --assume app-startup=0s..30s
   zdverify k8s/ --report sarif=zdverify.sarif --report markdown=zdverify.md
+  sudo zdverify replay deploy.yaml   (replay the counterexample on a real Linux data plane)
 
 \b
 Exit codes:

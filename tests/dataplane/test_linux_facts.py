@@ -10,6 +10,7 @@ namespaces and iptables rules shaped like kube-proxy's; see tests/dataplane/netn
 """
 from __future__ import annotations
 
+import subprocess
 import time
 
 from dataplane.netns import Lab
@@ -106,3 +107,30 @@ def test_a_keep_alive_connection_outlives_its_endpoints_removal(lab: Lab) -> Non
     client.stdin.flush()
     out, err = client.communicate(timeout=10)
     assert out.split() == ["old:second", "new:new"], err  # the pooled flow stays on the old pod
+
+
+def test_local_traffic_falls_back_to_a_serving_terminating_endpoint() -> None:
+    """KEP-1669 (1.26+): with no ready local endpoint, kube-proxy sends Local traffic to a
+    serving terminating one; without the fallback the node DROPs it while the Service has
+    endpoints elsewhere, and REJECTs it when it has none at all (proxier.go; the rules of
+    zdverify/dataplane.py, on a real data plane)."""
+    from zdverify.dataplane import NODE_PORT, DataPlane, Endpoint, node_ip, unavailable
+    why = unavailable()
+    if why:
+        import pytest
+        pytest.skip(why)
+    plane = DataPlane(2, [0, 1]).build()
+    try:
+        server = plane.popen(plane.pod_ns(0), "python3", "-c", SERVER, "8080", "terminating")
+        assert server.stdout is not None and server.stdout.readline().strip() == "listening"
+        terminating = Endpoint(0, 0, ready=False, serving=True, terminating=True)
+        elsewhere = Endpoint(1, 1, ready=True, serving=True, terminating=False)
+        for fallback, endpoints, expected in ((True, [terminating, elsewhere], "connected"),
+                                              (False, [terminating, elsewhere], "timeout"),
+                                              (False, [terminating], "refused")):
+            plane.apply(0, endpoints, local=True, fallback=fallback)
+            out = subprocess.run(["ip", "netns", "exec", plane.client_ns, "python3", "-c", CLIENT, node_ip(0),
+                                  str(NODE_PORT), "1"], capture_output=True, text=True, timeout=30).stdout.split()
+            assert out[0] == expected, (fallback, out)
+    finally:
+        plane.close()
