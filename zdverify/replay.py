@@ -240,14 +240,14 @@ def _drive(plane: DataPlane, s: dict[str, Any], names: dict[str, int], nodes: li
     health = _health_servers(plane, len(nodes), work) if _use_haproxy(s) else []
     for i in range(len(nodes)):
         _apply(plane, i, views[i], local, fallback, health)
-    lead = LEAD_S + (s["checks"]["interval"] * scale if health else 0.0)
-    t0 = time.time() + lead - start * scale  # schedule instant t happens at t0 + t * scale
+    launch = _haproxy_launch(s, nodes.index(v["node"]), start) if health else start
+    t0 = time.time() + LEAD_S + (start - launch) * scale - start * scale  # schedule t happens at t0 + t * scale
     procs = [plane.popen(plane.pod_ns(j), sys.executable, "-c", POD, *map(str, (
         t0, scale, max(_num(p["listening"], -1e9), start - 1), _num(p["closed"], 1e9), _num(p["exited"], 1e9),
         POD_PORT))) for j, p in enumerate(s["pods"]) if _num(p["exited"], 1e9) > start]
     node = nodes.index(v["node"])
-    if health:  # started so that its first check of the violation's node falls on the run's phase
-        _haproxy(plane, s, node, t0, scale, start, work)
+    if health:  # converged before the window, its checks of the violation's node on the run's phase
+        _haproxy(plane, s, node, t0, scale, launch, work)
     client = _client(plane, s, v, node, t0, scale, start, end, period)
     say(f"replaying t={start:.2f}s..{end:.2f}s in real time (x{scale:g})")
     for t, i, j, change in changes:
@@ -296,21 +296,25 @@ def _apply(plane: DataPlane, i: int, view: dict[int, Endpoint], local: bool, fal
         health[i].write_text("200" if ok else "503")
 
 
-def _haproxy(plane: DataPlane, s: dict[str, Any], node: int, t0: float, scale: float, start: float,
-             work: Path) -> None:
-    """haproxy checks its first server at start-up and the others spread over the interval:
-    the violation's node goes first, and haproxy starts at an instant congruent to the run's
-    phase for that node (one interval or less before the window)."""
+def _haproxy_launch(s: dict[str, Any], node: int, start: float) -> float:
+    """When haproxy starts (schedule seconds): early enough to have marked down every node
+    without a local endpoint when the window opens (haproxy starts its servers up), at an
+    instant congruent to the run's check phase of the violation's node — a little early: a
+    check the run has at the very instant a node's state changes saw the state before it, and
+    real processes are never that punctual (haproxy's own start-up takes tens of ms)."""
     c = s["checks"]
     interval = c["interval"]
+    settle = c["unhealthy"] * interval + c["timeout"] + 1
     phase = next((h["phase"] for h in s["load_balancer"] if h["node"] == s["nodes"][node]), 0.0)
-    # a little early: a check the run has at the very instant a node's state changes saw the
-    # state before it, and real processes are never that punctual (haproxy's own start-up
-    # takes tens of milliseconds)
     phase -= min(1.0, interval / 10)
-    launch = phase + math.floor((start - phase) / interval) * interval
-    if launch >= start:
-        launch -= interval
+    return phase + math.floor((start - settle - phase) / interval) * interval
+
+
+def _haproxy(plane: DataPlane, s: dict[str, Any], node: int, t0: float, scale: float, launch: float,
+             work: Path) -> None:
+    """haproxy checks its first server at start-up and the others spread over the interval:
+    the violation's node goes first."""
+    c = s["checks"]
     order = [node] + [i for i in range(len(s["nodes"])) if i != node]
     servers = "\n".join(f"  server {s['nodes'][i]} {node_ip(i)}:{NODE_PORT} check" for i in order)
     cfg = work / "haproxy.cfg"
