@@ -23,6 +23,11 @@ from example_options import OPTIONS  # noqa: E402
 
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.yaml"))
 SCALE = 0.5
+# known gaps of the replay (README, "Replaying a counterexample"), not of the model
+KNOWN = {
+    "haproxy-cadence.yaml": "the counterexample needs slow health-check answers; the replay's health ports answer at once",
+    "local-no-healthy-node.yaml": "the counterexample needs a load balancer that fails open (an NLB); haproxy does not",
+}
 
 
 def _flags(name: str) -> list[str]:
@@ -39,6 +44,8 @@ def test_each_counterexample_fails_on_a_real_data_plane(name: str) -> None:
     why = unavailable()
     if why:
         pytest.skip(why)
+    if name in KNOWN:
+        pytest.xfail(KNOWN[name])
     done = subprocess.run([sys.executable, "-m", "zdverify", str(ROOT / "examples" / name), "-o", "json",
                            "--likelihood-runs", "0", *_flags(name)], capture_output=True, text=True, timeout=600)
     observed = ("startup", "termination", "no-endpoint", "no-healthy-target")
