@@ -140,11 +140,15 @@ class DataPlane:
                 _run("ip", "-n", self.node_ns(other), "route", "add", f"10.110.{j}.0/24", "via", node_ip(i))
 
     def apply(self, i: int, endpoints: Sequence[Endpoint], local: bool, fallback: bool) -> None:
-        """Node i's kube-proxy writes its rules for these endpoints (iptables-restore)."""
-        _run("ip", "netns", "exec", self.node_ns(i), "iptables-restore", input=rules(i, endpoints, local, fallback))
+        """Node i's kube-proxy writes its rules for these endpoints."""
+        self.restore(i, rules(i, endpoints, local, fallback))
+
+    def restore(self, i: int, text: str) -> None:
+        """Replace node i's iptables tables with ``text`` (iptables-restore, as kube-proxy does)."""
+        _run("ip", "netns", "exec", self.node_ns(i), "iptables-restore", input=text)
 
     def popen(self, ns: str, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(["ip", "netns", "exec", ns, *args], stdout=subprocess.PIPE,
+        return subprocess.Popen(["ip", "netns", "exec", ns, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
 
     def close(self) -> None:

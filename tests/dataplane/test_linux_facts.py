@@ -1,5 +1,5 @@
 """The data-plane facts the model relies on, pinned on a real Linux data plane (network
-namespaces and iptables rules shaped like kube-proxy's; see tests/dataplane/netns.py).
+namespaces and iptables rules shaped like kube-proxy's; see zdverify/dataplane.py).
 
 1. REJECT vs DROP: a Service with no endpoint is REJECTed (the client's connection is
    refused at once: the ``no-endpoint`` wording "refused"), while traffic a Local node has
@@ -13,9 +13,7 @@ from __future__ import annotations
 import subprocess
 import time
 
-from dataplane.netns import Lab
-
-VIP = "10.96.0.10"
+from zdverify.dataplane import NODE_PORT, VIP, DataPlane, Endpoint, node_ip, pod_ip
 
 CLIENT = r"""
 import socket, sys, time
@@ -78,30 +76,35 @@ def _nat(*endpoints: str) -> str:
     return "\n".join(lines + ["COMMIT", ""])
 
 
-def test_reject_refuses_at_once_and_drop_leaves_the_client_waiting(lab: Lab) -> None:
-    lab.rules(_filter(f"-A OUTPUT -d {VIP}/32 -p tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable"))
-    kind, took = lab.exec(lab.node, "python3", "-c", CLIENT, VIP, "80", "2").stdout.split()
+def test_reject_refuses_at_once_and_drop_leaves_the_client_waiting(plane: DataPlane) -> None:
+    node = plane.node_ns(0)
+    plane.restore(0, _filter(f"-A OUTPUT -d {VIP}/32 -p tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable"))
+    kind, took = _in(node, CLIENT, VIP, "80", "2").split()
     assert kind == "refused" and float(took) < 0.5
-    lab.rules(_filter(f"-A OUTPUT -d {VIP}/32 -p tcp --dport 80 -j DROP"))
-    kind, took = lab.exec(lab.node, "python3", "-c", CLIENT, VIP, "80", "1").stdout.split()
+    plane.restore(0, _filter(f"-A OUTPUT -d {VIP}/32 -p tcp --dport 80 -j DROP"))
+    kind, took = _in(node, CLIENT, VIP, "80", "1").split()
     assert kind == "timeout" and float(took) >= 0.9
 
 
-def _serve(lab: Lab, pod: str, name: str) -> None:
-    server = lab.popen(pod, "python3", "-c", SERVER, "8080", name)
+def _in(ns: str, script: str, *args: str) -> str:
+    """A Python script's output, run inside a namespace."""
+    return subprocess.run(["ip", "netns", "exec", ns, "python3", "-c", script, *args], capture_output=True,
+                          text=True, timeout=30, check=True).stdout
+
+
+def _serve(plane: DataPlane, pod: int, name: str) -> None:
+    server = plane.popen(plane.pod_ns(pod), "python3", "-c", SERVER, "8080", name)
     assert server.stdout is not None and server.stdout.readline().strip() == "listening"
 
 
-def test_a_keep_alive_connection_outlives_its_endpoints_removal(lab: Lab) -> None:
-    old, old_ip = lab.pod(1)
-    new, new_ip = lab.pod(2)
-    _serve(lab, old, "old")
-    _serve(lab, new, "new")
-    lab.rules(_nat(f"{old_ip}:8080"))
-    client = lab.popen(lab.node, "python3", "-c", KEEP_ALIVE_CLIENT, VIP, "80")
+def test_a_keep_alive_connection_outlives_its_endpoints_removal(plane: DataPlane) -> None:
+    _serve(plane, 0, "old")
+    _serve(plane, 1, "new")
+    plane.restore(0, _nat(f"{pod_ip(0)}:8080"))
+    client = plane.popen(plane.node_ns(0), "python3", "-c", KEEP_ALIVE_CLIENT, VIP, "80")
     assert client.stdout is not None and client.stdin is not None
     assert client.stdout.readline().strip() == "old:first"
-    lab.rules(_nat(f"{new_ip}:8080"))  # the old endpoint is gone from the rules; conntrack is not flushed
+    plane.restore(0, _nat(f"{pod_ip(1)}:8080"))  # the old endpoint is gone from the rules; conntrack is not flushed
     time.sleep(0.2)
     client.stdin.write("go\n")
     client.stdin.flush()
@@ -109,28 +112,17 @@ def test_a_keep_alive_connection_outlives_its_endpoints_removal(lab: Lab) -> Non
     assert out.split() == ["old:second", "new:new"], err  # the pooled flow stays on the old pod
 
 
-def test_local_traffic_falls_back_to_a_serving_terminating_endpoint() -> None:
+def test_local_traffic_falls_back_to_a_serving_terminating_endpoint(plane: DataPlane) -> None:
     """KEP-1669 (1.26+): with no ready local endpoint, kube-proxy sends Local traffic to a
     serving terminating one; without the fallback the node DROPs it while the Service has
     endpoints elsewhere, and REJECTs it when it has none at all (proxier.go; the rules of
     zdverify/dataplane.py, on a real data plane)."""
-    from zdverify.dataplane import NODE_PORT, DataPlane, Endpoint, node_ip, unavailable
-    why = unavailable()
-    if why:
-        import pytest
-        pytest.skip(why)
-    plane = DataPlane(2, [0, 1]).build()
-    try:
-        server = plane.popen(plane.pod_ns(0), "python3", "-c", SERVER, "8080", "terminating")
-        assert server.stdout is not None and server.stdout.readline().strip() == "listening"
-        terminating = Endpoint(0, 0, ready=False, serving=True, terminating=True)
-        elsewhere = Endpoint(1, 1, ready=True, serving=True, terminating=False)
-        for fallback, endpoints, expected in ((True, [terminating, elsewhere], "connected"),
-                                              (False, [terminating, elsewhere], "timeout"),
-                                              (False, [terminating], "refused")):
-            plane.apply(0, endpoints, local=True, fallback=fallback)
-            out = subprocess.run(["ip", "netns", "exec", plane.client_ns, "python3", "-c", CLIENT, node_ip(0),
-                                  str(NODE_PORT), "1"], capture_output=True, text=True, timeout=30).stdout.split()
-            assert out[0] == expected, (fallback, out)
-    finally:
-        plane.close()
+    _serve(plane, 0, "terminating")
+    terminating = Endpoint(0, 0, ready=False, serving=True, terminating=True)
+    elsewhere = Endpoint(1, 1, ready=True, serving=True, terminating=False)  # counted on another node
+    for fallback, endpoints, expected in ((True, [terminating, elsewhere], "connected"),
+                                          (False, [terminating, elsewhere], "timeout"),
+                                          (False, [terminating], "refused")):
+        plane.apply(0, endpoints, local=True, fallback=fallback)
+        out = _in(plane.client_ns, CLIENT, node_ip(0), str(NODE_PORT), "1").split()
+        assert out[0] == expected, (fallback, out)
