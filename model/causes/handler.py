@@ -59,6 +59,10 @@ class CauseHandler(ABC):
     def why(self, sc: Scenario) -> str:
         """Why the rollout can violate a property with this cause."""
 
+    def why_given(self, sc: Scenario, gf: GraphFacts | None) -> str:
+        """``why``, with what the rollout's state graph says where a cause words more with it."""
+        return self.why(sc)
+
     @abstractmethod
     def blame(self, sc: Scenario) -> list[Blame]:
         """The manifest lines that let it happen, the first the one the trace points at."""
@@ -88,8 +92,8 @@ class CauseHandler(ABC):
         the fixes the other causes compute are timings the checker verifies on ``never``
         claims, which say nothing about a rollout that does not finish."""
         if prop.claim.kind is ClaimKind.COMPLETES and self.cause is not Cause.STALLED:
-            return self.blame(sc), self.why(sc), FixPlan(prop.remediation)
-        return self.blame(sc), self.why(sc), self.fix_plan(sc, prop, gf)
+            return self.blame(sc), self.why_given(sc, gf), FixPlan(prop.remediation)
+        return self.blame(sc), self.why_given(sc, gf), self.fix_plan(sc, prop, gf)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,11 @@ class Termination(CauseHandler):
     cause = Cause.TERMINATION
 
     def why(self, sc: Scenario) -> str:
+        return self.why_given(sc, None)
+
+    def why_given(self, sc: Scenario, gf: GraphFacts | None) -> str:
+        """With the state graph: whether some state has no pod Ready (``zero_ready``), when
+        kube-proxy falls back to the terminating pods."""
         b = sc.settings
         lag = b["endpointslice"].hi + b["kube-proxy"].hi
         lb = b.lb
@@ -36,9 +41,9 @@ class Termination(CauseHandler):
                 + (f", and a load balancer with pod IP targets keeps sending new requests until the target is "
                    f"deregistered (up to {b['lb-deregister'].hi:g}s) or fails {lb.unhealthy} health checks"
                    if any(e.ip for e in sc.entries) else "")
-                + ("; and while no pod is Ready (nothing keeps one available during the rollout), kube-proxy "
+                + ("; and while no pod is Ready (the state graph has a state with none available), kube-proxy "
                    "falls back to the terminating pods, so requests reach them until a new pod is Ready"
-                   if sc.fallback and _may_leave_none_ready(sc) else "")
+                   if sc.fallback and gf is not None and gf.zero_ready else "")
                 + ("; the application is taken to stop accepting at SIGTERM (app-close 0s, the default: if it "
                    "keeps serving while it shuts down, state it with zdverify/on-sigterm, e.g. \"drain 5s\")"
                    if b.origins.get("app-close") == "default" and b["app-close"].hi == 0 else ""))
@@ -57,16 +62,6 @@ class Termination(CauseHandler):
 
 
 HANDLER = Termination()
-
-
-def _may_leave_none_ready(sc: Scenario) -> bool:
-    """Can the rollout have no Ready pod at some point (no floor of available pods kept)?"""
-    r = sc.rollout
-    if r.kept > 0 or sc.pair.companions:
-        return False
-    if r.strategy is Strategy.RECREATE or sc.pair.workload.kind is WorkloadKind.POD:
-        return True
-    return r.replicas - r.unavailable <= 0
 
 
 def reaches_not_serving(w: Witness) -> str:
