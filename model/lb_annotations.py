@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable, Mapping
 
-from zdverify.model.assumptions import LB_PROFILES, LBProfile, Settings
+from zdverify.model.assumptions import LB_PROFILES, Settings
 from zdverify.model.source import InputError, Loc
 
 AWS = "service.beta.kubernetes.io/aws-load-balancer-"
@@ -97,5 +97,3 @@ def _number(text: str, annotation: str, field_name: str, loc: Loc) -> float | in
         raise InputError(f"annotation {annotation}: expected 1 or more, got {value}", loc)
     return value if field_name in ("healthy", "unhealthy") else float(value)
 
-
-__all__ = ["for_service", "LBProfile"]

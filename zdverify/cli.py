@@ -188,8 +188,8 @@ def _schedule_of(paths: Sequence[str], prop: str | None, nodes: int | None, k8s_
     found = [r for r in json.loads(render_json(report))["results"] if r["verdict"] == "counterexample"
              and (prop is None or r["property"] == prop) and r[key]]
     if not found:
-        raise InputError(f"no counterexample{f' for {prop}' if prop else ''} to replay: "
-                         f"{'every property is proved' if not any(r.verdict is Verdict.COUNTEREXAMPLE for r in report.results) else 'none matches'}")
+        why = "none matches" if report.verdict is Verdict.COUNTEREXAMPLE else "no property has a counterexample"
+        raise InputError(f"no counterexample{f' for {prop}' if prop else ''} to replay: {why}")
     return found[0][key]
 
 

@@ -127,7 +127,7 @@ while sched() < end:
         kind = "reset"
     except (socket.timeout, TimeoutError):
         kind = "timeout"
-    except OSError as e:
+    except OSError:
         kind = "error"
     finally:
         s.close()
@@ -188,7 +188,7 @@ def _endpoints(pods: Sequence[dict], names: dict[str, int], node_names: Sequence
             for p in pods if p["old"]}
 
 
-def _change(e: Endpoint | None, pod: int, node: int, change: str) -> Endpoint | None:
+def _change(pod: int, node: int, change: str) -> Endpoint | None:
     if change == "ready":
         return Endpoint(pod, node, True, True, False)
     if change == "terminating":
@@ -359,7 +359,7 @@ def _healthy_windows(s: dict[str, Any], node: str, start: float, end: float) -> 
 
 
 def _set(view: dict[int, Endpoint], j: int, node: int, change: str) -> None:
-    e = _change(view.get(j), j, node, change)
+    e = _change(j, node, change)
     if e is None:
         view.pop(j, None)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -101,4 +102,19 @@ def test_a_failure_while_building_removes_what_was_made(no_prestop: dict, monkey
     monkeypatch.setattr(DataPlane, "_pod", broken)
     with pytest.raises(DataPlaneError, match="simulated"):
         replay(no_prestop)
+    assert _namespaces() == before
+
+
+def test_ctrl_c_removes_the_data_plane(no_prestop_report: str) -> None:
+    before = _namespaces()
+    p = subprocess.Popen([sys.executable, "-m", "zdverify", "replay", no_prestop_report], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    assert p.stderr is not None
+    for line in p.stderr:  # wait until the namespaces exist and the run is under way
+        if "replaying" in line:
+            break
+    assert _namespaces() - before  # it did build
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and "interrupted" in err
     assert _namespaces() == before
