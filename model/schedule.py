@@ -32,7 +32,7 @@ def schedule(sc: Scenario, run: Run, timing: Timing | None, v: Violation | None 
 
     pods = tuple(PodSchedule(p.name, p.old, node(p.node), _at(p.created), _at(p.listen), _at(p.ready),
                              _at(p.deleted), _at(p.sigterm), _at(p.close), _at(p.unready), _at(p.exit),
-                             _at(p.sigkill)) for p in tl.pods)
+                             _at(p.sigkill), _at(p.tg_in), _at(p.tg_out)) for p in tl.pods)
     applies = tuple(ProxyApply(node(n), round(t, 6), tl.pods[i].name, change.value)
                     for n, changes in enumerate(tl.applied) for t, i, change in changes)
     health: tuple[NodeHealth, ...] = ()
@@ -41,7 +41,7 @@ def schedule(sc: Scenario, run: Run, timing: Timing | None, v: Violation | None 
         health = tuple(NodeHealth(
             node(n), round((timing.lb_phase[n] if n < len(timing.lb_phase) else 0.0) * lb.interval, 6),
             round(timing.lb_node_resp[n] if n < len(timing.lb_node_resp) else timing.lb_resp, 6),
-            tuple((round(t, 6), ok) for t, ok in tl.lb[n] if not math.isinf(t)))
+            tuple((round(t, 6), ok) for t, ok in tl.lb[n] if not math.isinf(t)), tl.lb[n][0][1])
             for n in range(len(tl.lb)))
     e = v.entry if v is not None else None
     return Schedule(pods, applies, health, tl.request, round(tl.horizon, 6), tuple(names), sc.fallback,
@@ -52,4 +52,7 @@ def schedule(sc: Scenario, run: Run, timing: Timing | None, v: Violation | None 
                     entry=e.kind.value if e is not None else "", entry_local=bool(e and e.local),
                     entry_ip=bool(e and e.ip),
                     lb_checks=(sc.settings.lb.interval, sc.settings.lb.timeout, sc.settings.lb.healthy,
-                               sc.settings.lb.unhealthy))
+                               sc.settings.lb.unhealthy),
+                    fail_open=tl.fail_open, violation_property=v.prop.slug if v is not None else "",
+                    keep_alive=None if tl.keep_alive is None else (tl.keep_alive.idle.value,
+                                                                   tl.keep_alive.client_idle_timeout))

@@ -212,6 +212,9 @@ class PodSchedule:
     unready: float | None  # an old pod's readiness turns false
     exited: float | None
     sigkill: float | None
+    # a load balancer that targets pod IPs sends new connections to the pod from ... until
+    target_in: float | None = None
+    target_out: float | None = None
 
 
 @dataclass(frozen=True)
@@ -233,6 +236,7 @@ class NodeHealth:
     phase: float  # the first check's offset, seconds into the interval
     answer: float  # seconds each check takes to answer
     changes: tuple[tuple[float, bool], ...]  # (instant, healthy) after the start
+    initially: bool = True  # healthy before the rollout (it had a ready local endpoint)
 
 
 @dataclass(frozen=True)
@@ -256,6 +260,11 @@ class Schedule:
     entry_ip: bool = False
     # the load balancer's health checking: interval, timeout (s), healthy and unhealthy counts
     lb_checks: tuple[float, float, int, int] = (0.0, 0.0, 0, 0)
+    fail_open: bool = False  # with no healthy target the load balancer sends to every one
+    violation_property: str = ""
+    # pooled clients (zdverify/keep-alive): what the application does with idle connections
+    # ("close-idle", "connection-close") and the clients' idle timeout (None: never)
+    keep_alive: tuple[str, float | None] | None = None
 
 
 @dataclass(frozen=True)

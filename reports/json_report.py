@@ -69,18 +69,22 @@ def _schedule(s: Schedule) -> dict[str, Any]:
     return {
         "pods": [{"name": p.name, "old": p.old, "node": p.node, "created": p.created, "listening": p.listening,
                   "ready": p.ready, "deleted": p.deleted, "sigterm": p.sigterm, "closed": p.closed,
-                  "unready": p.unready, "exited": p.exited, "sigkill": p.sigkill} for p in s.pods],
+                  "unready": p.unready, "exited": p.exited, "sigkill": p.sigkill, "target_in": p.target_in,
+                  "target_out": p.target_out} for p in s.pods],
         "applies": [{"node": a.node, "t": a.t, "pod": a.pod, "change": a.change} for a in s.applies],
-        "load_balancer": [{"node": h.node, "phase": h.phase, "answer": h.answer,
+        "load_balancer": [{"node": h.node, "phase": h.phase, "answer": h.answer, "initially": h.initially,
                            "changes": [{"t": t, "healthy": ok} for t, ok in h.changes]} for h in s.load_balancer],
         "request": s.request,
         "horizon": s.horizon,
         "nodes": list(s.nodes),
         "fallback": s.fallback,
         "violation": {"t": s.violation_t, "end": s.violation_end, "node": s.violation_node, "pod": s.violation_pod,
-                      "entry": s.entry, "local": s.entry_local, "ip_targets": s.entry_ip},
+                      "entry": s.entry, "local": s.entry_local, "ip_targets": s.entry_ip,
+                      "property": s.violation_property},
         "checks": {"interval": s.lb_checks[0], "timeout": s.lb_checks[1], "healthy": s.lb_checks[2],
-                   "unhealthy": s.lb_checks[3]},
+                   "unhealthy": s.lb_checks[3], "fail_open": s.fail_open},
+        "keep_alive": None if s.keep_alive is None else {"idle": s.keep_alive[0],
+                                                         "client_idle_timeout": s.keep_alive[1]},
     }
 
 

@@ -142,11 +142,17 @@ class _DefaultCommand(click.Command):
               help="A new client connection every this many milliseconds.")
 @click.option("--with-fix", "with_fix", is_flag=True,
               help="Replay the same run with the suggested fix applied (exit 0 when no request fails).")
+@click.option("--balancer", type=click.Choice(["auto", "haproxy", "l4"]), default="auto", show_default=True,
+              help="A health-checking load balancer (Local, pod IP targets) as haproxy checking every node for "
+                   "real, or an L4 DNAT one following the run's verdicts (fails open like an NLB); auto: haproxy "
+                   "where it reproduces the run.")
+@click.option("--client", "client", type=click.Choice(["auto", "new", "pooled"]), default="auto",
+              show_default=True, help="New connections, or pooled keep-alive ones (auto: pooled for connection-reuse).")
 @click.option("--nodes", type=click.IntRange(min=1, max=16), default=None, help="As for verify (manifests only).")
 @click.option("--k8s-version", metavar="X.Y", default=None, help="As for verify (manifests only).")
 @click.option("--lb", "lb", type=click.Choice(list(LB_PROFILES)), default=None, help="As for verify (manifests only).")
 def replay_command(paths: tuple[str, ...], prop: str | None, scale: float, period_ms: int, with_fix: bool,
-                   nodes: int | None, k8s_version: str | None, lb: str | None) -> None:
+                   balancer: str, client: str, nodes: int | None, k8s_version: str | None, lb: str | None) -> None:
     """Replay a counterexample on a real Linux data plane (root, or CAP_NET_ADMIN and
     CAP_SYS_ADMIN; iproute2 and iptables): network namespaces per node and pod,
     kube-proxy-shaped iptables rules applied at each node's own instants, servers that close
@@ -162,7 +168,8 @@ def replay_command(paths: tuple[str, ...], prop: str | None, scale: float, perio
             schedule = load(paths[0], prop, with_fix)
         else:
             schedule = _schedule_of(paths, prop, nodes, k8s_version, lb, with_fix)
-        outcome = replay(schedule, scale, period_ms / 1000, say=lambda text: err.print(f"zdverify replay: {text}"))
+        outcome = replay(schedule, scale, period_ms / 1000, say=lambda text: err.print(f"zdverify replay: {text}"),
+                         lb=balancer, client=client)
     except InputError as e:
         _error(err, "error", e.message, e.loc)
         sys.exit(EXIT_ERROR)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 VIP = "10.96.0.10"
+LB_VIP = "10.100.0.1"  # the L4 load balancer's address, as the outside client sees it
 NODE_PORT = 30080
 POD_PORT = 8080
 TOOLS = ("ip", "iptables", "iptables-restore")
@@ -138,6 +139,8 @@ class DataPlane:
         for other in range(self.nodes):  # the other nodes reach this pod through its node
             if other != i:
                 _run("ip", "-n", self.node_ns(other), "route", "add", f"10.110.{j}.0/24", "via", node_ip(i))
+        # and so does a load balancer that targets pod IPs (in the client's namespace)
+        _run("ip", "-n", self.client_ns, "route", "add", f"10.110.{j}.0/24", "via", node_ip(i))
 
     def apply(self, i: int, endpoints: Sequence[Endpoint], local: bool, fallback: bool) -> None:
         """Node i's kube-proxy writes its rules for these endpoints."""
@@ -146,6 +149,11 @@ class DataPlane:
     def restore(self, i: int, text: str) -> None:
         """Replace node i's iptables tables with ``text`` (iptables-restore, as kube-proxy does)."""
         _run("ip", "netns", "exec", self.node_ns(i), "iptables-restore", input=text)
+
+    def apply_lb(self, targets: Sequence[tuple[str, int]]) -> None:
+        """The L4 load balancer (in the client's namespace) sends new connections to these
+        targets (address, port), spread at random; to none: they are refused."""
+        _run("ip", "netns", "exec", self.client_ns, "iptables-restore", input=lb_rules(targets))
 
     def popen(self, ns: str, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(["ip", "netns", "exec", ns, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -212,3 +220,20 @@ def rules(i: int, endpoints: Sequence[Endpoint], local: bool, fallback: bool) ->
         filt.append(f"-A KUBE-EXTERNAL-SERVICES -d {node_ip(i)}/32 -p tcp --dport {NODE_PORT} -j {how}")
     filt.append("COMMIT")
     return "\n".join(nat + filt) + "\n"
+
+
+def lb_rules(targets: Sequence[tuple[str, int]]) -> str:
+    """iptables-restore input for the L4 load balancer: connections to ``LB_VIP``:80 are
+    DNATed to one of ``targets`` (``statistic`` probabilities, like a KUBE-SVC chain); with no
+    target they are reset. Conntrack keeps an established connection on its target, as a
+    load balancer's flow table does."""
+    nat = ["*nat", ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]",
+           ":POSTROUTING ACCEPT [0:0]", ":ZDV-LB - [0:0]", f"-A OUTPUT -d {LB_VIP}/32 -p tcp --dport 80 -j ZDV-LB"]
+    for k, (address, port) in enumerate(targets):
+        rest = len(targets) - k
+        pick = f"-m statistic --mode random --probability {1 / rest:.5f} " if rest > 1 else ""
+        nat.append(f"-A ZDV-LB {pick}-p tcp -j DNAT --to-destination {address}:{port}")
+    filt = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]"]
+    if not targets:
+        filt.append(f"-A OUTPUT -d {LB_VIP}/32 -p tcp --dport 80 -j REJECT --reject-with tcp-reset")
+    return "\n".join([*nat, "COMMIT", *filt, "COMMIT"]) + "\n"

@@ -7,22 +7,33 @@ its listener and exits at the run's instants; each node's kube-proxy applies eve
 EndpointSlice change at the node's own instant; a client opens a new connection every few
 milliseconds through the violation's entry and records how each ends.
 
-What it covers (version 1), and what not:
+What it covers, and what not:
 
 1. Entries: ClusterIP (the client on the violation's node, through its OUTPUT chain);
    NodePort and a load balancer under Cluster (the client outside, straight to the
-   violation's node's NodePort: the counterexample says which node the request enters); a
-   load balancer under Local: haproxy (when installed) with the profile's interval,
-   timeout, fall and rise checking every node's health port, which answers 200 while the
-   node's kube-proxy has a local ready, non-terminating endpoint (else 503), the client
-   sending through it — the window starts early enough for haproxy to follow the run; it
-   does not fail open. Without haproxy the client sends straight to the node while the
-   run's modelled load balancer finds it healthy. Load balancers that target pod IPs are
-   not replayed (exit 3, said plainly).
-2. ``--with-fix`` replays the same run (same choices and delays) with the fix applied, when
+   violation's node's NodePort: the counterexample says which node the request enters).
+2. A load balancer that checks health (Local, or pod IPs as targets), ``--lb``:
+   ``haproxy`` — real checks with the profile's interval, timeout, fall and rise of every
+   node's health port, which answers 200 while the node's kube-proxy has a local ready,
+   non-terminating endpoint (else 503); the window starts early enough for haproxy to
+   follow the run; it neither fails open nor answers slowly. ``l4`` — an iptables DNAT load
+   balancer in the client's namespace that follows the run's own health verdicts (each
+   node's, or each pod IP target's ``target_in``/``target_out``), spreads new connections
+   over its targets at random, keeps established ones (conntrack), and with no healthy
+   target sends to every node when the profile fails open (an NLB), else resets them.
+   ``auto``: haproxy where it reproduces the run (installed, no slow answers, never a
+   moment without a healthy node that a fail-open profile would send to every node), else l4.
+3. Clients, ``--client``: ``new`` connections every period, or ``pooled`` keep-alive ones
+   (``auto``: pooled for a connection-reuse counterexample) — opened before the
+   violation's pod leaves the rules, one at least reaching it, each sending a request every
+   period and replaced when it fails or is told ``Connection: close``. Pods keep
+   connections alive and follow the run's ``keep_alive`` (close idle connections when they
+   stop accepting, or answer ``Connection: close`` from SIGTERM on).
+4. ``--with-fix`` replays the same run (same choices and delays) with the fix applied, when
    the fix is one the model applies (``fix_schedule``: a preStop sleep, the grace period,
-   minReadySeconds). haproxy as the load balancer and keep-alive clients are not built yet.
-3. IPVS and nftables modes, CNI and overlay effects are outside it.
+   minReadySeconds).
+5. IPVS and nftables modes, CNI and overlay effects are outside it; the health ports
+   answer at once (slow answers are replayed only through l4's verdicts).
 """
 from __future__ import annotations
 
@@ -37,103 +48,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from zdverify.dataplane import NODE_PORT, POD_PORT, VIP, DataPlane, DataPlaneError, Endpoint, node_ip, unavailable
+from zdverify.dataplane import (LB_VIP, NODE_PORT, POD_PORT, VIP, DataPlane, DataPlaneError, Endpoint, node_ip,
+                                pod_ip, unavailable)
 from zdverify.model.source import InputError
+from zdverify.replay_scripts import CLIENT, HAPROXY, HEALTH, POD
 
 LEAD_S = 1.5  # real seconds to start every process before the replayed window opens
 HEALTH_PORT = 10256  # kube-proxy's health check node port
-
-HEALTH = r"""
-import http.server, sys
-path = sys.argv[1]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        try:
-            code = int(open(path).read().strip() or 503)
-        except (OSError, ValueError):
-            code = 503
-        self.send_response(code); self.send_header("Content-Length", "0"); self.end_headers()
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(("0.0.0.0", int(sys.argv[2])), H).serve_forever()
-"""
-
-HAPROXY = """global
-  maxconn 2000
-defaults
-  mode tcp
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-frontend fe
-  bind 127.0.0.1:8080
-  default_backend nodes
-backend nodes
-  balance roundrobin
-  option httpchk GET /healthz
-  timeout check {timeout}ms
-  default-server inter {interval}ms fall {fall} rise {rise} port {port}
-{servers}
-"""
 MARGIN_S = 3.0  # schedule seconds replayed before the violation and after it ends
-
-POD = r"""
-import socket, sys, threading, time
-t0, scale, listen, close, leave, port = map(float, sys.argv[1:7])
-def wait(t):
-    d = t0 + t * scale - time.time()
-    if d > 0:
-        time.sleep(d)
-wait(listen)
-srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("0.0.0.0", int(port))); srv.listen(128); srv.settimeout(0.02)
-open_ = [True]
-def serve():
-    while open_[0]:
-        try:
-            c, _ = srv.accept()
-        except (socket.timeout, OSError):
-            continue
-        try:
-            c.settimeout(1); c.recv(256); c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
-        except OSError:
-            pass
-        c.close()
-threading.Thread(target=serve, daemon=True).start()
-wait(close); open_[0] = False; time.sleep(0.03); srv.close()
-wait(leave)
-"""
-
-CLIENT = r"""
-import socket, sys, time
-t0, scale, start, end, period, host, port = sys.argv[1:8]
-t0, scale, start, end, period, port = float(t0), float(scale), float(start), float(end), float(period), int(port)
-windows = [tuple(map(float, w.split(":"))) for w in sys.argv[8].split(",") if w]
-def sched():
-    return (time.time() - t0) / scale
-while time.time() < t0 + start * scale:
-    time.sleep(0.001)
-while sched() < end:
-    t = sched()
-    if windows and not any(a <= t < b for a, b in windows):
-        time.sleep(period); continue
-    s = socket.socket(); s.settimeout(1.0)
-    try:
-        s.connect((host, port)); s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-        kind = "ok" if s.recv(64).startswith(b"HTTP/1.0 200") else "reset"
-    except ConnectionRefusedError:
-        kind = "refused"
-    except ConnectionResetError:
-        kind = "reset"
-    except (socket.timeout, TimeoutError):
-        kind = "timeout"
-    except OSError:
-        kind = "error"
-    finally:
-        s.close()
-    print(f"{t:.4f} {kind}", flush=True)
-    time.sleep(max(0.0, period - (sched() - t) * scale))
-"""
+LB_MODES = ("auto", "haproxy", "l4")
+CLIENT_MODES = ("auto", "new", "pooled")
 
 
 @dataclass(frozen=True)
@@ -147,13 +71,15 @@ class Outcome:
     violation: tuple[float, float]
     node: str
     pod: str
+    pooled: bool = False  # requests on pooled keep-alive connections, not new ones
 
     def text(self, scale: float, with_fix: bool = False) -> str:
         kinds: dict[str, list[float]] = {}
         for t, kind in self.failed:
             kinds.setdefault(kind, []).append(t)
         lines = [f"replayed t={self.start:.2f}s..{self.end:.2f}s of the run (time scale {scale:g}): "
-                 f"{self.requests} new connections, {len(self.failed)} failed"]
+                 f"{self.requests} {'requests on pooled connections' if self.pooled else 'new connections'}, "
+                 f"{len(self.failed)} failed"]
         for kind, ts in sorted(kinds.items()):
             lines.append(f"  {len(ts)} {kind} between t={min(ts):.2f}s and t={max(ts):.2f}s")
         a, b = self.violation
@@ -198,77 +124,160 @@ def _change(pod: int, node: int, change: str) -> Endpoint | None:
     return None  # removed
 
 
+@dataclass(frozen=True)
+class Modes:
+    """How the run's entry is built: ``lb`` — ``direct`` (the client sends straight to the
+    violation's node or the ClusterIP), ``haproxy`` (real health checks of every node's
+    health port), ``l4`` (a DNAT load balancer following the run's health verdicts, failing
+    open when the profile does; pod IPs as targets); ``client`` — ``new`` connections or
+    ``pooled`` keep-alive ones."""
+
+    lb: str
+    client: str
+
+
+def modes(s: dict[str, Any], lb: str = "auto", client: str = "auto") -> Modes:
+    """The modes for this run (``auto``: what reproduces the model's load balancer here)."""
+    v = s["violation"]
+    checked = v["entry"] == "load balancer" and (v["local"] or v["ip_targets"])
+    if not checked:
+        mode = "direct"
+    elif lb == "haproxy":
+        if v["ip_targets"]:
+            raise DataPlaneError("haproxy checks nodes' health ports; a load balancer that targets pod IPs "
+                                 "is replayed with --lb l4")
+        if shutil.which("haproxy") is None:
+            raise DataPlaneError("needs haproxy (Debian package haproxy), or --lb l4")
+        mode = "haproxy"
+    elif lb == "l4" or v["ip_targets"]:
+        mode = "l4"
+    else:  # haproxy neither fails open nor answers slowly: those runs follow the verdicts
+        slow = any(h["answer"] > 0 for h in s["load_balancer"])
+        opens = bool(s["checks"].get("fail_open")) and any(
+            not targets for _, targets in _lb_targets(s, 0.0, s["horizon"], fail_open=False))
+        mode = "haproxy" if shutil.which("haproxy") and not slow and not opens else "l4"
+    pooled = v.get("property") == "connection-reuse" if client == "auto" else client == "pooled"
+    return Modes(mode, "pooled" if pooled else "new")
+
+
 def replay(s: dict[str, Any], scale: float = 1.0, period: float = 0.02,
-           say: Callable[[str], None] = lambda _: None) -> Outcome:
+           say: Callable[[str], None] = lambda _: None, lb: str = "auto", client: str = "auto") -> Outcome:
     """Build the data plane, drive the run around its violation, tear everything down."""
     why = unavailable()
     if why:
         raise DataPlaneError(why)
-    v = s["violation"]
-    if v["ip_targets"]:
-        raise DataPlaneError("load balancers that target pod IPs are not replayed yet")
+    m = modes(s, lb, client)
+    start, end = _window(s, m)
     nodes = list(s["nodes"])
     pods = s["pods"]
-    names = {p["name"]: j for j, p in enumerate(pods)}
-    # from before the violation until its pod has exited (later under a fix) and a margin;
-    # with haproxy, early enough for its checks to follow the run to the violation
-    gone = next((p["exited"] for p in pods if p["name"] == v["pod"] and p["exited"] is not None), v["end"])
-    lead = _haproxy_lead(s) if _use_haproxy(s) else 0.0
-    start, end = max(0.0, v["t"] - MARGIN_S - lead), max(v["end"], gone) + MARGIN_S
     plane = DataPlane(len(nodes), [nodes.index(p["node"]) for p in pods])
     previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     work = Path(tempfile.mkdtemp(prefix="zdv-replay-"))  # health state files, haproxy's config
     try:
-        say(f"building {len(nodes)} node and {len(pods)} pod namespaces")
+        say(f"building {len(nodes)} node and {len(pods)} pod namespaces (load balancer: {m.lb}, "
+            f"client: {m.client} connections)")
         plane.build()
-        return _drive(plane, s, names, nodes, start, end, scale, period, say, work)
+        return _drive(plane, s, m, start, end, scale, period, say, work)
     finally:
         plane.close()
         shutil.rmtree(work, ignore_errors=True)
         signal.signal(signal.SIGTERM, previous)
 
 
-def _drive(plane: DataPlane, s: dict[str, Any], names: dict[str, int], nodes: list[str], start: float,
-           end: float, scale: float, period: float, say: Callable[[str], None], work: Path) -> Outcome:
-    v = s["violation"]
+def _window(s: dict[str, Any], m: Modes) -> tuple[float, float]:
+    """The schedule seconds replayed: from before the violation (with haproxy, early enough
+    for its checks to follow the run; pooled, before the connections' pod left the rules)
+    until its pod has exited (later under a fix) and a margin."""
+    v, pods = s["violation"], s["pods"]
+    if m.client == "pooled":
+        first = min((a["t"] for a in s["applies"] if a["pod"] == v["pod"]), default=v["t"])
+        return max(0.0, min(first, v["t"]) - 1.0), v["t"] + 2 * MARGIN_S
+    gone = next((p["exited"] for p in pods if p["name"] == v["pod"] and p["exited"] is not None), v["end"])
+    lead = _haproxy_lead(s) if m.lb == "haproxy" else 0.0
+    return max(0.0, v["t"] - MARGIN_S - lead), max(v["end"], gone) + MARGIN_S
+
+
+def _drive(plane: DataPlane, s: dict[str, Any], m: Modes, start: float, end: float, scale: float, period: float,
+           say: Callable[[str], None], work: Path) -> Outcome:
+    v, nodes = s["violation"], list(s["nodes"])
+    names = {p["name"]: j for j, p in enumerate(s["pods"])}
     local, fallback = bool(v["local"]), bool(s["fallback"])
     views = [dict(_endpoints(s["pods"], names, nodes)) for _ in nodes]
     changes = sorted((a["t"], nodes.index(a["node"]), names[a["pod"]], a["change"]) for a in s["applies"])
     for t, i, j, change in changes:  # the state when the window opens
         if t < start:
             _set(views[i], j, plane.pods[j], change)
-    health = _health_servers(plane, len(nodes), work) if _use_haproxy(s) else []
+    health = _health_servers(plane, len(nodes), work) if m.lb == "haproxy" else []
     for i in range(len(nodes)):
         _apply(plane, i, views[i], local, fallback, health)
-    launch = _haproxy_launch(s, nodes.index(v["node"]), start) if health else start
+    lb_events = _lb_targets(s, start, end) if m.lb == "l4" else []
+    if lb_events:
+        plane.apply_lb(lb_events[0][1])
+    node = nodes.index(v["node"]) if v["node"] in nodes else 0  # IP targets: "load-balancer"
+    launch = _haproxy_launch(s, node, start) if health else start
     t0 = time.time() + LEAD_S + (start - launch) * scale - start * scale  # schedule t happens at t0 + t * scale
+    idle = (s.get("keep_alive") or {}).get("idle", "-")
     procs = [plane.popen(plane.pod_ns(j), sys.executable, "-c", POD, *map(str, (
         t0, scale, max(_num(p["listening"], -1e9), start - 1), _num(p["closed"], 1e9), _num(p["exited"], 1e9),
-        POD_PORT))) for j, p in enumerate(s["pods"]) if _num(p["exited"], 1e9) > start]
-    node = nodes.index(v["node"])
+        POD_PORT, _num(p["sigterm"], 1e9), p["name"], idle))) for j, p in enumerate(s["pods"])
+        if _num(p["exited"], 1e9) > start]
     if health:  # converged before the window, its checks of the violation's node on the run's phase
         _haproxy(plane, s, node, t0, scale, launch, work)
-    client = _client(plane, s, v, node, t0, scale, start, end, period)
+    client = _client(plane, m, v, node, t0, scale, start, end, period)
     say(f"replaying t={start:.2f}s..{end:.2f}s in real time (x{scale:g})")
-    for t, i, j, change in changes:
-        if start <= t < end:
-            _sleep_until(t0 + t * scale)
-            _set(views[i], j, plane.pods[j], change)
-            _apply(plane, i, views[i], local, fallback, health)
-    out, err = client.communicate(timeout=(end - start) * scale + 30)
+    events: list[tuple[float, Callable[[], None]]] = [
+        (t, lambda i=i, j=j, change=change: (_set(views[i], j, plane.pods[j], change),
+                                             _apply(plane, i, views[i], local, fallback, health)))
+        for t, i, j, change in changes if start <= t < end]
+    events += [(t, lambda targets=targets: plane.apply_lb(targets)) for t, targets in lb_events[1:]]
+    for t, act in sorted(events, key=lambda e: e[0]):
+        _sleep_until(t0 + t * scale)
+        act()
+    out, err = client.communicate(timeout=(end - start) * scale + 60)
     for p in procs:
         p.kill()
     lines = [line.split() for line in out.splitlines() if line.strip()]
     if client.returncode not in (0, None) and not lines:
         raise DataPlaneError(f"the client failed: {err.strip()[-300:]}")
     failed = tuple((float(t), kind) for t, kind in lines if kind != "ok")
-    return Outcome(len(lines), failed, start, end, (v["t"], v["end"]), v["node"], v["pod"])
+    return Outcome(len(lines), failed, start, end, (v["t"], v["end"]), v["node"], v["pod"], m.client == "pooled")
 
 
-def _use_haproxy(s: dict[str, Any]) -> bool:
-    v = s["violation"]
-    return v["entry"] == "load balancer" and bool(v["local"]) and shutil.which("haproxy") is not None \
-        and bool(s.get("checks", {}).get("interval"))
+def _lb_targets(s: dict[str, Any], start: float, end: float,
+                fail_open: bool | None = None) -> list[tuple[float, list[tuple[str, int]]]]:
+    """The L4 load balancer's targets from ``start`` on, at each instant they change: under
+    Local, the nodes its checks find healthy (every node when none is and it fails open —
+    the profile's, unless ``fail_open`` says); with IP targets, the pods it sends to."""
+    v, nodes = s["violation"], list(s["nodes"])
+    if v["ip_targets"]:
+        spans = [(_since(p), _num(p["target_out"], math.inf), (pod_ip(j), POD_PORT)) for j, p in enumerate(s["pods"])]
+    else:
+        spans = []
+        for h in s["load_balancer"]:
+            healthy, since = h.get("initially", True), -math.inf
+            for c in h["changes"]:
+                if c["healthy"] != healthy:
+                    if healthy:
+                        spans.append((since, c["t"], (node_ip(nodes.index(h["node"])), NODE_PORT)))
+                    healthy, since = c["healthy"], c["t"]
+            if healthy:
+                spans.append((since, math.inf, (node_ip(nodes.index(h["node"])), NODE_PORT)))
+    every = [(node_ip(i), NODE_PORT) for i in range(len(nodes))]
+    fail_open = bool(s["checks"].get("fail_open") if fail_open is None else fail_open) and not v["ip_targets"]
+    out: list[tuple[float, list[tuple[str, int]]]] = []
+    for t in sorted({start, *(a for a, _, _ in spans if start < a < end), *(b for _, b, _ in spans if start < b < end)}):
+        targets = sorted({x for a, b, x in spans if a <= t < b})
+        targets = targets or (every if fail_open else [])
+        if not out or out[-1][1] != targets:
+            out.append((t, targets))
+    return out
+
+
+def _since(p: dict[str, Any]) -> float:
+    """When the load balancer starts sending to a pod's IP (an old pod: before the rollout)."""
+    if p["target_in"] is None:
+        return -math.inf if p["old"] else math.inf
+    return float(p["target_in"])
 
 
 def _haproxy_lead(s: dict[str, Any]) -> float:
@@ -324,38 +333,18 @@ def _haproxy(plane: DataPlane, s: dict[str, Any], node: int, t0: float, scale: f
     plane.popen(plane.client_ns, "haproxy", "-f", str(cfg), "-db")
 
 
-def _client(plane: DataPlane, s: dict[str, Any], v: dict[str, Any], node: int, t0: float, scale: float,
+def _client(plane: DataPlane, m: Modes, v: dict[str, Any], node: int, t0: float, scale: float,
             start: float, end: float, period: float):
-    if _use_haproxy(s):
-        return plane.popen(plane.client_ns, sys.executable, "-c", CLIENT, str(t0), str(scale), str(start), str(end),
-                           str(period), "127.0.0.1", "8080", "")
-    if v["entry"] == "ClusterIP":
-        ns, host, port, windows = plane.node_ns(node), VIP, 80, ""
+    if m.lb == "haproxy":
+        ns, host, port = plane.client_ns, "127.0.0.1", 8080
+    elif m.lb == "l4":
+        ns, host, port = plane.client_ns, LB_VIP, 80
+    elif v["entry"] == "ClusterIP":
+        ns, host, port = plane.node_ns(node), VIP, 80
     else:
         ns, host, port = plane.client_ns, node_ip(node), NODE_PORT
-        windows = _healthy_windows(s, v["node"], start, end) if v["local"] and v["entry"] == "load balancer" else ""
     return plane.popen(ns, sys.executable, "-c", CLIENT, str(t0), str(scale), str(start), str(end), str(period),
-                       host, str(port), windows)
-
-
-def _healthy_windows(s: dict[str, Any], node: str, start: float, end: float) -> str:
-    """When the run's load balancer sends new flows to ``node`` (Local: while healthy)."""
-    health = next((h for h in s["load_balancer"] if h["node"] == node), None)
-    if health is None:
-        return ""
-    healthy, since, out = True, start, []
-    for c in health["changes"]:
-        if c["t"] <= start:
-            healthy = c["healthy"]
-            continue
-        if healthy and not c["healthy"]:
-            out.append(f"{since}:{min(c['t'], end)}")
-        elif c["healthy"] and not healthy:
-            since = c["t"]
-        healthy = c["healthy"]
-    if healthy:
-        out.append(f"{since}:{end}")
-    return ",".join(out) or f"{end}:{end}"
+                       host, str(port), m.client, v["pod"] if m.client == "pooled" else "")
 
 
 def _set(view: dict[int, Endpoint], j: int, node: int, change: str) -> None:

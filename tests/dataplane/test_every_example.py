@@ -24,10 +24,7 @@ from example_options import OPTIONS  # noqa: E402
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.yaml"))
 SCALE = 0.5
 # known gaps of the replay (README, "Replaying a counterexample"), not of the model
-KNOWN = {
-    "haproxy-cadence.yaml": "the counterexample needs slow health-check answers; the replay's health ports answer at once",
-    "local-no-healthy-node.yaml": "the counterexample needs a load balancer that fails open (an NLB); haproxy does not",
-}
+KNOWN: dict[str, str] = {}
 
 
 def _flags(name: str) -> list[str]:
@@ -48,7 +45,7 @@ def test_each_counterexample_fails_on_a_real_data_plane(name: str) -> None:
         pytest.xfail(KNOWN[name])
     done = subprocess.run([sys.executable, "-m", "zdverify", str(ROOT / "examples" / name), "-o", "json",
                            "--likelihood-runs", "0", *_flags(name)], capture_output=True, text=True, timeout=600)
-    observed = ("startup", "termination", "no-endpoint", "no-healthy-target")
+    observed = ("startup", "termination", "no-endpoint", "no-healthy-target", "connection-reuse")
     results = [r for r in json.loads(done.stdout)["results"] if r["verdict"] == "counterexample" and r["schedule"]
                and r["property"] in observed]
     if not results:
@@ -62,5 +59,6 @@ def test_each_counterexample_fails_on_a_real_data_plane(name: str) -> None:
     assert any(t >= a - 0.2 for t, _ in out.failed), f"{r['property']}: {out.text(SCALE)}"
     if r["fix_schedule"]:
         fixed = replay(r["fix_schedule"], scale=SCALE)
-        kinds = ("refused", "reset") if r["property"] in ("startup", "termination") else ("refused", "reset", "timeout")
+        kinds = {"startup": ("refused", "reset"), "termination": ("refused", "reset"),
+                 "connection-reuse": ("reset", "closed")}.get(r["property"], ("refused", "reset", "timeout"))
         assert not [f for f in fixed.failed if f[1] in kinds], f"{r['property']} fixed: {fixed.text(SCALE, True)}"

@@ -74,10 +74,10 @@ def test_a_local_counterexample_through_haproxy_and_its_fix(tmp_path_factory: py
     interval, fall and rise, keeps sending to a node after its last pod closed; the
     suggested preStop closes the window (replayed twice and three times as fast)."""
     report = _report(tmp_path_factory, "recommended-local.yaml")
-    out = replay(load(report, "termination"), scale=0.5)
+    out = replay(load(report, "termination"), scale=0.5, lb="haproxy")
     a, b = out.violation
     assert any(a - 0.2 <= t <= b + 0.2 for t, _ in out.failed), out.text(0.5)
-    fixed = replay(load(report, "termination", with_fix=True), scale=0.3)
+    fixed = replay(load(report, "termination", with_fix=True), scale=0.3, lb="haproxy")
     assert fixed.failed == (), fixed.text(0.3, with_fix=True)
 
 
@@ -118,3 +118,44 @@ def test_ctrl_c_removes_the_data_plane(no_prestop_report: str) -> None:
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130 and "interrupted" in err
     assert _namespaces() == before
+
+
+def test_a_fail_open_load_balancer_sends_to_a_node_without_an_endpoint(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """local-no-healthy-node through the L4 load balancer (an NLB, which fails open): while
+    it finds no node healthy it sends to every node, and a node with no local endpoint drops
+    the connection; the suggested minReadySeconds replays without a failure."""
+    report = _report(tmp_path_factory, "local-no-healthy-node.yaml")
+    s = load(report, "no-healthy-target")
+    out = replay(s, scale=0.5)
+    a, b = out.violation
+    assert out.failed and all(a - 0.2 <= t <= b + 0.2 for t, _ in out.failed), out.text(0.5)
+    fixed = replay(load(report, "no-endpoint", with_fix=True), scale=0.3)
+    assert fixed.requests > 50 and fixed.failed == (), fixed.text(0.3, with_fix=True)
+
+
+def test_a_load_balancer_that_targets_pod_ips(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """ip-targets-no-gate: the load balancer drops the old pods' IPs before a new one is
+    healthy; with no target every new connection fails, inside the predicted window only."""
+    s = load(_report(tmp_path_factory, "ip-targets-no-gate.yaml"), "no-endpoint")
+    out = replay(s, scale=0.3)
+    a, b = out.violation
+    assert len(out.failed) > 10 and all(a - 0.2 <= t <= b + 0.2 for t, _ in out.failed), out.text(0.3)
+    assert out.requests > len(out.failed)  # before and after the window: served
+
+
+def test_pooled_connections_meet_the_closed_connection(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """pooled-clients: a keep-alive connection stays on its pod after the endpoint is gone,
+    and the request sent on it when the application closes idle connections fails; answering
+    "Connection: close" from SIGTERM on (the suggested fix, the pod draining on) moves the
+    clients to another pod without a failure."""
+    s = load(_report(tmp_path_factory, "pooled-clients.yaml"), "connection-reuse")
+    out = replay(s, scale=0.5)
+    a, _ = out.violation
+    assert out.pooled and out.failed and all(t >= a - 0.1 for t, _ in out.failed), out.text(0.5)
+    assert {kind for _, kind in out.failed} <= {"reset", "closed"}
+    s["keep_alive"] = {"idle": "connection-close", "client_idle_timeout": 90.0}
+    for p in s["pods"]:  # drain 95 s: stops accepting and exits long after the window
+        if p["sigterm"] is not None:
+            p["closed"] = p["exited"] = p["sigterm"] + 95
+    fixed = replay(s, scale=0.5)
+    assert fixed.requests > 100 and fixed.failed == (), fixed.text(0.5, with_fix=True)

@@ -37,7 +37,10 @@ def test_the_schedule_agrees_with_the_trace(monkeypatch) -> None:
     doc = json.loads(render_json(report))
     cex = [r for r in doc["results"] if r["verdict"] == "counterexample"]
     assert cex and all(set(r["schedule"]) == {"pods", "applies", "load_balancer", "request", "horizon", "nodes",
-                                                          "fallback", "violation", "checks"} for r in cex)
+                                                          "fallback", "violation", "checks", "keep_alive"}
+                          for r in cex)
+    assert all(r["schedule"]["violation"]["property"] == r["property"] for r in cex)
+    assert all(set(h) >= {"initially", "changes"} for r in cex for h in r["schedule"]["load_balancer"])
 
 
 def test_the_fix_comes_as_data_with_the_same_run_fixed(monkeypatch) -> None:
@@ -56,3 +59,23 @@ def test_the_fix_comes_as_data_with_the_same_run_fixed(monkeypatch) -> None:
     assert "spec.minReadySeconds" in edits and edits["spec.minReadySeconds"].replaces == "0"
     advice = verify(["examples/article-pod.yaml"]).results  # a bare Pod: advice, not data
     assert all(x.fix_edits == () and x.fix_schedule is None for x in advice if x.property.slug == "no-endpoint")
+
+
+def test_ip_targets_keep_alive_and_fail_open_are_in_the_schedule(monkeypatch) -> None:
+    """What an L4 load balancer and pooled clients need: when each pod IP target is sent to,
+    whether the profile fails open, what the application does with idle connections."""
+    monkeypatch.chdir(ROOT)
+    [ip] = verify(["examples/ip-targets-no-gate.yaml"], select=["no-endpoint"]).results
+    s = ip.schedule
+    assert s.entry_ip and s.violation_node == "load-balancer"
+    olds = [p for p in s.pods if p.old]
+    news = [p for p in s.pods if not p.old]
+    assert all(p.target_in is None and p.target_out is not None for p in olds)  # sent to before the rollout
+    assert all(p.target_out is None for p in news)
+    # the violation: no target at all while the load balancer waits for a new one
+    assert max(p.target_out for p in olds) <= s.violation_t < min(p.target_in or 1e9 for p in news)
+    [pooled] = verify(["examples/pooled-clients.yaml"], select=["connection-reuse"]).results
+    assert pooled.schedule.keep_alive == ("close-idle", 90.0)
+    assert pooled.schedule.violation_property == "connection-reuse"
+    [nlb] = verify(["examples/local-no-healthy-node.yaml"], select=["no-healthy-target"]).results
+    assert nlb.schedule.fail_open and {h.initially for h in nlb.schedule.load_balancer} == {True, False}
