@@ -1,10 +1,9 @@
 """Parse durations (``30s``, ``1m30s``, ``500ms``) and ranges (``0s..5s``) with lark."""
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
-
 from lark import Lark, Transformer, UnexpectedInput
+
+from zdverify.grammar.compiled import lalr
 
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -29,10 +28,8 @@ class _ToSeconds(Transformer):
         return (items[0], items[1])
 
 
-@cache
 def _parser() -> Lark:
-    text = resources.files("zdverify.grammar").joinpath("duration.lark").read_text()
-    return Lark(text, parser="lalr", strict=True)
+    return lalr("duration.lark")
 
 
 def parse_range(text: str) -> tuple[float, float]:

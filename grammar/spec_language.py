@@ -11,13 +11,12 @@ import difflib
 import re
 from dataclasses import dataclass
 from enum import Enum
-from functools import cache
-from importlib import resources
 from typing import Union
 
 from lark import Lark, Token, Transformer, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, \
     UnexpectedToken
 
+from zdverify.grammar.compiled import lalr
 from zdverify.grammar.durations import DurationError, parse_range
 from zdverify.model.source import InputError, Loc
 
@@ -215,10 +214,11 @@ _TOKEN_TEXT = {
 }
 
 
-@cache
+SPEC_OPTIONS = {"propagate_positions": True, "maybe_placeholders": True}
+
+
 def _parser() -> Lark:
-    text = resources.files("zdverify.grammar").joinpath("spec.lark").read_text()
-    return Lark(text, parser="lalr", strict=True, propagate_positions=True, maybe_placeholders=True)
+    return lalr("spec.lark", **SPEC_OPTIONS)
 
 
 def _suggest(word: str, known: list[str]) -> str:

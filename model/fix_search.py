@@ -11,10 +11,17 @@ from zdverify.model.checker.properties import SOLVER_TIMEOUT_MS, Query
 from zdverify.model.scenario import Scenario
 
 
-def proved(variant: Scenario, queries: Sequence[Query]) -> bool:
-    """Is every query unsat on ``variant`` (an unknown counts as not proved)?"""
+def context() -> z3.Context:
+    """A Z3 context for one fix search: every variant it tries shares it."""
+    return z3.Context()
+
+
+def proved(variant: Scenario, queries: Sequence[Query], ctx: z3.Context | None = None) -> bool:
+    """Is every query unsat on ``variant`` (an unknown counts as not proved)? A fix search
+    passes one ``ctx`` for all its variants (each query has its own solver)."""
+    ctx = ctx if ctx is not None else z3.Context()
     for q in queries:
-        enc = Encoding(variant, z3.Context())
+        enc = Encoding(variant, ctx)
         enc.solver.set("timeout", SOLVER_TIMEOUT_MS)
         q.build(enc)
         if enc.solver.check() != z3.unsat:

@@ -39,7 +39,7 @@ def estimate(sc: Scenario, prop: Property, runs: int, seed: int = 0) -> Likeliho
     rng = random.Random(seed)
     runs = runs_for(sc.rollout.replicas, runs)
     failed = sum(1 for choices, timing in random_timings(sc, rng, runs, uniform=True)
-                 if simulate(sc, choices, timing).first(prop) is not None)
+                 if simulate(sc, choices, timing, trace=False).first(prop) is not None)
     low, high = wilson(failed, runs)
     return Likelihood(failed, runs, low, high, seed, DISTRIBUTION)
 

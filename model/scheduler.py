@@ -323,6 +323,13 @@ def _eligible_domains(template: PodTemplate, nodes: Sequence[Node] | int, key: s
     return len({n.labels[key] for n in eligible if key in n.labels})
 
 
+def has_preferences(template: PodTemplate) -> bool:
+    """Does the template have rules ``discouraged`` reads (preferred affinities, ScheduleAnyway
+    spreads)?"""
+    return bool(template.preferred_node_terms or template.preferred_anti_affinity
+                or any(not c.hard for c in template.spread))
+
+
 def discouraged(template: PodTemplate, namespace: str, nodes: Sequence[Node] | int, feasible: Sequence[int],
                 placed: Sequence[tuple[str, int, Sequence[tuple[str, int]]]]) -> list[tuple[str, Loc]]:
     """What preferred rules say about a run's placements: (text, where) for each rule some pod

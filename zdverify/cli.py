@@ -138,8 +138,9 @@ class _DefaultCommand(click.Command):
               help="Replay this property's first counterexample (default: the first counterexample).")
 @click.option("--time-scale", "scale", type=click.FloatRange(min=0.05, max=10), default=1.0, show_default=True,
               help="Real seconds per second of the run (0.5: twice as fast).")
-@click.option("--period-ms", "period_ms", type=click.IntRange(min=2, max=1000), default=20, show_default=True,
-              help="A new client connection every this many milliseconds.")
+@click.option("--period-ms", "period_ms", type=click.IntRange(min=2, max=1000), default=None,
+              help="A new client connection every this many milliseconds.  [default: 20, shorter (down to 2) "
+                   "when the predicted window is short]")
 @click.option("--with-fix", "with_fix", is_flag=True,
               help="Replay the same run with the suggested fix applied (exit 0 when no request fails).")
 @click.option("--balancer", type=click.Choice(["auto", "haproxy", "l4"]), default="auto", show_default=True,
@@ -151,7 +152,7 @@ class _DefaultCommand(click.Command):
 @click.option("--nodes", type=click.IntRange(min=1, max=16), default=None, help="As for verify (manifests only).")
 @click.option("--k8s-version", metavar="X.Y", default=None, help="As for verify (manifests only).")
 @click.option("--lb", "lb", type=click.Choice(list(LB_PROFILES)), default=None, help="As for verify (manifests only).")
-def replay_command(paths: tuple[str, ...], prop: str | None, scale: float, period_ms: int, with_fix: bool,
+def replay_command(paths: tuple[str, ...], prop: str | None, scale: float, period_ms: int | None, with_fix: bool,
                    balancer: str, client: str, nodes: int | None, k8s_version: str | None, lb: str | None) -> None:
     """Replay a counterexample on a real Linux data plane (root, or CAP_NET_ADMIN and
     CAP_SYS_ADMIN; iproute2 and iptables): network namespaces per node and pod,
@@ -168,7 +169,8 @@ def replay_command(paths: tuple[str, ...], prop: str | None, scale: float, perio
             schedule = load(paths[0], prop, with_fix)
         else:
             schedule = _schedule_of(paths, prop, nodes, k8s_version, lb, with_fix)
-        outcome = replay(schedule, scale, period_ms / 1000, say=lambda text: err.print(f"zdverify replay: {text}"),
+        period = None if period_ms is None else period_ms / 1000
+        outcome = replay(schedule, scale, period, say=lambda text: err.print(f"zdverify replay: {text}"),
                          lb=balancer, client=client)
     except InputError as e:
         _error(err, "error", e.message, e.loc)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from zdverify.model.candidates import queries
 from zdverify.model.causes.handler import CauseHandler, Witness, claim_fails, via
 from zdverify.model.checker.graph import GraphFacts, facts
-from zdverify.model.fix_search import proved, smallest
+from zdverify.model.fix_search import context, proved, smallest
 from zdverify.model.objects import Field, Strategy, WorkloadKind
 from zdverify.model.scenario import Scenario
 from zdverify.model.verdict import Blame, Cause, Property
@@ -106,10 +106,11 @@ HANDLER = NoHealthyTarget()
 def minimal_min_ready(sc: Scenario, prop: Property, gf: GraphFacts) -> int | None:
     """Smallest ``minReadySeconds`` (whole seconds, up to 600) under which the checker proves
     ``prop``; None if none does."""
+    ctx = context()  # one for the whole search
 
     def safe(n: int) -> bool:
         variant = replace(sc, min_ready=float(n))
-        return proved(variant, queries(prop, variant, gf))
+        return proved(variant, queries(prop, variant, gf), ctx)
 
     b, lb = sc.settings, sc.settings.lb
     guess = math.ceil(b["endpointslice"].hi + b["kube-proxy"].hi + lb.add_max) + 1

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from zdverify.model.fix_search import proved, smallest
+from zdverify.model.fix_search import context, proved, smallest
 from zdverify.model.causes.handler import CauseHandler, FixPlan, Witness, claim_fails, via
 from zdverify.model.candidates import queries
 from zdverify.model.checker.properties import Query
@@ -287,10 +287,11 @@ def minimal_prestop(sc: Scenario, make: Callable[[Scenario], list[Query]]) -> in
     """Smallest preStop sleep (whole seconds, up to 600) under which ``make``'s queries are
     all unsat, with the grace period raised to keep SIGKILL after the requests drain."""
     b = sc.settings
+    ctx = context()  # one for the whole search
 
     def safe(n: int) -> bool:
         variant = prestop_variant(sc, n)
-        return proved(variant, make(variant))
+        return proved(variant, make(variant), ctx)
 
     guess = math.ceil(b["kubelet"].hi + b["endpointslice"].hi + b["kube-proxy"].hi
                       + b.lb.removal_max + b["controller"].hi) + 1

@@ -36,15 +36,23 @@ def victims(s: SimState, t: float, k: int) -> list[SimPod]:
     """The k old pods the ReplicaSet controller deletes at ``t``: ``ActivePodsWithRanks``
     (controller_utils.go), see simplification 3."""
     alive = [p for p in s.olds if p.deleted == INF]
-    alive.sort(key=lambda p: (-active_on(s, t, p.node), s.preference[p.index]))
+    per_node = active_per_node(s, t)  # counted once: per pod it would be quadratic in the replicas
+    alive.sort(key=lambda p: (-per_node.get(p.node, 0), s.preference[p.index]))
     return alive[:k]
 
 
-def active_on(s: SimState, t: float, node: int) -> int:
-    """The Deployment's pods on ``node`` at ``t`` as rule 5 counts them: old pods not
-    deleted, new pods bound there."""
-    return (sum(1 for p in s.olds if p.deleted > t and p.node == node)
-            + sum(1 for p in s.news if p.created <= t and p.node == node))
+def active_per_node(s: SimState, t: float) -> dict[int, int]:
+    """The Deployment's pods per node at ``t`` as rule 5 counts them: old pods not deleted,
+    new pods bound there."""
+    out: dict[int, int] = {}
+    for p in s.olds:
+        if p.deleted > t:
+            out[p.node] = out.get(p.node, 0) + 1
+    for p in s.news:
+        if p.created <= t:
+            out[p.node] = out.get(p.node, 0) + 1
+    return out
+
 
 
 def recreate_sync(s: SimState, t: float) -> None:
@@ -99,7 +107,8 @@ def rolling_sync(s: SimState, t: float) -> None:
                    f"scales old ReplicaSet to {s.old_spec} ({n_avail} new available, maxUnavailable {unavailable})",
                    s.loc_of(Field.MAX_UNAVAILABLE))
             # say why these pods: the ranking counts the Deployment's pods on each node
-            doomed = [(p, active_on(s, t, p.node)) for p in victims(s, t, k)]
+            per_node = active_per_node(s, t)
+            doomed = [(p, per_node.get(p.node, 0)) for p in victims(s, t, k)]
             for p, there in doomed:
                 delete_old(s, t, p, f", with {there} of the Deployment's pods: fullest nodes go first"
                            if len(s.feasible) > 1 else "")

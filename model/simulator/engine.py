@@ -56,9 +56,12 @@ __all__ = ["Run", "Violation", "simulate"]  # Run and Violation: the run's vocab
 INF = math.inf
 
 
-def simulate(sc: Scenario, choices: Choices, timing: Timing) -> Run:
+def simulate(sc: Scenario, choices: Choices, timing: Timing, trace: bool = True) -> Run:
+    """The run these choices and delays make. ``trace=False``: without the trace's steps
+    (the timeline and every verdict are the same; a search checks candidates so, then
+    simulates the one it prints again with them)."""
     run = Run(node_names=tuple(sc.node_name(i) for i in range(sc.nodes)), drain=sc.drain is not None)
-    s = SimState(sc, choices, timing, run)
+    s = SimState(sc, choices, timing, run, trace=trace)
     scheduler.place_old(s)
     _start(s)
     if sc.drain is not None:
@@ -107,7 +110,8 @@ def _start(s: SimState) -> None:
     elif sc.rollout.same_name:  # a StatefulSet's drain: its pods keep their ordinals
         for i, p in enumerate(s.olds):
             p.name = f"{name}-{i}-old"
-    s.run.placements += [(p.name, p.node, [(q.name, q.node) for q in s.olds[:i]]) for i, p in enumerate(s.olds)]
+    if s.preferences:
+        s.run.placements += [(p.name, p.node, [(q.name, q.node) for q in s.olds[:i]]) for i, p in enumerate(s.olds)]
     if sc.drain is not None:
         pass  # the drain loop acts instead of the Deployment controller
     elif sc.paused:

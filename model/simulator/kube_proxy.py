@@ -53,8 +53,9 @@ class Proxies:
             a = max(self.last_apply[n], slice_t + min(max(cyc(c.proxy, n), bproxy.lo), bproxy.hi))
             self.last_apply[n] = a
             self.applied[n].append((a, p, ch))
-            self.s.step(a, Component.KUBE_PROXY, self.s.node_name(n), _PROXY_STEP[ch],
-                        f"applies: {p.name} {ch.value}", pod=p.name)
+            if self.s.trace:  # N changes x N nodes: the text only for a run that is printed
+                self.s.step(a, Component.KUBE_PROXY, self.s.node_name(n), _PROXY_STEP[ch],
+                            f"applies: {p.name} {ch.value}", pod=p.name)
 
 
 def routes(pods: tuple[PodLife, ...], applied: tuple[tuple[float, int, EndpointChange], ...], n: int,

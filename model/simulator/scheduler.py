@@ -45,7 +45,7 @@ def place(s: SimState, choice: int, t: float = 0.0, new: bool = True, among: Seq
     if not nodes:
         return -1
     k = int(choice) % len(nodes)
-    if s.daemon:
+    if s.daemon or not (rules_.limited or rules_.spread):  # no rule can refuse a node
         return nodes[k]
     here = placed(s, t)
     return next((n for n in nodes[k:] + nodes[:k] if rules_.room(n, new, here)), -1)
@@ -135,6 +135,9 @@ def schedule_pending(s: SimState, t: float) -> None:
 
 
 def _record(s: SimState, p: SimPod, t: float) -> None:
-    """The pod's scheduling, with the workload's pods then on nodes."""
+    """The pod's scheduling, with the workload's pods then on nodes (for what preferred rules
+    say about the printed run: only when the template has some)."""
+    if not s.preferences:
+        return
     s.run.placements.append((p.name, p.node, [(q.name, q.node) for q in s.olds if q.exit > t]
                              + [(q.name, q.node) for q in s.news if q.node >= 0 and q is not p]))

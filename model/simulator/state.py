@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from zdverify.model.objects import Field, Strategy, WorkloadKind
 from zdverify.model.run import Choices, Timing
 from zdverify.model.scenario import Scenario
-from zdverify.model.scheduler import Placement
+from zdverify.model.scheduler import Placement, has_preferences
 from zdverify.model.source import Loc
 from zdverify.model.verdict import Component, EventKind, Step
 
@@ -110,6 +110,7 @@ class SimState:
     ordinal: dict[int, int] = field(default_factory=dict)  # StatefulSet: old pod index -> ordinal
     recreated: dict[int, SimPod] = field(default_factory=dict)  # StatefulSet: ordinal -> its new pod
     by_ordinal: dict[int, SimPod] = field(default_factory=dict)  # StatefulSet: ordinal -> its old pod
+    trace: bool = True  # record the trace's steps (off for runs only checked, never printed)
     # read off the scenario once
     name: str = field(init=False)
     ctl: Component = field(init=False)  # who scales
@@ -135,11 +136,13 @@ class SimState:
         self.stateful = sc.rollout.strategy is Strategy.STATEFUL_SET
         self.recreate = sc.rollout.strategy is Strategy.RECREATE
         self.ip = any(e.ip for e in sc.entries)
+        self.preferences = has_preferences(w.template)  # record placements for ``scheduler.discouraged``
 
     # ---- the trace ------------------------------------------------------------------
     def step(self, t: float, comp: Component, where: str, kind: EventKind, text: str, loc: Loc | None = None,
              pod: str = "") -> None:
-        self.run.steps.append(Step(t, comp, where, kind, text, loc, pod))
+        if self.trace:
+            self.run.steps.append(Step(t, comp, where, kind, text, loc, pod))
 
     def loc_of(self, path: Field) -> Loc | None:
         return self.sc.pair.workload.loc_of(path)

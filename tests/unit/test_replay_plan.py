@@ -71,3 +71,14 @@ def test_lb_rules_spread_over_targets_and_reset_without_one() -> None:
     assert "--probability 0.50000 -p tcp -j DNAT --to-destination 10.0.0.1:1" in text
     assert "-A ZDV-LB -p tcp -j DNAT --to-destination 10.0.0.2:2" in text and "REJECT" not in text
     assert "REJECT --reject-with tcp-reset" in lb_rules([])
+
+
+def test_a_short_window_gets_more_connections() -> None:
+    from zdverify.replay import Modes, auto_period
+    s = _schedule("no-prestop.yaml", "termination")
+    s["violation"]["t"], s["violation"]["end"] = 10.0, 20.0
+    assert auto_period(s, Modes("direct", "new"), 1.0) == 0.02
+    s["violation"]["end"] = 10.25  # 0.25 s, three nodes behind a load balancer, twice the speed
+    assert auto_period(s, Modes("l4", "new"), 0.5) == pytest.approx(0.125 / 30)
+    s["violation"]["end"] = 10.001
+    assert auto_period(s, Modes("direct", "new"), 1.0) == 0.002
