@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 
 import z3
 
-from zdverify.model import autoscaling, companions, lb_annotations, likelihood, suppression
+from zdverify.model import autoscaling, companions, lb_annotations, likelihood, parallel, suppression
 from zdverify.model.assumptions import Settings, for_workload
 from zdverify.model.checker.graph import GraphFacts, StateBudgetExceeded, facts
 from zdverify.model.checker.node_exploration import NodeWitness, node_facts, node_witness, some_node_kept
@@ -250,35 +250,58 @@ def _with_likelihood(sc: Scenario, prop: Property, r: Result) -> Result:
 def check_all(pairs: Sequence[Pair], notes: Sequence[Note], objects: Objects, nodes: int | Sequence[Node],
               settings: Settings, properties: Sequence[Property], suppressions: Sequence[Suppression] = (),
               previous: Objects | None = None, drain: int | None = None,
-              errors: Sequence[InputProblem] = ()) -> Report:
+              errors: Sequence[InputProblem] = (), jobs: int = 1) -> Report:
     """``nodes``: a node count, or the cluster file's nodes. ``previous``: the objects the
     cluster runs now (``--from``): old pods run their templates. ``drain``: check a drain of
     that node (evictions under PodDisruptionBudgets) instead of a rollout. ``errors``: input
     errors met so far; a pair whose own input is bad (an annotation, a port) adds its error
-    there and the other pairs are still checked."""
+    there and the other pairs are still checked. ``jobs``: processes checking pairs at once
+    (the report is the same for any number)."""
     old_by_ref = {w.ref: w for w in previous.workloads} if previous is not None else {}
     results: list[Result] = []
     notes = list(notes)
     problems = list(errors)
     for u in objects.unverified:
         notes.append(Note(NoteKind.LEFT_UNVERIFIED, f"{u.ref}: {u.reason}; left unverified ({u.loc})"))
-    for p in pairs:
-        scaler = autoscaling.autoscaler_of(p.workload, objects.autoscalers)
+    # every (pair, replica count) is one unit of work, checked in parallel (``jobs``) and
+    # assembled in order: the output is the serial run's
+    spans = [_span(p, objects) for p in pairs]
+    units = [(p, k) for p, span in zip(pairs, spans) for k in (span.checked if span is not None else (None,))]
+
+    def unit(i: int) -> tuple[list[Result], list[Note], InputProblem | None]:
+        p, k = units[i]
+        own: list[Note] = []
         try:
-            if scaler is None:
-                results.extend(_check_pair(p, objects, nodes, settings, properties, suppressions, previous,
-                                           old_by_ref.get(p.workload.ref), drain, notes))
-                continue
-            span = autoscaling.counts(p.workload, scaler)
-            per_count = [_check_pair(replace(p, workload=replace(p.workload, replicas=k)), objects, nodes, settings,
-                                     properties, suppressions, previous, old_by_ref.get(p.workload.ref), drain, notes)
-                         for k in span.checked]
-            results.extend(_over_counts(span, per_count))
+            one = p if k is None else replace(p, workload=replace(p.workload, replicas=k))
+            return _check_pair(one, objects, nodes, settings, properties, suppressions, previous,
+                               old_by_ref.get(p.workload.ref), drain, own), own, None
         except InputError as e:
-            problems.append(InputProblem.of(e))
+            return [], own, InputProblem.of(e)
+
+    done = iter(parallel.map_forked(unit, len(units), jobs))
+    for p, span in zip(pairs, spans):
+        per_count = []
+        failed = False
+        for _ in span.checked if span is not None else (None,):
+            rs, own, problem = next(done)
+            if failed:
+                continue  # as a serial run: a pair stops at its first input error
+            notes.extend(own)
+            if problem is not None:
+                problems.append(problem)
+                failed = True
+            per_count.append(rs)
+        if not failed:
+            results.extend(per_count[0] if span is None else _over_counts(span, per_count))
     count = nodes if isinstance(nodes, int) else len(nodes)
     return Report(tuple(results), tuple(dict.fromkeys(notes)), count, settings.version_text, tuple(properties),
                   tuple(dict.fromkeys(problems)))
+
+
+def _span(p: Pair, objects: Objects) -> autoscaling.Counts | None:
+    """The replica counts an autoscaler may choose for the pair's workload (None: none)."""
+    scaler = autoscaling.autoscaler_of(p.workload, objects.autoscalers)
+    return None if scaler is None else autoscaling.counts(p.workload, scaler)
 
 
 def _over_counts(span: autoscaling.Counts, per_count: Sequence[Sequence[Result]]) -> list[Result]:

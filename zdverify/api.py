@@ -37,6 +37,8 @@ def verify(
     allow_empty: bool = False,
     context: Sequence[str] = (),
     likelihood_runs: int = 0,
+    jobs: int = 1,
+    shard: tuple[int, int] | None = None,
 ) -> Report:
     """Load manifests, pair workloads with Services, and check the properties: the
     built-ins plus those of ``specs`` (spec files), narrowed to ``select`` (ids or names).
@@ -45,9 +47,14 @@ def verify(
     ``likelihood_runs``: random rollouts simulated per counterexample for its likelihood (0: none).
     ``context``: more manifests (files, directories) the given ones pair with — a changed
     Deployment's Service in another file — whose own results are not reported.
+    ``jobs``: processes checking (workload, Service) pairs at once; the report does not
+    depend on it. ``shard``: (I, N) checks only the workloads of shard I of N (a stable hash
+    of each workload's kind/namespace/name, ``model/parallel.py``); input errors and the
+    reading's notes are reported by shard 1 only, so merged shards list each once.
     Raises :class:`InputError` (with a location where there is one) for bad input; the
     pipeline flows one way: load -> objects -> pairs -> scenarios -> search -> Report.
     """
+    from zdverify.model.parallel import in_shard
     from zdverify.model.search import check_all, node_index  # the search is the only heavy import
 
     if nodes is not None and nodes < 1:
@@ -77,8 +84,12 @@ def verify(
     pairs, pair_notes = pair(objects, problems, focus)
     node_spec = topology.nodes if topology is not None else (nodes or 3)
     drained = node_index(node_spec, drain) if drain is not None else None
+    if shard is not None:
+        pairs = [p for p in pairs if in_shard(str(p.workload.ref), shard)]
+        if shard[0] != 1:
+            notes, pair_notes, problems = [], [], []
     return check_all(pairs, notes + pair_notes, objects, node_spec, s, properties, suppressions, old, drained,
-                     _in_reading_order([InputProblem.of(e) for e in problems]))
+                     _in_reading_order([InputProblem.of(e) for e in problems]), jobs=jobs)
 
 
 def _with_context(objects: Objects, inputs: Inputs, context: Sequence[str]) -> tuple[Objects, set[int], int]:

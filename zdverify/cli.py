@@ -26,6 +26,7 @@ from zdverify import __version__, config
 from zdverify.api import verify
 from zdverify.model.assumptions import BOUNDS, DEFAULT_K8S_VERSION, LB_PROFILES, settings
 from zdverify.model.load import decode_text
+from zdverify.model.parallel import default_jobs, parse_shard
 from zdverify.model.source import InputError, InputProblem, Loc
 from zdverify.model.verdict import NoteKind, Report, Verdict
 from zdverify.reports.formats import render
@@ -66,6 +67,15 @@ def _parse_assume(_ctx: click.Context, _param: click.Parameter, values: Sequence
             raise click.BadParameter(f"expected KEY=RANGE such as app-startup=0s..30s, got {item!r}")
         pairs[key.strip()] = value.strip()
     return pairs
+
+
+def _parse_shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        return parse_shard(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
 
 
 def _parse_reports(_ctx: click.Context, _param: click.Parameter, values: Sequence[str]) -> tuple[tuple[str, str], ...]:
@@ -239,6 +249,12 @@ def _schedule_of(paths: Sequence[str], prop: str | None, nodes: int | None, k8s_
               show_default=True,
               help="Random rollouts simulated per counterexample to say how likely it is (every delay uniform "
                    "within its bound; not a measured distribution); 0: none.")
+@click.option("--jobs", "-j", "jobs", type=click.IntRange(min=1, max=256), default=None,
+              help="Processes checking (workload, Service) pairs at once; the output does not depend on it.  "
+                   "[default: the machine's cores]")
+@click.option("--shard", "shard", metavar="I/N", default=None, callback=_parse_shard,
+              help="Check only shard I of N of the workloads (a stable hash of each workload), for a CI "
+                   "matrix; input errors are reported by shard 1. See the README on merging shard reports.")
 @click.option("--soft-fail", is_flag=True, default=None,
               help="Exit 0 instead of 1 on a counterexample (reports are still written).")
 @click.option("--allow-empty", is_flag=True, default=None,
@@ -263,6 +279,8 @@ def verify_command(
     selected: tuple[str, ...],
     assume: dict[str, str],
     likelihood_runs: int,
+    jobs: int | None,
+    shard: tuple[int, int] | None,
     soft_fail: bool | None,
     allow_empty: bool | None,
     config_path: str | None,
@@ -288,6 +306,8 @@ def verify_command(
             previous=previous,
             context=context,
             likelihood_runs=likelihood_runs,
+            jobs=jobs,
+            shard=shard,
             k8s_version=k8s_version or cfg.k8s_version,
             output_format=output_format or cfg.format or "text",
             reports=cfg.reports + reports,
@@ -357,6 +377,8 @@ class Run:
     drain: str | None = None
     context: tuple[str, ...] = ()
     likelihood_runs: int = 0
+    jobs: int | None = None  # None: the machine's cores
+    shard: tuple[int, int] | None = None
 
 
 def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
@@ -370,10 +392,11 @@ def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
                         assume=run.assume, lb=run.lb,
                         stdin_text=stdin_text, stdin_name=run.stdin_name, suppressions=run.cfg.suppress,
                         specs=run.specs, select=run.selected, drain=run.drain, allow_empty=run.allow_empty,
-                        context=run.context, likelihood_runs=run.likelihood_runs)
-    if report.errors and not report.results:
+                        context=run.context, likelihood_runs=run.likelihood_runs,
+                        jobs=run.jobs or default_jobs(), shard=run.shard)
+    if report.errors and not report.results and run.shard is None:  # a shard may hold no workload
         raise _NothingVerified(report.errors)
-    if not report.results and not run.allow_empty:
+    if not report.results and not run.allow_empty and run.shard is None:
         first = run.stdin_name if run.paths[0] == STDIN else run.paths[0]
         raise InputError(_nothing_to_verify(report), Loc(first, 1))
     color = run.output_format == "text" and _stdout_color()
