@@ -6,6 +6,7 @@ from lark import Lark, Transformer, UnexpectedInput
 from zdverify.grammar.compiled import lalr
 
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+MAX_SECONDS = 10_000_000.0  # a bound or delay beyond this is a typo, and floats past it lose the model's precision
 
 
 class DurationError(ValueError):
@@ -43,6 +44,8 @@ def parse_range(text: str) -> tuple[float, float]:
         ) from None
     value = _ToSeconds().transform(tree)
     lo, hi = value if isinstance(value, tuple) else (value, value)
+    if not hi <= MAX_SECONDS:  # also inf and nan, from hundreds of digits
+        raise DurationError(f"{text.strip()!r}: durations above {MAX_SECONDS:,.0f}s (about 116 days) are not supported")
     if lo > hi:
         raise DurationError(f"range {text!r} is empty: its lower end is above its upper end")
     return lo, hi

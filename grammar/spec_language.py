@@ -421,7 +421,11 @@ class _Scope:
                 raise InputError(str(e), self.loc(tok)) from None
             return Const(lo, True)
         if isinstance(t, Tree) and t.data == "number":
-            return Const(float(int(str(t.children[0]))), False)
+            digits = str(t.children[0])
+            if len(digits) > 9:  # counts of pods and nodes: a bigger number is a typo (and floats lose it)
+                raise InputError(f"number {digits[:12]}{'…' if len(digits) > 12 else ''}: at most 999,999,999",
+                                 self.loc(t.children[0]))
+            return Const(float(int(digits)), False)
         if isinstance(t, Tree) and t.data == "count":
             sort_tok, name_tok, body = t.children
             sort = self.sort(sort_tok) if sort_tok is not None else Sort.POD
@@ -459,8 +463,32 @@ def _mentions(t: Term, kind: type) -> bool:
     return isinstance(t, kind)
 
 
+MAX_NESTING = 100  # parentheses deep; deeper claims are refused before parsing (no recursion limit is met)
+
+
+def _too_deep(text: str, path: str) -> InputError | None:
+    depth = 0
+    for n, line in enumerate(text.splitlines(), 1):
+        for col, ch in enumerate(line, 1):
+            depth += (ch == "(") - (ch == ")")
+            if depth > MAX_NESTING:
+                return InputError(f"parentheses nested more than {MAX_NESTING} deep: split the claim",
+                                  Loc(path, n, col, show_col=True))
+    return None
+
+
 def parse_specs(text: str, path: str) -> list[SpecProperty]:
     """Parse a spec file; ``InputError`` at ``path:line:col`` on any mistake."""
+    deep = _too_deep(text, path)
+    if deep is not None:
+        raise deep
+    try:
+        return _parse_specs(text, path)
+    except RecursionError:  # a chain of thousands of `not`s, say
+        raise InputError("the claim is nested too deeply to read: split it", Loc(path, 1)) from None
+
+
+def _parse_specs(text: str, path: str) -> list[SpecProperty]:
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as e:

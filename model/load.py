@@ -320,8 +320,9 @@ class _Walker:
             return node.value  # a local or unknown tag: keep the text
         try:
             value = self.loader.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, TypeError) as e:
-            problem = getattr(e, "problem", None) or str(e)
+        except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError) as e:
+            # PyYAML's constructors fail in their own ways: !!timestamp on a non-date is an AttributeError
+            problem = getattr(e, "problem", None) or ("not a valid value" if isinstance(e, AttributeError) else str(e))
             tag = node.tag.rsplit(":", 1)[-1]
             raise InputError(f"invalid !!{tag} value: {problem}", _loc(self.file, node)) from None
         finally:

@@ -515,6 +515,11 @@ def build_scenario(pair: Pair, nodes: int | Sequence[Node], settings: Settings,
         # a node's new pod needs the place its old pod holds (a hostPort, anti-affinity): a
         # surge pod waits, Pending, for an old pod that is deleted only once it is available
         rollout = replace(rollout, slots=rules.slots() if caps_alike else 0)
+    rooms = [rules.node_room[i] if i < len(rules.node_room) else None for i in feasible_idx]
+    if w.kind is not WorkloadKind.DAEMON_SET and w.replicas > 0 and rooms and all(r == 0 for r in rooms):
+        raise LeftUnverified(f"{w.ref}: every node its pods may use has room for 0 of them (pods: 0 in the cluster "
+                             "file): its pods stay Pending before any rollout — give some node room",
+                             rules.loc or w.loc_of(Field.REPLICAS))
     most = min((x for x in (rules.slots(), rules.per_revision_slots()) if x), default=0)
     if most and w.kind is not WorkloadKind.DAEMON_SET and w.replicas > most:
         raise LeftUnverified(f"{w.ref}: only {most} of its {w.replicas} replicas fit on the {len(feasible_idx)} "

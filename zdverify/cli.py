@@ -126,7 +126,7 @@ def properties_command(output_format: str, specs: tuple[str, ...]) -> None:
     except InputError as e:
         _error(err, "error", e.message, e.loc)
         sys.exit(EXIT_ERROR)
-    _write_stdout(render_catalogue(props, output_format))
+    _emit(err, render_catalogue(props, output_format))
 
 
 class _DefaultContext(click.Context):
@@ -191,7 +191,7 @@ def replay_command(paths: tuple[str, ...], prop: str | None, scale: float, perio
     except KeyboardInterrupt:
         _error(err, "error", "interrupted (the data plane was removed)")
         sys.exit(EXIT_INTERRUPTED)
-    _write_stdout(outcome.text(scale, with_fix))
+    _emit(err, outcome.text(scale, with_fix))
     sys.exit(EXIT_COUNTEREXAMPLE if outcome.failed else EXIT_PROVED)
 
 
@@ -340,7 +340,7 @@ def verify_command(
         hint = "" if debug else " (run with --debug for a traceback)"
         _error(err, "internal error", f"{type(e).__name__}: {e}{hint}")
         sys.exit(EXIT_ERROR)
-    _write_stdout(output)
+    _emit(err, output)
     for problem in report.errors:
         _error(err, "error", problem.message, problem.loc)
     code = exit_code(report)
@@ -442,10 +442,16 @@ def _input_paths(paths: tuple[str, ...]) -> tuple[str, ...]:
 def _read_stdin(name: str) -> str:
     """Stdin as text; binary or non-UTF-8 input is an input error, like for files. On a
     terminal, say that it waits for input (instead of seeming to hang)."""
-    if sys.stdin is not None and sys.stdin.isatty():
-        sys.stderr.write("zdverify: reading manifests from stdin (a terminal); end with Ctrl-D, or give a PATH\n")
-        sys.stderr.flush()
-    return decode_text(sys.stdin.buffer.read(), name)
+    if sys.stdin is None:
+        raise InputError("stdin is closed: give a PATH, or pipe the manifests in")
+    if sys.stdin.isatty():
+        with contextlib.suppress(OSError, AttributeError):
+            sys.stderr.write("zdverify: reading manifests from stdin (a terminal); end with Ctrl-D, or give a PATH\n")
+            sys.stderr.flush()
+    try:
+        return decode_text(sys.stdin.buffer.read(), name)
+    except OSError as e:
+        raise InputError(f"cannot read stdin: {e.strerror or e}") from None
 
 
 def _nothing_to_verify(report: Report) -> str:
@@ -470,7 +476,8 @@ def _error(console: Console, label: str, message: str, loc: Loc | None = None) -
     text = Text(f"{loc}: " if loc else "")
     text.append(f"{label}:", style="bold red")
     text.append(f" {message}")
-    console.print(text)
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # stderr closed or full: the exit code says it
+        console.print(text)
 
 
 def _stdout_color() -> bool:
@@ -479,14 +486,34 @@ def _stdout_color() -> bool:
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
-    return sys.stdout.isatty()
+    return sys.stdout is not None and sys.stdout.isatty()
+
+
+def _emit(err: Console, output: str) -> None:
+    """``_write_stdout``, or the error and exit 2."""
+    try:
+        _write_stdout(output)
+    except StdoutError as e:
+        _error(err, "error", str(e))
+        sys.exit(EXIT_ERROR)
+
+
+class StdoutError(Exception):
+    """The report could not be written to stdout (closed, full disk)."""
 
 
 def _write_stdout(output: str) -> None:
-    """Write the finished report; a closed pipe (``| head``) is not an error."""
+    """Write the finished report; a closed pipe (``| head``) is not an error, a closed
+    stdout or a full device is (``StdoutError``)."""
+    if sys.stdout is None:
+        raise StdoutError("stdout is closed")
     try:
         sys.stdout.write(output)
         sys.stdout.flush()
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError) as e:  # ENOSPC, EIO; ValueError: a closed file object
+        with contextlib.suppress(OSError, ValueError):  # do not flush the rest again at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise StdoutError(f"cannot write the report to stdout: {getattr(e, 'strerror', None) or e}") from None
