@@ -38,11 +38,11 @@ def test_deep_spec_nesting_and_huge_numbers_are_located(tmp_path: Path) -> None:
         _clean(done)
         assert done.returncode == 2 and f"{deep}:3:" in done.stderr and "nested more than 100" in done.stderr
     big = tmp_path / "big.zds"
-    big.write_text("property ZDV902 big {\n  cause: termination\n  never exists node n: count(pod p: routes(n, p)) > "
+    big.write_text("property ZDV902 big {\n  description: \"d\"\n  remediation: \"r\"\n  cause: termination\n  never exists node n: count(pod p: routes(n, p)) > "
                    + "9" * 400 + "\n}\n")
     done = _zdv(EXAMPLE, "--spec", str(big))
     _clean(done)
-    assert done.returncode == 2 and f"{big}:3:" in done.stderr and "at most 999,999,999" in done.stderr
+    assert done.returncode == 2 and f"{big}:5:" in done.stderr and "at most 999,999,999" in done.stderr
 
 
 @pytest.mark.parametrize("value", ["0s.." + "9" * 400 + "s", "0s..20000000s"])
