@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zdverify.model.assumptions import lb_profile
+from zdverify.model.assumptions import lb_profile, parse_bound, parse_version
 from zdverify.model.load import Document, load_settings_file
-from zdverify.model.source import InputError
+from zdverify.model.source import InputError, Loc
 from zdverify.model.suppression import Suppression, parse_property
 
 FORMATS = ("text", "json", "markdown", "sarif", "junit", "github")
@@ -91,9 +91,7 @@ def _parse(doc: Document, path: str) -> Config:
     nodes = typed("nodes", int, "an integer")
     if nodes is not None and nodes < 1:
         raise InputError(f"nodes: expected at least 1, got {nodes}", loc("nodes"))
-    version = data.get("k8s-version")
-    if version is not None:
-        version = str(version)  # 1.34 unquoted is a float
+    version = _version(data.get("k8s-version"), loc("k8s-version"))
     cluster = typed("cluster", str, "a cluster file name")
     lb = typed("lb", str, "a load-balancer profile name")
     if lb is not None:
@@ -109,6 +107,8 @@ def _parse(doc: Document, path: str) -> Config:
         if not isinstance(target, str) or not target:
             raise InputError(f"reports.{name}: expected a file name", loc("reports", name))
     assume = typed("assume", dict, "a mapping of bound to range") or {}
+    for key, text in assume.items():  # checked here, at their lines, not later as if they were flags
+        parse_bound(str(key), str(text), "assume", loc("assume", key))
     suppress = typed("suppress", list, "a list") or []
     lists = {}
     for key in ("specs", "properties"):
@@ -128,6 +128,24 @@ def _parse(doc: Document, path: str) -> Config:
         suppress=tuple(_suppression(entry, i, loc) for i, entry in enumerate(suppress)),
         path=path,
     )
+
+
+def _version(value: Any, where: Loc | None) -> str | None:
+    """``k8s-version``: "1.34", or unquoted 1.34 (a float; 1.30 reads as 1.3, which no
+    supported version is, so a one-digit minor is read as tens); checked at its line."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise InputError(f"k8s-version: expected MAJOR.MINOR such as \"1.34\", got {value!r}", where)
+    text = str(value)
+    if isinstance(value, float):
+        major, _, minor = repr(value).partition(".")
+        text = f"{major}.{minor}0" if len(minor) == 1 else f"{major}.{minor}"
+    try:
+        parse_version(text)
+    except InputError as e:
+        raise InputError(e.message.replace("--k8s-version", "k8s-version"), where) from None
+    return text
 
 
 def _suppression(entry: Any, i: int, loc: Any) -> Suppression:

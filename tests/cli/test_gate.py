@@ -109,6 +109,23 @@ def test_config_errors_are_located(tmp_path: Path) -> None:
     cfg.write_text("suppress:\n  - property: startup\n")
     p = run(str(ROOT / "examples/no-prestop.yaml"), "--config", str(cfg))
     assert p.returncode == 2 and f"{cfg}:2: error: suppress: reason is required" in p.stderr
+    # bounds and the version are checked at their lines, not later as if they were flags
+    cfg.write_text("nodes: 3\nassume: {kube-proxy: 5s..1s}\n")
+    p = run(str(ROOT / "examples/no-prestop.yaml"), "--config", str(cfg))
+    assert p.returncode == 2 and f"{cfg}:2: error: assume kube-proxy: range" in p.stderr and "--assume" not in p.stderr
+    cfg.write_text("nodes: 3\nk8s-version: 1.50\n")
+    p = run(str(ROOT / "examples/no-prestop.yaml"), "--config", str(cfg))
+    assert p.returncode == 2 and f"{cfg}:2: error: k8s-version: '1.50' is outside" in p.stderr
+
+
+def test_an_unquoted_version_in_the_config_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "z.yaml"
+    cfg.write_text("k8s-version: 1.30\n")  # YAML reads 1.3: no supported version, so it is 1.30
+    p = run(str(ROOT / "examples/no-prestop.yaml"), "--config", str(cfg), "-o", "json", "--likelihood-runs", "0")
+    assert json.loads(p.stdout)["k8s_version"] == "1.30"
+    cfg.write_text("k8s-version: 1.34\n")
+    p = run(str(ROOT / "examples/no-prestop.yaml"), "--config", str(cfg), "-o", "json", "--likelihood-runs", "0")
+    assert json.loads(p.stdout)["k8s_version"] == "1.34"
 
 
 def test_helm_output_names_the_template_in_locations() -> None:
