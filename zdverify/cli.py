@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import tempfile
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -322,8 +323,7 @@ def verify_command(
             cfg=cfg,
         )
         report, output, files = _run(run, err)
-        for target, text in files:
-            _write_file(target, text)
+        _write_files(files)
     except InputError as e:
         _error(err, "error", e.message, e.loc)
         sys.exit(EXIT_ERROR)
@@ -405,13 +405,42 @@ def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
     return report, output, files
 
 
-def _write_file(target: str, text: str) -> None:
-    try:
+def _write_files(files: Sequence[tuple[str, str]]) -> None:
+    """Every report, or none: each is written to a temporary file beside its target (in
+    directories made for it), and only when all are written are they renamed into place; on
+    a failure the temporary files and the directories made are removed. A target must not be
+    a symbolic link (it is not followed: its target is not overwritten)."""
+    for target, _ in files:
         path = Path(target)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        if path.is_symlink():
+            raise InputError(f"--report: {target} is a symbolic link; not followed: give the file itself")
+        if path.is_dir():
+            raise InputError(f"--report: cannot write {target}: it is a directory")
+    written: list[tuple[str, Path]] = []
+    made: list[Path] = []
+    try:
+        for target, text in files:
+            missing = [d for d in (Path(target).parent, *Path(target).parent.parents) if not d.exists()]
+            for d in reversed(missing):
+                d.mkdir()
+                made.append(d)
+            fd, tmp = tempfile.mkstemp(dir=Path(target).parent, prefix=".zdverify-", suffix=".tmp")
+            written.append((tmp, Path(target)))
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
+        for tmp, path in written:
+            os.replace(tmp, path)
     except OSError as e:
-        raise InputError(f"--report: cannot write {target}: {e.strerror or e}") from None
+        for tmp, _ in written:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        for d in reversed(made):
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        raise InputError(f"--report: cannot write {e.filename or 'a report'}: {e.strerror or e}") from None
 
 
 def exit_code(report: Report) -> int:

@@ -106,6 +106,10 @@ def _parse(doc: Document, path: str) -> Config:
                              loc("reports", name))
         if not isinstance(target, str) or not target:
             raise InputError(f"reports.{name}: expected a file name", loc("reports", name))
+        inside = Path(path).resolve().parent
+        if Path(target).is_absolute() or not (inside / target).resolve().is_relative_to(inside):
+            raise InputError(f"reports.{name}: {target!r} leaves the directory of the config file; a repository's "
+                             "config writes only inside it (use --report for other places)", loc("reports", name))
     assume = typed("assume", dict, "a mapping of bound to range") or {}
     for key, text in assume.items():  # checked here, at their lines, not later as if they were flags
         parse_bound(str(key), str(text), "assume", loc("assume", key))

@@ -133,3 +133,32 @@ def test_helm_output_names_the_template_in_locations() -> None:
     p = run("-", stdin=rendered)
     assert p.returncode == 1
     assert "web/templates/all.yaml:24" in p.stdout  # the container line, counted from the comment
+
+
+def test_reports_are_written_all_or_none_and_never_through_a_link(tmp_path: Path) -> None:
+    example = str(ROOT / "examples/no-prestop.yaml")
+    first = tmp_path / "first.json"
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where a directory would go")
+    p = run(example, "--report", f"json={first}", "--report", f"sarif={tmp_path / 'new' / 'x.sarif'}",
+            "--report", f"markdown={blocked / 'x.md'}")
+    assert p.returncode == 2 and "cannot write" in p.stderr
+    assert not first.exists() and not (tmp_path / "new").exists()  # nothing left behind, not even a directory
+    secret = tmp_path / "secret.txt"
+    secret.write_text("keep me")
+    link = tmp_path / "report.md"
+    link.symlink_to(secret)
+    p = run(example, "--report", f"markdown={link}")
+    assert p.returncode == 2 and "symbolic link" in p.stderr and secret.read_text() == "keep me"
+    p = run(example, "--report", f"json={first}", "--likelihood-runs", "0")
+    assert p.returncode == 1 and json.loads(first.read_text())["results"]
+    assert oct(first.stat().st_mode & 0o777) != oct(0o600)  # not mkstemp's private mode
+    assert not list(tmp_path.glob(".zdverify-*"))  # no temporary file left
+
+
+def test_a_repository_config_writes_only_inside_it(tmp_path: Path) -> None:
+    for target in ("../../x.md", "/tmp/zdverify-escape.md"):
+        (tmp_path / ".zdverify.yaml").write_text(f"reports: {{markdown: {target}}}\n")
+        p = run(str(ROOT / "examples/no-prestop.yaml"), cwd=tmp_path)
+        assert p.returncode == 2 and ".zdverify.yaml:1: error: reports.markdown" in p.stderr
+        assert "leaves the directory" in p.stderr
