@@ -128,7 +128,12 @@ def _gather_dir(path: Path, arg: str, allow_empty: bool, g: _Gathering) -> None:
                                 f"rendered: helm template RELEASE {chart} | zdverify -"))
     for root in _top_kustomizations(kustomizations):
         _kustomize(root, g)
+    inside = path.resolve()
     for file in files:
+        if file.is_symlink() and not file.resolve().is_relative_to(inside):
+            g.notes.append(Note(NoteKind.SKIPPED, f"{file}: a symbolic link to a file outside {arg}; not followed "
+                                "(give the file itself to read it)"))
+            continue
         try:
             g.add_text(read_file(str(file)), str(file))
         except InputError as e:

@@ -40,7 +40,7 @@ from zdverify.model.objects import (
     SpreadConstraint,
     WorkloadKind,
 )
-from zdverify.model.source import InputError, Loc
+from zdverify.model.source import InputError, Loc, excerpt
 
 _DEPLOYMENT_APIS = {"apps/v1", "apps/v1beta1", "apps/v1beta2", "extensions/v1beta1"}
 _HPA_APIS = {"autoscaling/v1", "autoscaling/v2", "autoscaling/v2beta1", "autoscaling/v2beta2"}
@@ -318,7 +318,7 @@ def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
     if isinstance(value, str):
-        return f'string "{value}"'
+        return f"string {excerpt(value)}"
     if isinstance(value, (int, float)):
         return f"number {value}"
     if isinstance(value, dict):
@@ -478,7 +478,7 @@ def _surge_or_unavailable(f: _Field, default: int | str) -> int | str:
         return default
     if isinstance(f.value, str):
         if not _PERCENT.match(f.value):
-            raise f.error(f'must be an integer or a percentage like "25%", got string "{f.value}"')
+            raise f.error(f'must be an integer or a percentage like "25%", got string {excerpt(str(f.value))}')
         if f.path[-1] == "maxUnavailable" and int(f.value[:-1]) > 100:
             raise f.error(f"must not be greater than 100%, got {f.value}")
         return f.value

@@ -19,7 +19,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
-from zdverify.model.source import InputError, Loc
+from zdverify.model.source import InputError, Loc, excerpt
 
 _BaseLoader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 
@@ -397,5 +397,5 @@ def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return f'string "{value}"'
+        return f"string {excerpt(value)}"
     return f"{type(value).__name__} {value!r}"

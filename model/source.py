@@ -51,3 +51,20 @@ class InputProblem:
 
     def __str__(self) -> str:
         return f"{self.loc}: {self.message}" if self.loc else self.message
+
+
+EXCERPT_CHARS = 40
+
+
+def excerpt(value: str, limit: int = EXCERPT_CHARS) -> str:
+    """A manifest's string as an error message may quote it: at most ``limit`` characters,
+    control characters escaped (a value can neither flood a CI log nor start a line there,
+    e.g. a workflow command), quoted."""
+    short = value[:limit]
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in short)
+    return f'"{text}"' + (f" (… {len(value) - limit} more characters)" if len(value) > limit else "")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character but the newline and tab escaped."""
+    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
+from zdverify.model.source import escape_controls
 from zdverify.model.verdict import Assumption, Blame, Fact, Finding, Note, Report, Result, Step, Verdict
 
 _RESET = "\x1b[0m"
@@ -62,7 +63,9 @@ def render_text(report: Report, color: bool = False) -> str:
         _errors(report, color),
         [_summary_line(report)],
     ]
-    return "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"
+    text = "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"
+    # no line a manifest's value made can pass for a CI log's command (GitHub's start with "::")
+    return "\n".join(" " + line if line.startswith("::") else line for line in text.split("\n"))
 
 
 def _paint(text: str, style: str, color: bool) -> str:
@@ -257,7 +260,8 @@ def _errors(report: Report, color: bool) -> list[str]:
     if not report.errors:
         return []
     heading = f"Input errors ({len(report.errors)}; everything else was verified, the run exits 2):"
-    return [_paint(heading, "1;31", color), *(f"  - {e}" for e in report.errors)]
+    return [_paint(heading, "1;31", color), *("  - " + escape_controls(str(e)).replace("\n", "\n    ")
+                                              for e in report.errors)]
 
 
 def _count(n: int, singular: str, plural: str) -> str:

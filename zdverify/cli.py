@@ -28,7 +28,7 @@ from zdverify.api import verify
 from zdverify.model.assumptions import BOUNDS, DEFAULT_K8S_VERSION, LB_PROFILES, settings
 from zdverify.model.load import decode_text
 from zdverify.model.parallel import default_jobs, parse_shard
-from zdverify.model.source import InputError, InputProblem, Loc
+from zdverify.model.source import InputError, InputProblem, Loc, escape_controls
 from zdverify.model.verdict import NoteKind, Report, Verdict
 from zdverify.reports.formats import render
 
@@ -502,9 +502,11 @@ def _progress(console: Console) -> Iterator[None]:
 
 def _error(console: Console, label: str, message: str, loc: Loc | None = None) -> None:
     """``[LOC: ]LABEL: MESSAGE`` on stderr; the label is red on a terminal, nothing is re-wrapped."""
-    text = Text(f"{loc}: " if loc else "")
+    text = Text(escape_controls(f"{loc}: ") if loc else "")
     text.append(f"{label}:", style="bold red")
-    text.append(f" {message}")
+    # a message is one line (continuation lines indented): no value in it can start a line of
+    # its own in a CI log, such as a GitHub workflow command
+    text.append(" " + escape_controls(message).replace("\n", "\n  ").replace("\n  ::", "\n  \\::"))
     with contextlib.suppress(OSError, ValueError, AttributeError):  # stderr closed or full: the exit code says it
         console.print(text)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -9,7 +10,11 @@ from zdverify.model.parallel import WorkerError, in_shard, map_forked, parse_sha
 
 
 def test_forked_results_come_back_in_order_from_several_processes() -> None:
-    pids = map_forked(lambda i: (i * i, os.getpid()), 12, 3)
+    def slow(i: int) -> tuple[int, int]:
+        time.sleep(0.05)  # long enough that one worker cannot take every item
+        return i * i, os.getpid()
+
+    pids = map_forked(slow, 12, 3)
     assert [x for x, _ in pids] == [i * i for i in range(12)]
     assert len({pid for _, pid in pids}) > 1 and os.getpid() not in {pid for _, pid in pids}
     assert map_forked(lambda i: i, 3, 1) == [0, 1, 2]  # one job: no process at all
