@@ -47,6 +47,7 @@ from zdverify.model.source import InputError, Loc
 
 
 PROXY_MODES = ("iptables", "ipvs", "nftables")
+MAX_NODES = 10_000  # a cluster bigger than this is refused (--nodes, the config and cluster files alike)
 _KEYS = ("apiVersion", "kind", "kubernetesVersion", "kubeProxyMode", "loadBalancer", "bounds", "nodes")
 _NODE_KEYS = ("name", "zone", "labels", "taints", "pods")
 
@@ -88,10 +89,12 @@ def _parse(doc: Document, path: str) -> Cluster:
     if not isinstance(bounds, dict):
         raise InputError("bounds: expected a mapping of bound to range", loc("bounds"))
     for key, text in bounds.items():
-        parse_bound(str(key), str(text), "bounds:", loc("bounds", key))
+        parse_bound(str(key), str(text), "bounds", loc("bounds", key))
     raw_nodes = data.get("nodes")
     if not isinstance(raw_nodes, list) or not raw_nodes:
         raise InputError("nodes: expected a non-empty list of nodes", loc("nodes"))
+    if len(raw_nodes) > MAX_NODES:
+        raise InputError(f"nodes: {len(raw_nodes)} nodes; at most {MAX_NODES:,} are supported", loc("nodes"))
     nodes = tuple(_node(n, i, loc) for i, n in enumerate(raw_nodes))
     seen: dict[str, int] = {}
     for i, n in enumerate(nodes):

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from zdverify.model.load import Document, decode_text, load_text
+from zdverify.model.load import Document, decode_text, load_text, read_capped
 from zdverify.model.source import InputError, Loc
 from zdverify.model.verdict import Note, NoteKind
 
@@ -167,7 +167,7 @@ def _references(root: Path, remote: bool = False) -> list[str]:
 def _kustomization(root: Path) -> dict:
     file = root / _kustomization_name(root)
     try:
-        docs = load_text(decode_text(file.read_bytes(), str(file)), str(file), [])
+        docs = load_text(decode_text(read_capped(str(file)), str(file)), str(file), [])
     except (OSError, InputError):
         return {}
     return docs[0].data if docs and isinstance(docs[0].data, dict) else {}
@@ -244,7 +244,7 @@ def _kustomization_name(root: Path) -> str:
 def read_file(file: str) -> str:
     """A file's text; binary or non-UTF-8 content is an input error."""
     try:
-        raw = Path(file).read_bytes()
+        raw = read_capped(file)
     except OSError as e:
         raise InputError(f"cannot read {file}: {e.strerror or e}") from None
     return decode_text(raw, file)

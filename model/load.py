@@ -105,10 +105,24 @@ class Document:
                                  self.at(*path, key))
 
 
+MAX_INPUT_BYTES = 16 * 1024 * 1024  # per file (and stdin): more is refused before it is parsed
+
+
+def read_capped(path: str) -> bytes:
+    """A file's bytes, at most ``MAX_INPUT_BYTES`` (an endless one such as /dev/zero is
+    refused after that many, not read whole); OSError as ``open`` raises it."""
+    with open(path, "rb") as f:
+        raw = f.read(MAX_INPUT_BYTES + 1)
+    if len(raw) > MAX_INPUT_BYTES:
+        raise InputError(f"{path}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MB; not read (split it, or "
+                         "verify its parts)")
+    return raw
+
+
 def load_settings_file(path: str, what: str) -> Document | None:
     """A settings file (config, cluster): one YAML mapping or nothing; errors located."""
     try:
-        raw = Path(path).read_bytes()
+        raw = read_capped(path)
     except OSError as e:
         raise InputError(f"--{what}: cannot read {path}: {e.strerror or e}") from None
     docs = load_text(decode_text(raw, path), path)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from zdverify.grammar.spec_language import SpecProperty, parse_specs
-from zdverify.model.load import decode_text
+from zdverify.model.load import decode_text, read_capped
 from zdverify.model.source import InputError
 from zdverify.model.verdict import Cause, Property
 
@@ -42,7 +42,7 @@ def load(paths: Sequence[str]) -> tuple[Property, ...]:
     seen_slug = {p.slug: p for p in out}
     for path in paths:
         try:
-            raw = Path(path).read_bytes()
+            raw = read_capped(path)
         except OSError as e:
             raise InputError(f"--spec: cannot read {path}: {e.strerror or e}") from None
         text = decode_text(raw, path)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Mapping, Sequence
 
 from zdverify.model.assumptions import settings as make_settings
-from zdverify.model.cluster import load_cluster
+from zdverify.model.cluster import MAX_NODES, load_cluster
 from zdverify.model.inputs import Inputs, gather, template_note
 from zdverify.model.kube import build_objects
 from zdverify.model.load import Document
@@ -57,8 +57,8 @@ def verify(
     from zdverify.model.parallel import in_shard
     from zdverify.model.search import check_all, node_index  # the search is the only heavy import
 
-    if nodes is not None and nodes < 1:
-        raise InputError(f"--nodes: expected at least 1 node, got {nodes}")
+    if nodes is not None and not 1 <= nodes <= MAX_NODES:
+        raise InputError(f"--nodes: expected 1..{MAX_NODES:,} nodes, got {nodes}")
     topology = load_cluster(cluster) if cluster else None
     if topology is not None and nodes is not None and nodes != len(topology.nodes):
         raise InputError(f"--nodes {nodes} conflicts with the {len(topology.nodes)} nodes of {cluster}")

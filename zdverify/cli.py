@@ -26,7 +26,8 @@ from rich.text import Text
 from zdverify import __version__, config
 from zdverify.api import verify
 from zdverify.model.assumptions import BOUNDS, DEFAULT_K8S_VERSION, LB_PROFILES, settings
-from zdverify.model.load import decode_text
+from zdverify.model.cluster import MAX_NODES
+from zdverify.model.load import MAX_INPUT_BYTES, decode_text
 from zdverify.model.parallel import default_jobs, parse_shard
 from zdverify.model.source import InputError, InputProblem, Loc, escape_controls
 from zdverify.model.verdict import NoteKind, Report, Verdict
@@ -220,7 +221,7 @@ def _schedule_of(paths: Sequence[str], prop: str | None, nodes: int | None, k8s_
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path(allow_dash=True))
-@click.option("--nodes", type=click.IntRange(min=1), default=None,
+@click.option("--nodes", type=click.IntRange(min=1, max=MAX_NODES), default=None,
               help="Number of nodes (each runs its own kube-proxy).  [default: 3]")
 @click.option("--k8s-version", metavar="X.Y", default=None,
               help=f"Kubernetes minor version whose behaviour is modelled.  [default: {DEFAULT_K8S_VERSION}]")
@@ -478,7 +479,10 @@ def _read_stdin(name: str) -> str:
             sys.stderr.write("zdverify: reading manifests from stdin (a terminal); end with Ctrl-D, or give a PATH\n")
             sys.stderr.flush()
     try:
-        return decode_text(sys.stdin.buffer.read(), name)
+        raw = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        if len(raw) > MAX_INPUT_BYTES:
+            raise InputError(f"{name}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MB; not read")
+        return decode_text(raw, name)
     except OSError as e:
         raise InputError(f"cannot read stdin: {e.strerror or e}") from None
 

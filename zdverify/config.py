@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from zdverify.model.assumptions import lb_profile, parse_bound, parse_version
+from zdverify.model.cluster import MAX_NODES
 from zdverify.model.load import Document, load_settings_file
 from zdverify.model.source import InputError, Loc
 from zdverify.model.suppression import Suppression, parse_property
@@ -89,8 +90,8 @@ def _parse(doc: Document, path: str) -> Config:
         return value
 
     nodes = typed("nodes", int, "an integer")
-    if nodes is not None and nodes < 1:
-        raise InputError(f"nodes: expected at least 1, got {nodes}", loc("nodes"))
+    if nodes is not None and not 1 <= nodes <= MAX_NODES:
+        raise InputError(f"nodes: expected 1..{MAX_NODES:,}, got {nodes}", loc("nodes"))
     version = _version(data.get("k8s-version"), loc("k8s-version"))
     cluster = typed("cluster", str, "a cluster file name")
     lb = typed("lb", str, "a load-balancer profile name")

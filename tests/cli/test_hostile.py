@@ -94,3 +94,21 @@ def test_stdout_and_stdin_that_cannot_be_used() -> None:
     with open("/dev/full", "w") as full:
         catalogue = _zdv("properties", stdout=full, stderr=subprocess.PIPE)
     assert catalogue.returncode == 2 and "cannot write" in catalogue.stderr
+
+
+def test_budgets_on_size_refuse_before_reading_or_building(tmp_path: Path) -> None:
+    done = _zdv(EXAMPLE, "--nodes", "1000000000")
+    assert done.returncode == 2 and "10000" in done.stderr.replace(",", "")
+    cfg = tmp_path / "z.yaml"
+    cfg.write_text("nodes: 1000000000000000000000000000000\n")
+    done = _zdv(EXAMPLE, "--config", str(cfg))
+    assert done.returncode == 2 and f"{cfg}:1: error: nodes: expected 1..10,000" in done.stderr
+    done = _zdv(EXAMPLE, "--cluster", "/dev/zero")
+    _clean(done)
+    assert done.returncode == 2 and "larger than 16 MB" in done.stderr
+    big = tmp_path / "big.yaml"
+    with big.open("w") as f:
+        f.write("# filler\n" * (2 * 1024 * 1024))  # 18 MB of comments
+    done = _zdv(str(big), EXAMPLE)
+    _clean(done)
+    assert done.returncode == 2 and f"{big}: larger than 16 MB" in done.stderr
