@@ -123,6 +123,24 @@ class Compare:
 Formula = Union[Pred, Not, And, Or, Quant, Compare]
 
 
+def grounding(f: "Formula | Term", sizes: dict[Sort, int]) -> int:
+    """How many instances checking ``f`` takes once every quantifier and count is expanded
+    over domains of ``sizes`` (nested ones multiply): the cost a budget bounds."""
+    if isinstance(f, Pred):
+        return 1
+    if isinstance(f, Not):
+        return grounding(f.body, sizes)
+    if isinstance(f, (And, Or)):
+        return sum(grounding(x, sizes) for x in f.parts)
+    if isinstance(f, (Quant, Count)):
+        return max(1, sizes.get(f.var.sort, 1)) * grounding(f.body, sizes)
+    if isinstance(f, Compare):
+        return grounding(f.left, sizes) + grounding(f.right, sizes)
+    if isinstance(f, Sum):
+        return sum(grounding(t, sizes) for _, t in f.terms)
+    return 1
+
+
 class ClaimKind(Enum):
     NEVER = "never"  # the formula holds at no instant of any run
     ALWAYS = "always"  # the formula holds at every instant of every run

@@ -318,6 +318,7 @@ class Settings:
     keep_alive: KeepAlive | None = None  # pooled clients and how the app treats them (annotation)
     exec_probe_port: int | None = None  # the port the pod's exec probes connect to (annotation)
     likelihood_runs: int = 0  # random rollouts simulated per counterexample (model/likelihood.py); 0: none
+    time_budget_s: float = 600.0  # per (workload, Service) check: past it, what is left is inconclusive
     sources: Mapping[str, Loc] = field(default_factory=dict)  # key -> where an annotation set it
 
     def __getitem__(self, key: str) -> Interval:

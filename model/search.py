@@ -45,7 +45,7 @@ from zdverify.model.simulator.engine import Run, simulate
 from zdverify.model.source import InputError, InputProblem
 from zdverify.model.suppression import Suppression
 from zdverify.model.checker.encoding import Encoding
-from zdverify.grammar.spec_language import ClaimKind
+from zdverify.grammar.spec_language import ClaimKind, Sort, grounding
 from zdverify.model.verdict import Cause, Fact, Note, NoteKind, Property, Report, Result, Verdict
 
 
@@ -83,8 +83,17 @@ def _tune_no_healthy(sc: Scenario, timing: Timing, run: Run) -> list[Timing]:
     return [prompt, replace(prompt, lb_node_resp=tuple(slow))]
 
 
-def replay(sc: Scenario, prop: Property, candidates: Sequence[tuple[Choices, Timing]]
-           ) -> Outcome | None:
+def _out_of_time(sc: Scenario, deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() > deadline
+
+
+def _budget_reason(sc: Scenario) -> str:
+    return (f"the time budget of {sc.settings.time_budget_s:g}s per workload and Service was spent before this "
+            "was decided (--time-budget)")
+
+
+def replay(sc: Scenario, prop: Property, candidates: Sequence[tuple[Choices, Timing]],
+           deadline: float | None = None) -> Outcome | None:
     """The counterexample of the first candidate whose simulation violates ``prop``, with
     the run's inputs."""
     def traced(timing: Timing) -> Outcome:  # the run to print, again with its trace
@@ -94,6 +103,8 @@ def replay(sc: Scenario, prop: Property, candidates: Sequence[tuple[Choices, Tim
         return Outcome(Verdict.COUNTEREXAMPLE, run, v, candidate=(choices, timing))
 
     for choices, timing in candidates:
+        if _out_of_time(sc, deadline):
+            return None
         run = simulate(sc, choices, timing, trace=False)
         if run.first(prop) is not None:
             return traced(timing)
@@ -109,7 +120,7 @@ Candidates = Callable[[], Sequence[tuple[Choices, Timing]]]
 
 
 def decide(sc: Scenario, queries: Sequence[Query], prop: Property, seed: int = 0,
-           guided: Candidates | None = None) -> Outcome:
+           guided: Candidates | None = None, deadline: float | None = None) -> Outcome:
     """``guided``: candidates tried first once a query is satisfiable (runs that follow the
     per-node exploration's witness, ``model/guided.py``). One Z3 context per property (a
     context costs ~20 ms and ~17 MB): each query gets its own solver in it, so no query sees
@@ -117,6 +128,8 @@ def decide(sc: Scenario, queries: Sequence[Query], prop: Property, seed: int = 0
     inconclusive = ""
     ctx = z3.Context()
     for q in queries:
+        if _out_of_time(sc, deadline):
+            return Outcome(Verdict.INCONCLUSIVE, reason=_budget_reason(sc))
         enc = Encoding(sc, ctx)
         enc.solver.set("timeout", SOLVER_TIMEOUT_MS)
         q.build(enc)
@@ -128,13 +141,15 @@ def decide(sc: Scenario, queries: Sequence[Query], prop: Property, seed: int = 0
             continue
         # runs that follow the per-node exploration first: Z3's layouts put every other pod
         # away from the observed node, which the placement rules behind them often forbid
-        found = replay(sc, prop, guided()) if guided is not None else None
+        found = replay(sc, prop, guided(), deadline) if guided is not None else None
         if found is None:
-            found = replay(sc, prop, q.witness(enc))
+            found = replay(sc, prop, q.witness(enc), deadline)
         if found is None:
-            found = replay(sc, prop, random_timings(sc, random.Random(seed), 24))
+            found = replay(sc, prop, random_timings(sc, random.Random(seed), 24), deadline)
         if found is not None:
             return found
+        if _out_of_time(sc, deadline):
+            return Outcome(Verdict.INCONCLUSIVE, reason=_budget_reason(sc))
         inconclusive = (f"Z3 found a timing for '{q.label}', but no complete run built from it "
                         "replayed in the simulator")
     if inconclusive:
@@ -165,8 +180,33 @@ def rests_on(sc: Scenario, queries: Sequence[Query]) -> tuple[Fact, ...] | None:
 
 
 
-def decide_property(sc: Scenario, prop: Property, gf: GraphFacts, guided: Candidates | None = None) -> Outcome:
-    """Prove ``prop`` on ``sc``, or find a replayed counterexample, or say why neither."""
+MAX_GROUNDING = 10_000_000  # instances of a spec file's claim over a rollout's pods, nodes and zones
+
+
+def _too_big(sc: Scenario, prop: Property) -> str:
+    """Why a spec file's claim is too big to check on this rollout (its quantifiers
+    expanded), or "". (The built-in claims are checked per node and pod pair, not expanded.)"""
+    formula = prop.claim.violation()
+    if formula is None or prop.builtin:
+        return ""
+    pods = 2 * sc.rollout.replicas + max(1, sc.rollout.surge)  # old and new, surge pods included
+    sizes = {Sort.POD: pods, Sort.NODE: sc.nodes, Sort.ZONE: max(1, len(set(sc.node_zones)))}
+    n = grounding(formula, sizes)
+    if n <= MAX_GROUNDING:
+        return ""
+    return (f"the claim expands to {n:,} instances over this rollout's pods, nodes and zones (nested quantifiers "
+            f"multiply); at most {MAX_GROUNDING:,} are checked — quantify over fewer variables")
+
+
+def decide_property(sc: Scenario, prop: Property, gf: GraphFacts, guided: Candidates | None = None,
+                    deadline: float | None = None) -> Outcome:
+    """Prove ``prop`` on ``sc``, or find a replayed counterexample, or say why neither
+    (``deadline``: ``time.monotonic()`` past which it stops, inconclusive)."""
+    if _out_of_time(sc, deadline):
+        return Outcome(Verdict.INCONCLUSIVE, reason=_budget_reason(sc))
+    too_big = _too_big(sc, prop)
+    if too_big:
+        return Outcome(Verdict.INCONCLUSIVE, reason=too_big)
     if prop.claim.kind is ClaimKind.COMPLETES:
         if sc.paused:
             found = replay(sc, prop, [(Choices(), Timing())])
@@ -184,8 +224,8 @@ def decide_property(sc: Scenario, prop: Property, gf: GraphFacts, guided: Candid
             return Outcome(Verdict.INCONCLUSIVE, reason="the state graph has a state that cannot finish")
         if sc.rollout.replicas == 0:
             return Outcome(Verdict.PROVED)
-        return decide(sc, [stalled_query(prop, sc)], prop)
-    return decide(sc, queries(prop, sc, gf), prop, guided=guided)
+        return decide(sc, [stalled_query(prop, sc)], prop, deadline=deadline)
+    return decide(sc, queries(prop, sc, gf), prop, guided=guided, deadline=deadline)
 
 
 def _checks_nodes(sc: Scenario) -> bool:
@@ -215,6 +255,7 @@ def _guided(sc: Scenario, untimed: NodeWitness | None) -> Candidates:
 
 def check_scenario(sc: Scenario, properties: Sequence[Property]) -> list[Result]:
     t0 = time.perf_counter()
+    deadline = time.monotonic() + sc.settings.time_budget_s
     try:
         gf = facts(sc.rollout)
     except StateBudgetExceeded as e:
@@ -229,7 +270,7 @@ def check_scenario(sc: Scenario, properties: Sequence[Property]) -> list[Result]
     graph_s = time.perf_counter() - t0
     # every query gets a fresh Z3 context (see ``decide``): models do not depend on what
     # ran before in the process, so traces and goldens are reproducible
-    results = [_with_likelihood(sc, prop, result(sc, prop, decide_property(sc, prop, gf, guided), gf))
+    results = [_with_likelihood(sc, prop, result(sc, prop, decide_property(sc, prop, gf, guided, deadline), gf))
                for prop in properties]
     elapsed = time.perf_counter() - t0
     gc.collect()  # the Z3 contexts sit in reference cycles: free their native memory now, not at some later pass

@@ -39,6 +39,7 @@ def verify(
     likelihood_runs: int = 0,
     jobs: int = 1,
     shard: tuple[int, int] | None = None,
+    time_budget: float | None = None,
 ) -> Report:
     """Load manifests, pair workloads with Services, and check the properties: the
     built-ins plus those of ``specs`` (spec files), narrowed to ``select`` (ids or names).
@@ -65,6 +66,8 @@ def verify(
     s = make_settings(assume, k8s_version, lb, topology)
     if likelihood_runs:
         s = replace(s, likelihood_runs=likelihood_runs)
+    if time_budget is not None:  # seconds per (workload, Service) check; past it: inconclusive
+        s = replace(s, time_budget_s=float(time_budget))
     known = registry.load(specs)
     properties = registry.select(known, select)
     suppression.check(suppressions, known)

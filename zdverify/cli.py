@@ -254,6 +254,9 @@ def _schedule_of(paths: Sequence[str], prop: str | None, nodes: int | None, k8s_
 @click.option("--jobs", "-j", "jobs", type=click.IntRange(min=1, max=256), default=None,
               help="Processes checking (workload, Service) pairs at once; the output does not depend on it.  "
                    "[default: the machine's cores]")
+@click.option("--time-budget", "time_budget", type=click.FloatRange(min=1, max=86_400), default=600,
+              show_default=True, metavar="SECONDS",
+              help="Per workload and Service: what is not decided within it is inconclusive (exit 3), never proved.")
 @click.option("--shard", "shard", metavar="I/N", default=None, callback=_parse_shard,
               help="Check only shard I of N of the workloads (a stable hash of each workload), for a CI "
                    "matrix; input errors are reported by shard 1. See the README on merging shard reports.")
@@ -283,6 +286,7 @@ def verify_command(
     likelihood_runs: int,
     jobs: int | None,
     shard: tuple[int, int] | None,
+    time_budget: float,
     soft_fail: bool | None,
     allow_empty: bool | None,
     config_path: str | None,
@@ -310,6 +314,7 @@ def verify_command(
             likelihood_runs=likelihood_runs,
             jobs=jobs,
             shard=shard,
+            time_budget=time_budget,
             k8s_version=k8s_version or cfg.k8s_version,
             output_format=output_format or cfg.format or "text",
             reports=cfg.reports + reports,
@@ -380,6 +385,7 @@ class Run:
     likelihood_runs: int = 0
     jobs: int | None = None  # None: the machine's cores
     shard: tuple[int, int] | None = None
+    time_budget: float = 600.0
 
 
 def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
@@ -394,7 +400,7 @@ def _run(run: Run, err: Console) -> tuple[Report, str, list[tuple[str, str]]]:
                         stdin_text=stdin_text, stdin_name=run.stdin_name, suppressions=run.cfg.suppress,
                         specs=run.specs, select=run.selected, drain=run.drain, allow_empty=run.allow_empty,
                         context=run.context, likelihood_runs=run.likelihood_runs,
-                        jobs=run.jobs or default_jobs(), shard=run.shard)
+                        jobs=run.jobs or default_jobs(), shard=run.shard, time_budget=run.time_budget)
     if report.errors and not report.results and run.shard is None:  # a shard may hold no workload
         raise _NothingVerified(report.errors)
     if not report.results and not run.allow_empty and run.shard is None:

@@ -13,8 +13,8 @@ EXAMPLE = str(ROOT / "examples" / "no-prestop.yaml")
 
 
 def _zdv(*args: str, **kw) -> subprocess.CompletedProcess[str]:
-    kw = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **kw}
-    return subprocess.run([sys.executable, "-m", "zdverify", *args], text=True, timeout=300, cwd=ROOT, **kw)
+    kw = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "timeout": 300, **kw}
+    return subprocess.run([sys.executable, "-m", "zdverify", *args], text=True, cwd=ROOT, **kw)
 
 
 def _clean(done: subprocess.CompletedProcess[str]) -> None:
@@ -112,3 +112,21 @@ def test_budgets_on_size_refuse_before_reading_or_building(tmp_path: Path) -> No
     done = _zdv(str(big), EXAMPLE)
     _clean(done)
     assert done.returncode == 2 and f"{big}: larger than 16 MB" in done.stderr
+
+
+def test_a_claim_too_big_to_expand_is_inconclusive_at_once(tmp_path: Path) -> None:
+    pods = "abcdefgh"
+    spec = tmp_path / "many.zds"
+    spec.write_text('property ZDV950 many {\n  description: "d"\n  remediation: "r"\n  cause: termination\n'
+                    "  never exists node n, " + ", ".join(f"pod {p}" for p in pods) + ": "
+                    + " and ".join(f"routes(n, {p})" for p in pods) + " and not serving(a)\n}\n")
+    done = _zdv(EXAMPLE, "--spec", str(spec), "--property", "many", "--likelihood-runs", "0", timeout=60)
+    _clean(done)
+    assert done.returncode == 3 and "instances over this rollout" in done.stdout
+
+
+def test_the_time_budget_makes_what_is_left_inconclusive() -> None:
+    from zdverify.api import verify
+    report = verify([str(ROOT / "examples" / "recommended-local.yaml")], time_budget=0.0001)
+    assert report.results and all(r.verdict.value == "inconclusive" for r in report.results)
+    assert all("time budget" in (r.why or r.summary) for r in report.results)
