@@ -192,6 +192,33 @@ def run_specs(cases: list[tuple[int, int]], repeat: int, tmp: Path) -> list[tupl
 # --------------------------------------------------------------------------- report
 
 
+# fleet cases through the CLI (the speed issue's): manifest, nodes, replicas
+FLEET_CASES = [("recommended-local.yaml", 3, 1000), ("recommended-cluster.yaml", 3, 3000)]
+
+
+def run_fleet(tmp: Path, use_cli: bool) -> list[tuple[str, int, int, float, int]]:
+    """Each fleet case once through the CLI: (manifest, nodes, replicas, wall s, exit code)."""
+    rows = []
+    for manifest, nodes, replicas in FLEET_CASES:
+        path = make_manifest(EXAMPLES / manifest, replicas, {}, tmp, "fleet")
+        secs, rc = time_subprocess(cli_argv(path, nodes, use_cli) + ["--likelihood-runs", "0"], 1)
+        rows.append((manifest, nodes, replicas, secs, rc))
+        print(f"[bench] fleet {manifest} {nodes}x{replicas}: {secs:.1f}s exit {rc}", file=sys.stderr)
+    return rows
+
+
+def run_jobs(use_cli: bool) -> list[tuple[int, float, int]]:
+    """The examples directory with --jobs 1 and --jobs 2 (same output; wall time)."""
+    if not use_cli:
+        return []
+    rows = []
+    for jobs in (1, 2):
+        secs, rc = time_subprocess([PY, "-m", "zdverify", str(EXAMPLES), "--likelihood-runs", "0", "-j", str(jobs)], 1)
+        rows.append((jobs, secs, rc))
+        print(f"[bench] examples/ -j {jobs}: {secs:.1f}s exit {rc}", file=sys.stderr)
+    return rows
+
+
 def fmt_s(s: float) -> str:
     if s != s:  # NaN
         return "-"
@@ -250,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="zdverify-bench-") as tmp:
         scale_rows = run_scale(cases, scale_repeat, Path(tmp))
         spec_rows = run_specs(cases, scale_repeat, Path(tmp))
+        fleet_rows = [] if args.quick else run_fleet(Path(tmp), use_cli)
+    jobs_rows = [] if args.quick else run_jobs(use_cli)
     failed |= any(r.error for r in scale_rows)
 
     # 4. report
@@ -339,6 +368,16 @@ def main(argv: list[str] | None = None) -> int:
         lines += ["", f"Peak RSS of the benchmark process (scale series, in-process): {peak_mb:.0f} MiB."]
     except (ImportError, OSError):
         pass
+    if fleet_rows:
+        lines += ["", "## 5. Fleet sizes through the CLI (once each)", "",
+                  "| Manifest | Nodes × replicas | Wall time | Exit code |", "|---|---|---:|---|"]
+        lines += [f"| {m} | {n} × {r} | {fmt_s(t)} | {rc} ({EXIT_MEANING.get(rc, '?')}) |"
+                  for m, n, r, t, rc in fleet_rows]
+    if jobs_rows:
+        base = jobs_rows[0][1]
+        lines += ["", "## 6. `--jobs` on the examples directory (once each; same output)", "",
+                  "| Jobs | Wall time | × jobs 1 |", "|---:|---:|---:|"]
+        lines += [f"| {j} | {fmt_s(t)} | {fmt_x(t / base)} |" for j, t, _ in jobs_rows]
     text = "\n".join(lines) + "\n"
 
     print(text)

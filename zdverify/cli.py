@@ -174,13 +174,18 @@ def replay_command(paths: tuple[str, ...], prop: str | None, scale: float, perio
     manifests first. Exit 1 when requests failed, 0 when none did, 2 for bad input, 3 when
     the data plane could not be built. Everything it creates is removed on exit."""
     from zdverify.dataplane import DataPlaneError
-    from zdverify.replay import load, replay
+    from zdverify.replay import load, modes, replay
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        if len(paths) == 1 and paths[0].endswith(".json"):
-            schedule = load(paths[0], prop, with_fix)
-        else:
-            schedule = _schedule_of(paths, prop, nodes, k8s_version, lb, with_fix)
+        def get(fixed: bool) -> dict:
+            if len(paths) == 1 and paths[0].endswith(".json"):
+                return load(paths[0], prop, fixed)
+            return _schedule_of(paths, prop, nodes, k8s_version, lb, fixed)
+
+        schedule = get(with_fix)
+        if with_fix and balancer == "auto":  # the fix replays through the load balancer the counterexample did
+            used = modes(get(False)).lb
+            balancer = used if used in ("haproxy", "l4") else "auto"
         period = None if period_ms is None else period_ms / 1000
         outcome = replay(schedule, scale, period, say=lambda text: err.print(f"zdverify replay: {text}"),
                          lb=balancer, client=client)

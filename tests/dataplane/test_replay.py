@@ -126,10 +126,10 @@ def test_a_fail_open_load_balancer_sends_to_a_node_without_an_endpoint(tmp_path_
     the connection; the suggested minReadySeconds replays without a failure."""
     report = _report(tmp_path_factory, "local-no-healthy-node.yaml")
     s = load(report, "no-healthy-target")
-    out = replay(s, scale=0.5)
+    out = replay(s, scale=0.3)
     a, b = out.violation
-    assert out.failed and all(a - 0.2 <= t <= b + 0.2 for t, _ in out.failed), out.text(0.5)
-    fixed = replay(load(report, "no-endpoint", with_fix=True), scale=0.3)
+    assert out.failed and all(a - 0.2 <= t <= b + 0.2 for t, _ in out.failed), out.text(0.3)
+    fixed = replay(load(report, "no-endpoint", with_fix=True), scale=0.3, lb="l4")  # the same load balancer
     assert fixed.requests > 50 and fixed.failed == (), fixed.text(0.3, with_fix=True)
 
 
@@ -149,13 +149,13 @@ def test_pooled_connections_meet_the_closed_connection(tmp_path_factory: pytest.
     "Connection: close" from SIGTERM on (the suggested fix, the pod draining on) moves the
     clients to another pod without a failure."""
     s = load(_report(tmp_path_factory, "pooled-clients.yaml"), "connection-reuse")
-    out = replay(s, scale=0.5)
+    out = replay(s, scale=0.3)
     a, _ = out.violation
-    assert out.pooled and out.failed and all(t >= a - 0.1 for t, _ in out.failed), out.text(0.5)
+    assert out.pooled and out.failed and all(t >= a - 0.1 for t, _ in out.failed), out.text(0.3)
     assert {kind for _, kind in out.failed} <= {"reset", "closed"}
     s["keep_alive"] = {"idle": "connection-close", "client_idle_timeout": 90.0}
     for p in s["pods"]:  # drain 95 s: stops accepting and exits long after the window
         if p["sigterm"] is not None:
             p["closed"] = p["exited"] = p["sigterm"] + 95
-    fixed = replay(s, scale=0.5)
-    assert fixed.requests > 100 and fixed.failed == (), fixed.text(0.5, with_fix=True)
+    fixed = replay(s, scale=0.3)
+    assert fixed.requests > 100 and fixed.failed == (), fixed.text(0.3, with_fix=True)
