@@ -32,7 +32,11 @@ def test_the_cache_is_used_and_can_be_turned_off(tmp_path, monkeypatch) -> None:
     lalr.cache_clear()
     try:
         lalr("duration.lark")
-        assert (tmp_path / "zdverify" / "duration.lark.lalr").stat().st_size > 0
+        cached = tmp_path / "zdverify" / "duration.lark.lalr"
+        assert cached.stat().st_size > 0
+        lalr.cache_clear()
+        cached.write_bytes(b"garbage\n\x80\x04 half a pickle")  # another process mid-write, say
+        assert lalr("duration.lark").parse("3s")
         lalr.cache_clear()
         monkeypatch.setenv("ZDVERIFY_NO_CACHE", "1")
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other"))
