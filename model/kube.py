@@ -273,7 +273,7 @@ class _Field:
         if value == "" and default is not None:
             return default
         if value not in allowed:
-            raise self.error(f'"{value}" is not one of {", ".join(allowed)}')
+            raise self.error(f'{excerpt(str(value))} is not one of {", ".join(allowed)}')
         return value
 
     def string_map(self) -> dict[str, str]:
@@ -290,7 +290,7 @@ class _Field:
         if isinstance(value, str):
             if not any(c.isalpha() for c in value):
                 raise self.error(
-                    f'"{value}" is neither a port number nor a port name '
+                    f'{excerpt(str(value))} is neither a port number nor a port name '
                     "(port names contain a letter; write numbers unquoted)"
                 )
             return value
@@ -698,7 +698,7 @@ def _toleration(f: _Field) -> Toleration:
     effect_field = f.get("effect")
     effect = effect_field.string("")
     if effect and effect not in TAINT_EFFECTS:
-        raise effect_field.error(f'"{effect}" is not one of {", ".join(TAINT_EFFECTS)} (or empty for all)')
+        raise effect_field.error(f'{excerpt(str(effect))} is not one of {", ".join(TAINT_EFFECTS)} (or empty for all)')
     seconds = f.get("tolerationSeconds")
     if seconds.value is not None:
         seconds.integer(minimum=-(2**63), maximum=2**63 - 1)
@@ -774,7 +774,7 @@ def _probe(f: _Field, container: str, port_names: set[str], liveness: bool) -> P
             raise port_field.error("required field is missing")
         port = port_field.port_name_or_number()
         if isinstance(port, str) and port not in port_names:
-            raise port_field.error(f'"{port}" names no port of container "{container}"')
+            raise port_field.error(f'{excerpt(str(port))} names no port of container "{container}"')
     success = _probe_number(f.get("successThreshold"), 1)
     if liveness and success != 1:
         raise f.get("successThreshold").error(f"must be 1 for liveness and startup probes, got {success}")

@@ -83,7 +83,7 @@ def _tune_no_healthy(sc: Scenario, timing: Timing, run: Run) -> list[Timing]:
     return [prompt, replace(prompt, lb_node_resp=tuple(slow))]
 
 
-def _out_of_time(sc: Scenario, deadline: float | None) -> bool:
+def _out_of_time(deadline: float | None) -> bool:
     return deadline is not None and time.monotonic() > deadline
 
 
@@ -103,7 +103,7 @@ def replay(sc: Scenario, prop: Property, candidates: Sequence[tuple[Choices, Tim
         return Outcome(Verdict.COUNTEREXAMPLE, run, v, candidate=(choices, timing))
 
     for choices, timing in candidates:
-        if _out_of_time(sc, deadline):
+        if _out_of_time(deadline):
             return None
         run = simulate(sc, choices, timing, trace=False)
         if run.first(prop) is not None:
@@ -128,7 +128,7 @@ def decide(sc: Scenario, queries: Sequence[Query], prop: Property, seed: int = 0
     inconclusive = ""
     ctx = z3.Context()
     for q in queries:
-        if _out_of_time(sc, deadline):
+        if _out_of_time(deadline):
             return Outcome(Verdict.INCONCLUSIVE, reason=_budget_reason(sc))
         enc = Encoding(sc, ctx)
         enc.solver.set("timeout", SOLVER_TIMEOUT_MS)
@@ -148,7 +148,7 @@ def decide(sc: Scenario, queries: Sequence[Query], prop: Property, seed: int = 0
             found = replay(sc, prop, random_timings(sc, random.Random(seed), 24), deadline)
         if found is not None:
             return found
-        if _out_of_time(sc, deadline):
+        if _out_of_time(deadline):
             return Outcome(Verdict.INCONCLUSIVE, reason=_budget_reason(sc))
         inconclusive = (f"Z3 found a timing for '{q.label}', but no complete run built from it "
                         "replayed in the simulator")
@@ -202,7 +202,7 @@ def decide_property(sc: Scenario, prop: Property, gf: GraphFacts, guided: Candid
                     deadline: float | None = None) -> Outcome:
     """Prove ``prop`` on ``sc``, or find a replayed counterexample, or say why neither
     (``deadline``: ``time.monotonic()`` past which it stops, inconclusive)."""
-    if _out_of_time(sc, deadline):
+    if _out_of_time(deadline):
         return Outcome(Verdict.INCONCLUSIVE, reason=_budget_reason(sc))
     too_big = _too_big(sc, prop)
     if too_big:

@@ -174,17 +174,16 @@ def replay_command(paths: tuple[str, ...], prop: str | None, scale: float, perio
     manifests first. Exit 1 when requests failed, 0 when none did, 2 for bad input, 3 when
     the data plane could not be built. Everything it creates is removed on exit."""
     from zdverify.dataplane import DataPlaneError
-    from zdverify.replay import load, modes, replay
+    from zdverify.replay import counterexample, modes, read_report, replay
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        def get(fixed: bool) -> dict:
-            if len(paths) == 1 and paths[0].endswith(".json"):
-                return load(paths[0], prop, fixed)
-            return _schedule_of(paths, prop, nodes, k8s_version, lb, fixed)
-
-        schedule = get(with_fix)
-        if with_fix and balancer == "auto":  # the fix replays through the load balancer the counterexample did
-            used = modes(get(False)).lb
+        if len(paths) == 1 and paths[0].endswith(".json"):
+            found = counterexample(read_report(paths[0]), prop, with_fix, paths[0])
+        else:
+            found = _counterexample_of(paths, prop, nodes, k8s_version, lb, with_fix)
+        schedule = found["fix_schedule"] if with_fix else found["schedule"]
+        if with_fix and balancer == "auto":  # the fix replays through the load balancer its counterexample did
+            used = modes(found["schedule"]).lb
             balancer = used if used in ("haproxy", "l4") else "auto"
         period = None if period_ms is None else period_ms / 1000
         outcome = replay(schedule, scale, period, say=lambda text: err.print(f"zdverify replay: {text}"),
@@ -202,21 +201,19 @@ def replay_command(paths: tuple[str, ...], prop: str | None, scale: float, perio
     sys.exit(EXIT_COUNTEREXAMPLE if outcome.failed else EXIT_PROVED)
 
 
-def _schedule_of(paths: Sequence[str], prop: str | None, nodes: int | None, k8s_version: str | None,
-                 lb: str | None, with_fix: bool = False) -> dict:
-    """Verify manifests and take a counterexample's schedule as the JSON report carries it."""
+def _counterexample_of(paths: Sequence[str], prop: str | None, nodes: int | None, k8s_version: str | None,
+                       lb: str | None, with_fix: bool = False) -> dict:
+    """Verify manifests and take a counterexample as the JSON report carries it."""
     import json
+    from zdverify.replay import counterexample
     from zdverify.reports.json_report import render_json
     report = verify(paths, nodes=nodes, k8s_version=k8s_version, lb=lb)
     if report.errors:
         raise InputError(report.errors[0].message, report.errors[0].loc)
-    key = "fix_schedule" if with_fix else "schedule"
-    found = [r for r in json.loads(render_json(report))["results"] if r["verdict"] == "counterexample"
-             and (prop is None or r["property"] == prop) and r[key]]
-    if not found:
-        why = "none matches" if report.verdict is Verdict.COUNTEREXAMPLE else "no property has a counterexample"
-        raise InputError(f"no counterexample{f' for {prop}' if prop else ''} to replay: {why}")
-    return found[0][key]
+    if report.verdict is not Verdict.COUNTEREXAMPLE:
+        raise InputError(f"no counterexample{f' for {prop}' if prop else ''} to replay: no property has a "
+                         "counterexample")
+    return counterexample(json.loads(render_json(report)), prop, with_fix, ", ".join(paths))
 
 
 @main.command(
@@ -521,7 +518,7 @@ def _error(console: Console, label: str, message: str, loc: Loc | None = None) -
     text.append(f"{label}:", style="bold red")
     # a message is one line (continuation lines indented): no value in it can start a line of
     # its own in a CI log, such as a GitHub workflow command
-    text.append(" " + escape_controls(message).replace("\n", "\n  ").replace("\n  ::", "\n  \\::"))
+    text.append(" " + escape_controls(message).replace("\n", "\n  "))
     with contextlib.suppress(OSError, ValueError, AttributeError):  # stderr closed or full: the exit code says it
         console.print(text)
 

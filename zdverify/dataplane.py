@@ -177,12 +177,14 @@ def _usable(endpoints: Sequence[Endpoint], fallback: bool) -> list[Endpoint]:
     return [e for e in endpoints if e.serving and e.terminating]
 
 
-def _svc_chain(name: str, chosen: Sequence[Endpoint], sep_prefix: str) -> list[str]:
+def _spread(chain: str, actions: Sequence[str]) -> list[str]:
+    """Rules of ``chain`` taking one of ``actions`` at random, each equally likely: the
+    ``statistic`` probabilities of a KUBE-SVC chain (1/n, then 1/(n-1), …, the last always)."""
     lines = []
-    for k, e in enumerate(chosen):
-        rest = len(chosen) - k
+    for k, action in enumerate(actions):
+        rest = len(actions) - k
         pick = f"-m statistic --mode random --probability {1 / rest:.5f} " if rest > 1 else ""
-        lines.append(f"-A {name} {pick}-j {sep_prefix}{e.pod}")
+        lines.append(f"-A {chain} {pick}{action}")
     return lines
 
 
@@ -206,8 +208,8 @@ def rules(i: int, endpoints: Sequence[Endpoint], local: bool, fallback: bool) ->
             nat.append("-A KUBE-EXT-WEB -j KUBE-SVL-WEB")  # client IP kept: no MASQUERADE
         else:
             nat += ["-A KUBE-EXT-WEB -j KUBE-MARK-MASQ", "-A KUBE-EXT-WEB -j KUBE-SVC-WEB"]
-    nat += _svc_chain("KUBE-SVC-WEB", cluster, "KUBE-SEP-") + _svc_chain("KUBE-SVL-WEB", own if local else [],
-                                                                         "KUBE-SEP-")
+    nat += _spread("KUBE-SVC-WEB", [f"-j KUBE-SEP-{e.pod}" for e in cluster])
+    nat += _spread("KUBE-SVL-WEB", [f"-j KUBE-SEP-{e.pod}" for e in (own if local else [])])
     nat += [f"-A KUBE-SEP-{p} -p tcp -j DNAT --to-destination {pod_ip(p)}:{POD_PORT}" for p in seps]
     nat.append("COMMIT")
     filt = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]",
@@ -229,10 +231,7 @@ def lb_rules(targets: Sequence[tuple[str, int]]) -> str:
     load balancer's flow table does."""
     nat = ["*nat", ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]",
            ":POSTROUTING ACCEPT [0:0]", ":ZDV-LB - [0:0]", f"-A OUTPUT -d {LB_VIP}/32 -p tcp --dport 80 -j ZDV-LB"]
-    for k, (address, port) in enumerate(targets):
-        rest = len(targets) - k
-        pick = f"-m statistic --mode random --probability {1 / rest:.5f} " if rest > 1 else ""
-        nat.append(f"-A ZDV-LB {pick}-p tcp -j DNAT --to-destination {address}:{port}")
+    nat += _spread("ZDV-LB", [f"-p tcp -j DNAT --to-destination {address}:{port}" for address, port in targets])
     filt = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]"]
     if not targets:
         filt.append(f"-A OUTPUT -d {LB_VIP}/32 -p tcp --dport 80 -j REJECT --reject-with tcp-reset")

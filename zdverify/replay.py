@@ -92,20 +92,30 @@ class Outcome:
 def load(path: str, prop: str | None, with_fix: bool = False) -> dict[str, Any]:
     """The schedule of the first counterexample (of ``prop``) in a JSON report; with
     ``with_fix``, the same run with its fix applied."""
+    return counterexample(read_report(path), prop, with_fix, path)["fix_schedule" if with_fix else "schedule"]
+
+
+def read_report(path: str) -> dict[str, Any]:
+    """A saved JSON report."""
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise InputError(f"{path}: not a zdverify JSON report: {e}") from None
-    results = doc.get("results") if isinstance(doc, dict) else None
-    if not isinstance(results, list):
+    if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
         raise InputError(f"{path}: not a zdverify JSON report (no results)")
+    return doc
+
+
+def counterexample(doc: dict[str, Any], prop: str | None, with_fix: bool, where: str) -> dict[str, Any]:
+    """The first counterexample result (of ``prop``) a replay can drive: with a schedule, and
+    with ``with_fix`` a fixed one too. Its ``schedule`` and ``fix_schedule`` are one run."""
     key = "fix_schedule" if with_fix else "schedule"
-    found = [r for r in results if isinstance(r, dict) and r.get("verdict") == "counterexample"
+    found = [r for r in doc["results"] if isinstance(r, dict) and r.get("verdict") == "counterexample"
              and (prop is None or r.get("property") == prop) and r.get(key)]
     if not found:
         what = "whose fix the model applies (a fix as data)" if with_fix else "with a schedule"
-        raise InputError(f"{path}: no counterexample {what}{f' for {prop}' if prop else ''} to replay")
-    return found[0][key]
+        raise InputError(f"{where}: no counterexample {what}{f' for {prop}' if prop else ''} to replay")
+    return found[0]
 
 
 def _endpoints(pods: Sequence[dict], names: dict[str, int], node_names: Sequence[str]) -> dict[int, Endpoint]:

@@ -23,8 +23,6 @@ from example_options import OPTIONS  # noqa: E402
 
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.yaml"))
 SCALE = 0.5
-# known gaps of the replay (README, "Replaying a counterexample"), not of the model
-KNOWN: dict[str, str] = {}
 
 
 def _flags(name: str) -> list[str]:
@@ -41,8 +39,6 @@ def test_each_counterexample_fails_on_a_real_data_plane(name: str) -> None:
     why = unavailable()
     if why:
         pytest.skip(why)
-    if name in KNOWN:
-        pytest.xfail(KNOWN[name])
     done = subprocess.run([sys.executable, "-m", "zdverify", str(ROOT / "examples" / name), "-o", "json",
                            "--likelihood-runs", "0", *_flags(name)], capture_output=True, text=True, timeout=600)
     observed = ("startup", "termination", "no-endpoint", "no-healthy-target", "connection-reuse")

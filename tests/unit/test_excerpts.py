@@ -32,3 +32,12 @@ def test_a_linked_secret_outside_the_tree_is_neither_read_nor_echoed(tmp_path: P
     out = done.stdout + done.stderr
     assert "hunter2" not in out and "creds.yaml: a symbolic link to a file outside" in out
     assert not any(line.startswith("::") for line in out.splitlines()), out
+
+
+def test_no_text_report_line_passes_for_a_workflow_command() -> None:
+    """A file name (or any text) with a newline reaches the notes unquoted; the text report
+    still starts no line with '::'."""
+    from zdverify.model.verdict import Note, NoteKind, Report
+    from zdverify.reports.text import render_text
+    text = render_text(Report((), (Note(NoteKind.SKIPPED, "dir/a\n::error file=x::pwned.yaml: skipped"),)))
+    assert "pwned" in text and not any(line.startswith("::") for line in text.splitlines()), text
