@@ -1,5 +1,5 @@
 """``python -m zdverify``: the same as the ``zdverify`` command."""
-from zdverify.cli import main
+from zdverify.cli import entry
 
 if __name__ == "__main__":
-    main(prog_name="zdverify")
+    entry()

@@ -113,6 +113,27 @@ def main() -> None:
     """
 
 
+def entry() -> None:
+    """The ``zdverify`` command: ``main``, then exit without the interpreter's teardown.
+
+    A run's report is written and flushed by then (``_emit``); what teardown would still do
+    is free Z3 contexts, modules and caches one by one — ~80 ms of a one-second run, for
+    nothing. Only the exit code is kept; a stream that cannot be flushed at the end is an
+    error (exit 2) as it would be in ``_emit``."""
+    try:
+        main(prog_name="zdverify")
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_ERROR)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            code = code if code == EXIT_ERROR or stream is sys.stderr else EXIT_ERROR
+    os._exit(code)
+
+
 @main.command("properties")
 @click.option("--format", "-o", "output_format", type=click.Choice(["text", "markdown"]), default="text",
               show_default=True, help="Output format.")
