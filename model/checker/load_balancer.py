@@ -29,8 +29,13 @@ Simplifications:
     ``fail_open``, with its source) sends to every node — nodes without a local endpoint
     DROP — and one that does not sends to none. A node is added back ``healthy`` checks
     after its kube-proxy has a local ready endpoint again.
+ 5. A DaemonSet without surge cannot leave every node removed at once when its nodes are
+    too many for its ``maxUnavailable`` (``rotation_bound``, a counting argument over the
+    whole rollout, so the same for 4 nodes or 4,000): the query then needs no search.
 """
 from __future__ import annotations
+
+from fractions import Fraction
 
 import z3
 
@@ -39,6 +44,7 @@ from zdverify.model.verdict import Fact
 from zdverify.model.checker.encoding import Encoding
 from zdverify.model.checker.entities import Case, NodeEntity
 from zdverify.model.objects import Strategy
+from zdverify.model.scenario import Scenario
 
 
 def stops_sending(enc: Encoding, node: str, flip: z3.ArithRef) -> z3.ArithRef:
@@ -175,6 +181,10 @@ def no_healthy(case: Case) -> z3.BoolRef:
     if kept:
         enc.add(z3.Not(nh))
         return nh
+    rotation = rotation_bound(sc)
+    if rotation is not None:
+        enc.hold(rotation, z3.Not(nh))
+        return nh
     for p in case.pods:
         if p.old and f"{p.name}.del" in case.slices:
             home = case.slices[f"{p.name}.del"] + enc.within(f"home.{p.name}.del", enc.bound("kube-proxy"))
@@ -186,3 +196,46 @@ def no_healthy(case: Case) -> z3.BoolRef:
             home = case.slices[f"{p.name}.ready"] + enc.within(f"home.{p.name}.ready", enc.bound("kube-proxy"))
             enc.hold(_add_back(lb), z3.Implies(nh, case.t < home + lb.add_max))
     return nh
+
+
+def rotation_bound(sc: Scenario) -> Fact | None:
+    """Why no instant finds every node of a DaemonSet (no surge, Local) removed, or None.
+
+    Times are where the EndpointSlice controller writes them: it writes a Service's changes
+    in order, so node i's old pod leaves the slice at ``e_i`` and its new pod's Ready lands at
+    ``f_i``, and at most k = maxUnavailable nodes are between the two at any moment (the
+    controller deletes an old pod only while fewer than k nodes are unavailable; their order
+    survives the writes). A node's kube-proxy sees each write within ``p`` (kube-proxy's bound).
+    To be removed, node i fails ``U`` checks ``I`` apart between the two: ``f_i - e_i > L =
+    (U-1)·I - p``; to be still out at ``t`` it passed its first check less than ``add_max``
+    ago: ``f_i > t - p - add_max``; a node whose Ready it has not seen by ``t`` was removed,
+    so ``e_i <= t - (U-1)·I``; a node not yet updated keeps its Ready old pod and is healthy.
+
+    1. One node at a time (k = 1): the gaps follow one another, so with N nodes the last one's
+       removal comes after ``(N-2)·L + (U-1)·I`` past the first node's Ready; none healthy needs
+       that before ``p + add_max`` — impossible when N >= 3 and it is not shorter.
+    2. Any k: each of the N nodes spends more than L of the window ``(t - W, t]``,
+       ``W = L + p + add_max``, between the two writes, at most k at a time: impossible when
+       N·L > k·W.
+
+    Both are counts over the whole rollout, so they hold for any larger N too."""
+    r = sc.rollout
+    if r.strategy is not Strategy.DAEMON_SET or r.surge > 0 or r.unavailable < 1:
+        return None
+    lb = sc.settings.lb
+    p, interval, add_max = (Fraction(repr(x)) for x in (sc.settings["kube-proxy"].hi, lb.interval, lb.add_max))
+    removal = (lb.unhealthy - 1) * interval  # exact: the one-node case is often an equality
+    span, n, k = removal - p, r.replicas, r.unavailable
+    if span <= 0:
+        return None
+    if k == 1 and n >= 3 and (n - 2) * span + removal >= p + add_max:
+        return Fact("load-balancer", f"a DaemonSet updating one of {n} nodes at a time cannot leave every node removed by "
+                                     f"{lb.name}: the last is removed more than {float((n - 2) * span + removal):g}s "
+                                     f"after the first node's new pod is Ready, which is back within "
+                                     f"{float(p + add_max):g}s")
+    window = span + p + add_max
+    if n * span > k * window:
+        return Fact("load-balancer", f"a DaemonSet updating {k} of {n} nodes at a time cannot leave every node removed by "
+                                     f"{lb.name}: each node is out more than {float(span):g}s of any {float(window):g}s "
+                                     f"window with none healthy, at most {k} at once")
+    return None

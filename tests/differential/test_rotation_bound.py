@@ -1,0 +1,119 @@
+"""The DaemonSet rotation bound (``model/checker/load_balancer.py: rotation_bound``) against
+the simulator: where the bound says no instant finds every node removed, no simulated run
+of any kind the search builds shows one; where it does not apply, the simulator finds such
+runs (the check is not vacuous)."""
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import pytest
+
+from zdverify.model.assumptions import settings as make_settings
+from zdverify.model.candidates import _no_healthy_runs, random_timings
+from zdverify.model.checker.load_balancer import rotation_bound
+from zdverify.model.kube import build_objects
+from zdverify.model.load import load_text
+from zdverify.model.pairing import pair
+from zdverify.model.run import Choices, NewTiming, OldTiming, Timing
+from zdverify.model.scenario import Scenario, build_scenario
+from zdverify.model.search import _tune_no_healthy
+from zdverify.model.simulator.engine import simulate
+from zdverify.specs import registry
+
+DS = """apiVersion: apps/v1
+kind: DaemonSet
+metadata: {{name: ingress}}
+spec:
+  selector: {{matchLabels: {{app: ingress}}}}
+  updateStrategy: {{type: RollingUpdate, rollingUpdate: {{maxSurge: 0, maxUnavailable: {k}}}}}
+  template:
+    metadata: {{labels: {{app: ingress}}}}
+    spec:
+      containers:
+      - name: c
+        image: nginx
+        ports: [{{containerPort: 80}}]
+        readinessProbe: {{tcpSocket: {{port: 80}}, periodSeconds: 2}}
+        lifecycle: {{preStop: {{sleep: {{seconds: 5}}}}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: ingress}}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector: {{app: ingress}}
+  ports: [{{port: 80}}]
+"""
+
+PROFILES = ("generic", "gcp", "azure", "aws-clb")
+NO_HEALTHY = next(p for p in registry.load(()) if p.slug == "no-healthy-target")
+
+
+def _scenario(nodes: int, k: int, lb: str) -> Scenario:
+    pairs, _ = pair(build_objects(load_text(DS.format(k=k), "ds.yaml")))
+    return build_scenario(pairs[0], nodes, make_settings(lb=lb))
+
+
+def _chain_runs(sc: Scenario) -> list[Timing]:
+    """One node at a time with every gap near the removal threshold: the first nodes' new
+    pods after a grid of start delays (their Ready reaching the nodes as late as allowed), the
+    last one as slow as allowed."""
+    b, n = sc.settings, sc.nodes
+    lo, hi = b["pod-start"].lo, b["pod-start"].hi
+    slow = (b["kube-proxy"].hi,) * n
+    last = NewTiming(start=hi, app=b["app-startup"].hi, eps=b["endpointslice"].hi, proxy=slow)
+    old = OldTiming(kubelet=0, eps_del=0, proxy_del=(0.0,) * n)
+    grid = [lo + (hi - lo) * i / 12 for i in range(13)]
+    out = []
+    for first in grid:
+        for rest in grid:
+            mid = NewTiming(start=rest, eps=b["endpointslice"].hi, proxy=slow)
+            new = (replace(mid, start=first),) + (mid,) * (n - 2) + (last,)
+            out.append(Timing(ctrl=(0.0,), react=(0.0,), new=new, default_new=last, default_old=old))
+    return out
+
+
+def _violates(sc: Scenario, choices: Choices, timing: Timing) -> bool:
+    run = simulate(sc, choices, timing, trace=False)
+    if run.first(NO_HEALTHY) is not None:
+        return True
+    return any(simulate(sc, choices, t, trace=False).first(NO_HEALTHY) is not None
+               for t in _tune_no_healthy(sc, timing, run))
+
+
+def _runs(sc: Scenario) -> list[tuple[Choices, Timing]]:
+    n = sc.nodes
+    orders = [Choices(initial=tuple(range(n)), placement=tuple(range(n)), deletion=tuple(range(n))),
+              Choices(initial=tuple(range(n)), placement=tuple(range(n)), deletion=tuple(reversed(range(n))))]
+    timings = [t for _, t in _no_healthy_runs(sc, orders[:1])] + _chain_runs(sc)
+    runs = [(ch, t) for ch in orders for t in timings]
+    return runs + random_timings(sc, random.Random(n * 7 + sc.rollout.unavailable), 30, binding=True)
+
+
+@pytest.mark.parametrize("lb", PROFILES)
+def test_no_run_leaves_every_node_removed_where_the_bound_says_so(lb: str) -> None:
+    applies = unbounded = 0
+    for nodes, k in ((2, 1), (3, 1), (4, 1), (7, 1), (3, 2), (4, 2), (6, 2), (5, 3)):
+        sc = _scenario(nodes, k, lb)
+        bound = rotation_bound(sc)
+        violated = next(((ch, t) for ch, t in _runs(sc) if _violates(sc, ch, t)), None)
+        if bound is not None:
+            applies += 1
+            assert violated is None, f"{lb}, {nodes} nodes, maxUnavailable {k}: {bound.text}, yet a run has none healthy"
+        elif violated is not None:
+            unbounded += 1
+    assert applies, f"{lb}: the bound applied to no case"
+    if lb == "generic":  # where it does not apply, such runs exist (2 nodes one at a time, 3 nodes two at a time)
+        assert unbounded >= 2
+
+
+def test_the_bound_is_size_independent_and_scales_with_max_unavailable() -> None:
+    assert rotation_bound(_scenario(2, 1, "generic")) is None  # two nodes: a real counterexample
+    assert rotation_bound(_scenario(3, 1, "generic")) is not None  # one at a time: the exact chain
+    assert all(rotation_bound(_scenario(n, 1, "generic")) is not None for n in (4, 40, 400))
+    assert rotation_bound(_scenario(3, 2, "generic")) is None
+    quarter = [rotation_bound(_scenario(n, "25%", "generic")) for n in (8, 100, 1000)]  # type: ignore[arg-type]
+    assert all(f is not None for f in quarter)
+    assert rotation_bound(_scenario(10, "100%", "generic")) is None  # type: ignore[arg-type]
