@@ -20,10 +20,15 @@ def _at(t: float) -> float | None:
     return None if math.isinf(t) else round(t, 6)
 
 
+MAX_NODES = 64  # a replay builds a namespace per node; past this the schedule is not kept
+
+
 def schedule(sc: Scenario, run: Run, timing: Timing | None, v: Violation | None = None) -> Schedule | None:
-    """The run's instants; None without a timeline."""
+    """The run's instants; None without a timeline, or on more than ``MAX_NODES`` nodes (every
+    node applies every change: 300 nodes made 22 MB of JSON per counterexample, and no replay
+    builds that many namespaces)."""
     tl = run.timeline
-    if tl is None:
+    if tl is None or len(run.node_names) > MAX_NODES:
         return None
     names = run.node_names
 

@@ -42,6 +42,7 @@ from zdverify.model.scenario import Entry, LeftUnverified, Scenario, build_scena
 from zdverify.model.scheduler import Node
 from zdverify.model.run import Choices, Timing
 from zdverify.model.simulator.engine import Run, simulate
+from zdverify.model.simulator.run import Violation
 from zdverify.model.source import InputError, InputProblem
 from zdverify.model.suppression import Suppression
 from zdverify.model.checker.encoding import Encoding
@@ -96,21 +97,26 @@ def replay(sc: Scenario, prop: Property, candidates: Sequence[tuple[Choices, Tim
            deadline: float | None = None) -> Outcome | None:
     """The counterexample of the first candidate whose simulation violates ``prop``, with
     the run's inputs."""
-    def traced(timing: Timing) -> Outcome:  # the run to print, again with its trace
-        run = simulate(sc, choices, timing)
-        v = run.first(prop)
-        assert v is not None, "a run without its trace has the same timeline"
+    def traced(timing: Timing, v: Violation) -> Outcome:
+        """The run to print, again with its trace — the violation is the untraced run's (the
+        timelines are the same: tests/unit/test_trace_focus.py); of the per-node steps only the
+        violation's node's, the only ones the printed trace shows."""
+        focus = sc.node_name(v.node) if 0 <= v.node < sc.nodes else ""
+        run = simulate(sc, choices, timing, focus=focus)
+        run.known(v)
         return Outcome(Verdict.COUNTEREXAMPLE, run, v, candidate=(choices, timing))
 
     for choices, timing in candidates:
         if _out_of_time(deadline):
             return None
         run = simulate(sc, choices, timing, trace=False)
-        if run.first(prop) is not None:
-            return traced(timing)
+        v = run.first(prop)
+        if v is not None:
+            return traced(timing, v)
         for tune in (*_tune_lb(sc, choices, timing, run), *_tune_no_healthy(sc, timing, run)):
-            if tune is not None and simulate(sc, choices, tune, trace=False).first(prop) is not None:
-                return traced(tune)
+            v = simulate(sc, choices, tune, trace=False).first(prop) if tune is not None else None
+            if v is not None:
+                return traced(tune, v)
     return None
 
 

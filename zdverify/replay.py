@@ -50,6 +50,7 @@ from typing import Any, Callable, Sequence
 
 from zdverify.dataplane import (LB_VIP, NODE_PORT, POD_PORT, VIP, DataPlane, DataPlaneError, Endpoint, node_ip,
                                 pod_ip, unavailable)
+from zdverify.model.schedule import MAX_NODES as MAX_SCHEDULE_NODES
 from zdverify.model.source import InputError
 from zdverify.replay_scripts import CLIENT, HAPROXY, HEALTH, POD
 
@@ -114,7 +115,8 @@ def counterexample(doc: dict[str, Any], prop: str | None, with_fix: bool, where:
              and (prop is None or r.get("property") == prop) and r.get(key)]
     if not found:
         what = "whose fix the model applies (a fix as data)" if with_fix else "with a schedule"
-        raise InputError(f"{where}: no counterexample {what}{f' for {prop}' if prop else ''} to replay")
+        raise InputError(f"{where}: no counterexample {what}{f' for {prop}' if prop else ''} to replay (runs on more "
+                         f"than {MAX_SCHEDULE_NODES} nodes carry no schedule: replay with fewer --nodes)")
     return found[0]
 
 

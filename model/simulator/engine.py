@@ -56,12 +56,14 @@ __all__ = ["Run", "Violation", "simulate"]  # Run and Violation: the run's vocab
 INF = math.inf
 
 
-def simulate(sc: Scenario, choices: Choices, timing: Timing, trace: bool = True) -> Run:
+def simulate(sc: Scenario, choices: Choices, timing: Timing, trace: bool = True, focus: str = "") -> Run:
     """The run these choices and delays make. ``trace=False``: without the trace's steps
     (the timeline and every verdict are the same; a search checks candidates so, then
-    simulates the one it prints again with them)."""
+    simulates the one it prints again with them). ``focus``: a node name — of the per-node
+    components' steps (kube-proxy, load balancer) only that node's are kept, the only ones a
+    printed trace shows (1,000 nodes: a million steps otherwise)."""
     run = Run(node_names=tuple(sc.node_name(i) for i in range(sc.nodes)), drain=sc.drain is not None)
-    s = SimState(sc, choices, timing, run, trace=trace)
+    s = SimState(sc, choices, timing, run, trace=trace, focus=focus)
     scheduler.place_old(s)
     _start(s)
     if sc.drain is not None:

@@ -47,6 +47,10 @@ class Run:
             self._found[prop.rule_id] = self._evaluate(prop)
         return self._found[prop.rule_id]
 
+    def known(self, v: Violation) -> None:
+        """``v`` was found on a run with the same choices and delays (same timeline)."""
+        self._found[v.prop.rule_id] = v
+
     def _evaluate(self, prop: Property) -> Violation | None:
         tl = self.timeline
         assert tl is not None

@@ -111,6 +111,7 @@ class SimState:
     recreated: dict[int, SimPod] = field(default_factory=dict)  # StatefulSet: ordinal -> its new pod
     by_ordinal: dict[int, SimPod] = field(default_factory=dict)  # StatefulSet: ordinal -> its old pod
     trace: bool = True  # record the trace's steps (off for runs only checked, never printed)
+    focus: str = ""  # with trace: kube-proxy and load-balancer steps of this node only ("": every node)
     # read off the scenario once
     name: str = field(init=False)
     ctl: Component = field(init=False)  # who scales
@@ -141,7 +142,8 @@ class SimState:
     # ---- the trace ------------------------------------------------------------------
     def step(self, t: float, comp: Component, where: str, kind: EventKind, text: str, loc: Loc | None = None,
              pod: str = "") -> None:
-        if self.trace:
+        if self.trace and (not self.focus or where == self.focus
+                           or comp not in (Component.KUBE_PROXY, Component.LOAD_BALANCER)):
             self.run.steps.append(Step(t, comp, where, kind, text, loc, pod))
 
     def loc_of(self, path: Field) -> Loc | None:
