@@ -165,8 +165,8 @@ def _horizon(s: SimState, all_pods: list[SimPod], applied: Applied) -> float:
         for x in (p.listen, p.close, p.killed, p.exit, p.sigkill):
             if -INF < x < INF:
                 times.add(x)
-    for n in range(s.sc.nodes):
-        times.update(a for (a, _, _) in applied[n] if a < INF)
+    for history in {id(h): h for h in applied}.values():  # nodes with equal delays share one
+        times.update(a for (a, _, _) in history if a < INF)
     lb = s.sc.settings.lb
     return max(times) + lb.gap * (max(lb.unhealthy, lb.healthy) + 2) + lb.timeout + 1.0
 
@@ -182,8 +182,18 @@ def _timeline(s: SimState, all_pods: list[SimPod], applied: Applied,
                            p.listen if not p.old else -INF, p.ready if not p.old else -INF,
                            p.killed, p.deleted, p.sigterm, p.close, p.unready if p.old else p.killed,
                            p.exit, p.sigkill, p.tg_in if not p.old else -INF, p.tg_out) for p in all_pods),
-        applied=tuple(tuple((a, index[id(p)], ch) for (a, p, ch) in applied[n]) for n in range(sc.nodes)),
+        applied=_shared(applied, index),
         lb=tuple(tuple(x) for x in lb_changes),
         zones=tuple(sc.node_zone(n) for n in range(sc.nodes)),
         entries=sc.entries, fallback=sc.fallback, request=req, horizon=horizon, completed=s.run.completed,
         fail_open=b.lb.fail_open, keep_alive=b.keep_alive)
+
+
+def _shared(applied: Applied, index: dict[int, int]) -> tuple[tuple[tuple[float, int, EndpointChange], ...], ...]:
+    """Each node's applied changes with pod indices; nodes that share a history (equal
+    kube-proxy delays) share one tuple."""
+    done: dict[int, tuple[tuple[float, int, EndpointChange], ...]] = {}
+    for h in applied:
+        if id(h) not in done:
+            done[id(h)] = tuple((a, index[id(p)], ch) for (a, p, ch) in h)
+    return tuple(done[id(h)] for h in applied)

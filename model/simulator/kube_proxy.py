@@ -38,24 +38,53 @@ _PROXY_STEP = {EndpointChange.ADD: EventKind.PROXY_ADD, EndpointChange.DEL: Even
 
 
 class Proxies:
-    """Every node's kube-proxy, applying the slice's changes in order."""
+    """Every node's kube-proxy, applying the slice's changes in order.
+
+    Nodes whose delays have been equal for every change so far have equal histories: they
+    share one list (``classes``, split when a change's delays differ between its members), so
+    1,000 nodes with one delay cost one list, not 1,000 — and so do the timeline and the
+    properties evaluated on it (``applied[n]`` is that shared list)."""
 
     def __init__(self, s: SimState) -> None:
         self.s = s
-        self.applied: list[list[tuple[float, SimPod, EndpointChange]]] = [[] for _ in range(s.sc.nodes)]
-        self.last_apply = [-INF] * s.sc.nodes
+        self.classes: list[tuple[list[int], list[tuple[float, SimPod, EndpointChange]]]] = \
+            [(list(range(s.sc.nodes)), [])]
+        self.last_apply: list[float] = [-INF]
+
+    @property
+    def applied(self) -> list[list[tuple[float, SimPod, EndpointChange]]]:
+        out: list[list[tuple[float, SimPod, EndpointChange]]] = [[] for _ in range(self.s.sc.nodes)]
+        for members, history in self.classes:
+            for n in members:
+                out[n] = history
+        return out
 
     def apply(self, slice_t: float, c: PodChange) -> None:
         """Each node applies ``c``, written to the slice at ``slice_t``."""
         bproxy = self.s.sc.settings["kube-proxy"]
         p, ch = c.pod, c.change
-        for n in range(self.s.sc.nodes):
-            a = max(self.last_apply[n], slice_t + min(max(cyc(c.proxy, n), bproxy.lo), bproxy.hi))
-            self.last_apply[n] = a
-            self.applied[n].append((a, p, ch))
-            if self.s.trace:  # N changes x N nodes: the text only for a run that is printed
-                self.s.step(a, Component.KUBE_PROXY, self.s.node_name(n), _PROXY_STEP[ch],
-                            f"applies: {p.name} {ch.value}", pod=p.name)
+        uniform = len(set(c.proxy)) <= 1
+        classes, lasts = [], []
+        for (members, history), last in zip(self.classes, self.last_apply):
+            groups: dict[float, list[int]] = {}
+            if uniform:
+                groups[min(max(cyc(c.proxy, 0), bproxy.lo), bproxy.hi)] = members
+            else:
+                for n in members:
+                    groups.setdefault(min(max(cyc(c.proxy, n), bproxy.lo), bproxy.hi), []).append(n)
+            items = list(groups.items())
+            copies = [history] + [list(history) for _ in items[1:]]  # before the first appends
+            for (delay, nodes), own in zip(items, copies):
+                a = max(last, slice_t + delay)
+                own.append((a, p, ch))
+                classes.append((nodes, own))
+                lasts.append(a)
+                if self.s.trace:  # N changes x N nodes: the text only for a run that is printed
+                    for n in nodes:
+                        if self.s.keeps(Component.KUBE_PROXY, self.s.node_name(n)):
+                            self.s.step(a, Component.KUBE_PROXY, self.s.node_name(n), _PROXY_STEP[ch],
+                                        f"applies: {p.name} {ch.value}", pod=p.name)
+        self.classes, self.last_apply = classes, lasts
 
 
 def routes(pods: tuple[PodLife, ...], applied: tuple[tuple[float, int, EndpointChange], ...], n: int,
@@ -65,7 +94,8 @@ def routes(pods: tuple[PodLife, ...], applied: tuple[tuple[float, int, EndpointC
     endpoints in scope; if there is no ready endpoint in scope and the fallback is on,
     serving terminating ones. ``applied``: the node's (instant, pod index, change), in order."""
     in_scope = [not local or p.node == n for p in pods]
-    state = {i: (True, True, False) for i, p in enumerate(pods) if p.old}  # ready, serving, terminating
+    # ready, serving, terminating — of the pods in scope (the others are never picked)
+    state = {i: (True, True, False) for i, p in enumerate(pods) if p.old and in_scope[i]}
     since = {i: -INF for i in state}
     ready: dict[int, int] = {}
     terminating: dict[int, int] = {}  # serving, terminating, not ready
@@ -79,6 +109,8 @@ def routes(pods: tuple[PodLife, ...], applied: tuple[tuple[float, int, EndpointC
             terminating[i] = terminating.get(i, 0) | w
 
     for a, i, ch in applied:
+        if not in_scope[i]:
+            continue
         if i in state:
             close(i, a)
         _endpoint_change(state, i, ch)

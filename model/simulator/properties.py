@@ -261,8 +261,8 @@ class _Evaluator:
         for p in tl.pods:
             times.update(x for x in (p.created, p.listen, p.ready, p.killed, p.deleted, p.sigterm, p.close,
                                      p.unready, p.exit, p.sigkill, p.tg_in, p.tg_out) if not math.isinf(x))
-        for node in tl.applied:
-            times.update(a for a, _, _ in node if not math.isinf(a))
+        for history in {id(h): h for h in tl.applied}.values():  # nodes with equal delays share one
+            times.update(a for a, _, _ in history if not math.isinf(a))
         for node in tl.lb:
             times.update(a for a, _ in node if not math.isinf(a))
         for cmp in _compares(violation):
@@ -277,6 +277,7 @@ class _Evaluator:
         self.domain = self.pc.window(0.0, tl.horizon)
         self.zones = sorted(set(tl.zones))
         self._routes: dict[tuple[Scope, int], dict[int, int]] = {}
+        self._shared_routes: dict[tuple[Scope, int], dict[int, int]] = {}  # (scope, id of an applied history)
         self.scope_ip = False  # set per scope: nodes are then the load balancer's target group
         self._sends: dict[tuple[Scope, int], int] = {}
         self._healthy: dict[tuple[Scope, int], int] = {}
@@ -362,9 +363,15 @@ class _Evaluator:
             tl, pc = self.tl, self.pc
             if scope.ip:
                 self._routes[key] = load_balancer.target_group(tl.pods, pc.window)
-            else:
-                self._routes[key] = kube_proxy.routes(tl.pods, tl.applied[n], n, scope.local, tl.fallback,
-                                                      pc.window, pc.full)
+            elif scope.local:
+                self._routes[key] = kube_proxy.routes(tl.pods, tl.applied[n], n, True, tl.fallback, pc.window,
+                                                      pc.full)
+            else:  # every endpoint in scope: nodes that share their applied changes share the routes
+                shared = (scope, id(tl.applied[n]))
+                if shared not in self._shared_routes:
+                    self._shared_routes[shared] = kube_proxy.routes(tl.pods, tl.applied[n], n, False, tl.fallback,
+                                                                    pc.window, pc.full)
+                self._routes[key] = self._shared_routes[shared]
         return self._routes[key]
 
     # ---- formulas --------------------------------------------------------------------
@@ -374,6 +381,20 @@ class _Evaluator:
         if sort is Sort.NODE:
             return [len(self.tl.applied)] if self.scope_ip else list(range(len(self.tl.applied)))
         return list(self.zones)
+
+    def candidates(self, f: Quant, env: dict[str, int | str], scope: Scope) -> list[int | str]:
+        """The values of ``f``'s variable worth evaluating its body at: all of its sort, except
+        for ``exists pod p`` whose body is (a conjunction with) ``routes(n, p)`` for a bound
+        n — then only the pods n's kube-proxy ever routes to (elsewhere the body is empty).
+        With policy Local that is a node's own pods: 1,000 nodes x 2,000 pods become 2,000."""
+        if f.universal or f.var.sort is not Sort.POD:
+            return self.domain_of(f.var.sort)
+        parts = f.body.parts if isinstance(f.body, And) else (f.body,)
+        for part in parts:
+            if isinstance(part, Pred) and part.name == "routes" and part.args[1].name == f.var.name \
+                    and part.args[0].name in env:
+                return sorted(self.routes(scope, int(env[part.args[0].name])))
+        return self.domain_of(f.var.sort)
 
     def formula(self, f: Formula, env: dict[str, int | str], scope: Scope) -> int:
         if isinstance(f, Pred):
@@ -394,7 +415,7 @@ class _Evaluator:
             return m
         if isinstance(f, Quant):
             m = self.pc.full if f.universal else 0
-            for value in self.domain_of(f.var.sort):
+            for value in self.candidates(f, env, scope):
                 x = self.formula(f.body, {**env, f.var.name: value}, scope)
                 if f.universal:
                     m &= x
@@ -444,7 +465,7 @@ class _Evaluator:
         """The earliest violating piece, and the binding of the outer ``exists`` there."""
         if isinstance(f, Quant) and not f.universal:
             best: tuple[int, tuple] | None = None
-            for value in self.domain_of(f.var.sort):
+            for value in self.candidates(f, env, scope):
                 inner = self.witness(f.body, {**env, f.var.name: value}, scope)
                 if inner is not None and (best is None or inner[0] < best[0]):
                     best = (inner[0], ((f.var.name, f.var.sort, value),) + inner[1])

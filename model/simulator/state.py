@@ -142,9 +142,13 @@ class SimState:
     # ---- the trace ------------------------------------------------------------------
     def step(self, t: float, comp: Component, where: str, kind: EventKind, text: str, loc: Loc | None = None,
              pod: str = "") -> None:
-        if self.trace and (not self.focus or where == self.focus
-                           or comp not in (Component.KUBE_PROXY, Component.LOAD_BALANCER)):
+        if self.keeps(comp, where):
             self.run.steps.append(Step(t, comp, where, kind, text, loc, pod))
+
+    def keeps(self, comp: Component, where: str) -> bool:
+        """Is a step of ``comp`` at ``where`` recorded? (``focus``: one node's per-node steps.)"""
+        return self.trace and (not self.focus or where == self.focus
+                               or comp not in (Component.KUBE_PROXY, Component.LOAD_BALANCER))
 
     def loc_of(self, path: Field) -> Loc | None:
         return self.sc.pair.workload.loc_of(path)
