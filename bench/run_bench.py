@@ -27,6 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import grid  # noqa: E402  (bench/grid.py beside this script)
+
 EXAMPLES = ROOT / "examples"
 DEFAULT_OUTPUT = ROOT / "reports" / "bench.md"
 PY = sys.executable
@@ -192,18 +195,40 @@ def run_specs(cases: list[tuple[int, int]], repeat: int, tmp: Path) -> list[tupl
 # --------------------------------------------------------------------------- report
 
 
-# fleet cases through the CLI (the speed issue's): manifest, nodes, replicas
-FLEET_CASES = [("recommended-local.yaml", 3, 1000), ("recommended-cluster.yaml", 3, 3000)]
+# fleet cases through the CLI (the speed issue's), from the grid's templates
+FLEET_CASES = [("Deployment", 1000, 3, "Local"), ("Deployment", 3000, 3, "Cluster"), ("DaemonSet", 1000, 1000, "Local")]
 
 
-def run_fleet(tmp: Path, use_cli: bool) -> list[tuple[str, int, int, float, int]]:
-    """Each fleet case once through the CLI: (manifest, nodes, replicas, wall s, exit code)."""
+def run_fleet(tmp: Path) -> list[tuple[str, float, float, float, int, str]]:
+    """Each fleet case once through the CLI: (label, wall s, CPU s, peak MiB, exit code, verdicts)."""
+    from grid import Case, run_case
     rows = []
-    for manifest, nodes, replicas in FLEET_CASES:
-        path = make_manifest(EXAMPLES / manifest, replicas, {}, tmp, "fleet")
-        secs, rc = time_subprocess(cli_argv(path, nodes, use_cli) + ["--likelihood-runs", "0"], 1)
-        rows.append((manifest, nodes, replicas, secs, rc))
-        print(f"[bench] fleet {manifest} {nodes}x{replicas}: {secs:.1f}s exit {rc}", file=sys.stderr)
+    for kind, replicas, nodes, policy in FLEET_CASES:
+        r = run_case(Case(kind, replicas, nodes, policy), tmp)
+        rows.append((r.case.label, r.wall, r.cpu, r.peak_mb, r.exit, r.verdicts))
+        print(f"[bench] fleet {r.case.label}: {r.wall:.1f}s exit {r.exit} {r.verdicts}", file=sys.stderr)
+    return rows
+
+
+CHECKOV_FILES = ("no-prestop.yaml", "recommended-cluster.yaml", "local-spread.yaml")
+
+
+def run_checkov(repeat: int) -> list[tuple[str, float, float]]:
+    """zdverify and Checkov (``$CHECKOV`` or ``checkov`` on PATH; skipped when neither) on the
+    same files, whole processes: (file, zdverify wall s, Checkov wall s), best of ``repeat``."""
+    import shutil
+    checkov = os.environ.get("CHECKOV") or shutil.which("checkov")
+    if not checkov:
+        print("[bench] checkov not found ($CHECKOV or PATH): no ratio", file=sys.stderr)
+        return []
+    rows = []
+    for name in CHECKOV_FILES:
+        path = str(EXAMPLES / name)
+        ours, _ = time_subprocess([PY, "-m", "zdverify", path], repeat)
+        theirs, _ = time_subprocess([checkov, "-f", path, "--framework", "kubernetes", "--quiet", "--compact",
+                                     "--skip-download"], repeat)
+        rows.append((name, ours, theirs))
+        print(f"[bench] {name}: zdverify {ours:.2f}s, checkov {theirs:.2f}s", file=sys.stderr)
     return rows
 
 
@@ -245,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: only the smallest and largest scale case, every measurement once; "
                          "prints only, unless --output is given")
+    ap.add_argument("--grid", choices=("none", "small", "full"), default=None,
+                    help="the grid of generated workloads (bench/grid.py): small (default of a full run) or full "
+                         "(1,000 replicas and nodes; long)")
     ap.add_argument("--output", type=Path, default=None,
                     help=f"Markdown file to write (default: {DEFAULT_OUTPUT.relative_to(ROOT)} for a full run)")
     args = ap.parse_args(argv)
@@ -277,8 +305,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="zdverify-bench-") as tmp:
         scale_rows = run_scale(cases, scale_repeat, Path(tmp))
         spec_rows = run_specs(cases, scale_repeat, Path(tmp))
-        fleet_rows = [] if args.quick else run_fleet(Path(tmp), use_cli)
+        fleet_rows = [] if args.quick or not use_cli else run_fleet(Path(tmp))
+        level = args.grid or ("none" if args.quick else "small")
+        grid_rows = [] if level == "none" else grid.run_grid(level, Path(tmp))
     jobs_rows = [] if args.quick else run_jobs(use_cli)
+    checkov_rows = [] if args.quick else run_checkov(cli_repeat)
     failed |= any(r.error for r in scale_rows)
 
     # 4. report
@@ -369,15 +400,22 @@ def main(argv: list[str] | None = None) -> int:
     except (ImportError, OSError):
         pass
     if fleet_rows:
-        lines += ["", "## 5. Fleet sizes through the CLI (once each)", "",
-                  "| Manifest | Nodes × replicas | Wall time | Exit code |", "|---|---|---:|---|"]
-        lines += [f"| {m} | {n} × {r} | {fmt_s(t)} | {rc} ({EXIT_MEANING.get(rc, '?')}) |"
-                  for m, n, r, t, rc in fleet_rows]
+        lines += ["", "## 5. Fleet sizes through the CLI (once each; the grid's templates)", "",
+                  "| Case | Wall | CPU | Peak | Exit code | Verdicts |", "|---|---:|---:|---:|---|---|"]
+        lines += [f"| {label} | {fmt_s(t)} | {fmt_s(cpu)} | {peak:.0f} MiB | {rc} ({EXIT_MEANING.get(rc, '?')}) | {v} |"
+                  for label, t, cpu, peak, rc, v in fleet_rows]
     if jobs_rows:
         base = jobs_rows[0][1]
         lines += ["", "## 6. `--jobs` on the examples directory (once each; same output)", "",
                   "| Jobs | Wall time | × jobs 1 |", "|---:|---:|---:|"]
         lines += [f"| {j} | {fmt_s(t)} | {fmt_x(t / base)} |" for j, t, _ in jobs_rows]
+    if checkov_rows:
+        lines += ["", f"## 8. Against Checkov on the same file (whole processes, best of {cli_repeat})", "",
+                  "`python -m zdverify FILE` (likelihood on, the default) against `checkov -f FILE --framework "
+                  "kubernetes --quiet --compact --skip-download`, both from a warm disk cache.", "",
+                  "| File | zdverify | Checkov | zdverify / Checkov |", "|---|---:|---:|---:|"]
+        lines += [f"| {n} | {fmt_s(a)} | {fmt_s(b)} | {a / b:.2f} |" for n, a, b in checkov_rows]
+    lines += grid.markdown(grid_rows, level)
     text = "\n".join(lines) + "\n"
 
     print(text)
