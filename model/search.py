@@ -269,8 +269,9 @@ def check_scenario(sc: Scenario, properties: Sequence[Property]) -> list[Result]
     guided: Candidates | None = None
     if _placement_may_keep_nodes(sc):
         nf = node_facts(sc.rollout, sc.placement)
-        gf = replace(gf, node_kept=nf.kept, node_states=nf.states,
-                     node_some_kept=nf.kept or (_checks_nodes(sc) and some_node_kept(sc.rollout, sc.placement)))
+        # a second exploration of the same states only where the first finished (found a witness)
+        some = nf.kept or (_checks_nodes(sc) and nf.witness is not None and some_node_kept(sc.rollout, sc.placement))
+        gf = replace(gf, node_kept=nf.kept, node_states=nf.states, node_some_kept=some)
         if not nf.kept:
             guided = _guided(sc, nf.witness)
     graph_s = time.perf_counter() - t0

@@ -173,6 +173,8 @@ def facts(rollout: Rollout, max_states: int = 20_000) -> GraphFacts:
             # over-approximations; completion is left to the search (a stall must replay)
             free = facts(replace(rollout, slots=0), max_states)
             return replace(free, always_completes=_progress_lemma(rollout), pending=True, starts=True, reduced=True)
+        if rollout.strategy is Strategy.DAEMON_SET and not rollout.slots:
+            return daemon_facts(rollout)
         if rollout.strategy in (Strategy.DAEMON_SET, Strategy.DRAIN, Strategy.STATEFUL_SET):
             raise  # the reduced graphs' arguments are about the Deployment controller without Pending pods
         return _reduced_facts(rollout)
@@ -185,6 +187,25 @@ def facts(rollout: Rollout, max_states: int = 20_000) -> GraphFacts:
     starts = any(scheduled(rollout, s) > 0 for s in g)
     return GraphFacts(g.number_of_nodes(), g.number_of_edges(), bool(zero), deletes, always, pending=pending,
                       starts=starts)
+
+
+def daemon_facts(rollout: Rollout) -> GraphFacts:
+    """A DaemonSet's facts without its graph (past the state budget: ~250,000 states at 100
+    nodes with maxUnavailable 25), from ``daemonset.reconcile``:
+
+    * without surge the controller deletes only while fewer than ``maxUnavailable`` nodes
+      lack an available pod, so a state with no old pod and no available new pod (every node
+      unavailable) is reached iff ``maxUnavailable`` covers every node — the first sync then
+      deletes them all; with surge an old pod goes only once its node's new pod is available:
+      never;
+    * some old pod is deleted (there are nodes, and each is updated);
+    * the rollout always completes: from any state, terminating pods go, missing pods are
+      created, new pods turn available, and the controller deletes more until none is old;
+    * a DaemonSet's pods are bound to their nodes: none waits for room (no ``slots``).
+
+    ``tests/unit/test_graph.py`` compares every field with the full graph on small sizes."""
+    zero = rollout.surge == 0 and rollout.unavailable >= rollout.replicas > 0
+    return GraphFacts(0, 0, zero, rollout.replicas > 0, True, reduced=True, starts=rollout.replicas > 0)
 
 
 def _reduced_facts(rollout: Rollout) -> GraphFacts:

@@ -30,8 +30,11 @@ Simplifications:
     DROP — and one that does not sends to none. A node is added back ``healthy`` checks
     after its kube-proxy has a local ready endpoint again.
  5. A DaemonSet without surge cannot leave every node removed at once when its nodes are
-    too many for its ``maxUnavailable`` (``rotation_bound``, a counting argument over the
-    whole rollout, so the same for 4 nodes or 4,000): the query then needs no search.
+    too many for its ``maxUnavailable`` (``rotation_bound``), nor can a Deployment whose
+    replicas are too many to turn Ready within one add-back time (``refill_bound``), nor a
+    StatefulSet whose one-at-a-time replacements outlast it (``ordered_bound``): counting
+    arguments over the whole rollout, the same for 4 nodes or 4,000; the query then needs no
+    search.
 """
 from __future__ import annotations
 
@@ -181,7 +184,7 @@ def no_healthy(case: Case) -> z3.BoolRef:
     if kept:
         enc.add(z3.Not(nh))
         return nh
-    rotation = rotation_bound(sc)
+    rotation = rotation_bound(sc) or refill_bound(sc) or ordered_bound(sc)
     if rotation is not None:
         enc.hold(rotation, z3.Not(nh))
         return nh
@@ -239,3 +242,59 @@ def rotation_bound(sc: Scenario) -> Fact | None:
                                      f"{lb.name}: each node is out more than {float(span):g}s of any {float(window):g}s "
                                      f"window with none healthy, at most {k} at once")
     return None
+
+
+def refill_bound(sc: Scenario) -> Fact | None:
+    """Why no instant finds every node of a Deployment's RollingUpdate (Local) removed, or None.
+
+    At such an instant ``t`` the node of the last old pod was removed, ``(U-1)·I`` or more after
+    that pod's deletion ``L`` (it held that Ready pod until then); and every new pod turned
+    Ready after ``t0 = t - A``, ``A = add_max`` plus the EndpointSlice and kube-proxy bounds
+    (new pods stay Ready: a node that has had one for ``add_max`` is healthy). When the last
+    old pod goes, the controller keeps ``R - u`` pods available (maxUnavailable u): all new,
+    so ``R - u`` new pods turn Ready within ``(t0, t0 + W]``, ``W = A - (U-1)·I``. But a new pod
+    is Ready ``m`` (pod-start's lower bound) or more after its creation, and the controller
+    creates new pods only while ``new <= s + u + available`` (maxSurge s): at most
+    ``(s + u)·(floor(W/m) + 1)`` new pods turn Ready in a window of W that starts with none.
+    Where ``R - u`` is larger, that instant does not exist, for any timing within the bounds."""
+    r, b = sc.rollout, sc.settings
+    if r.strategy is not Strategy.ROLLING_UPDATE or r.replicas - r.unavailable < 1 or sc.drain is not None:
+        return None
+    lb = b.lb
+    m = Fraction(repr(b["pod-start"].lo))
+    if m <= 0:
+        return None
+    reach = sum((Fraction(repr(x)) for x in (lb.add_max, b["endpointslice"].hi, b["kube-proxy"].hi)), Fraction(0))
+    window = reach - (lb.unhealthy - 1) * Fraction(repr(lb.interval))
+    need = r.replicas - r.unavailable
+    most = 0 if window < 0 else (r.surge + r.unavailable) * (window // m + 1)
+    if need <= most:
+        return None
+    return Fact("load-balancer", f"{need} new pods must turn Ready within {float(max(window, 0)):g}s for {lb.name} to find "
+                                 f"no node healthy; with maxSurge {r.surge} and maxUnavailable {r.unavailable}, and "
+                                 f"pods Ready {float(m):g}s or more after creation, at most {most} can")
+
+
+def ordered_bound(sc: Scenario) -> Fact | None:
+    """Why no instant finds every node of a StatefulSet's RollingUpdate (one pod at a time,
+    Local) removed, or None.
+
+    The controller replaces ordinals one at a time: it deletes the next only once the last
+    replaced pod is Ready, and recreates a pod only once the old one is gone — its preStop
+    takes ``h`` or more (the hook's lower bound) — and a pod is Ready ``m`` (pod-start's lower
+    bound) or more after its creation. So with R replicas the last old pod is deleted
+    ``(R-2)·(h + m)`` or more after the first new pod is Ready, and its node is removed
+    ``(U-1)·I`` later; by then the first new pod's node is back when that is ``A = add_max``
+    plus the EndpointSlice and kube-proxy bounds or more."""
+    r, b = sc.rollout, sc.settings
+    if r.strategy is not Strategy.STATEFUL_SET or r.unavailable != 1 or r.replicas < 2 or sc.drain is not None:
+        return None
+    lb = b.lb
+    step = Fraction(repr(sc.old.hook.lo)) + Fraction(repr(b["pod-start"].lo))
+    reach = sum((Fraction(repr(x)) for x in (lb.add_max, b["endpointslice"].hi, b["kube-proxy"].hi)), Fraction(0))
+    last = (r.replicas - 2) * step + (lb.unhealthy - 1) * Fraction(repr(lb.interval))
+    if last < reach:
+        return None
+    return Fact("load-balancer", f"a StatefulSet replacing one of {r.replicas} pods at a time cannot leave every node "
+                                 f"removed by {lb.name}: the last old pod's node is removed {float(last):g}s or more "
+                                 f"after the first new pod is Ready, whose node is back within {float(reach):g}s")

@@ -74,7 +74,7 @@ class NodeFacts:
     some_kept: bool = False  # at every instant some node has held one since the rollout started
 
 
-def node_facts(rollout: Rollout, rules: Placement, max_states: int = 50_000, work: int = 50_000_000) -> NodeFacts:
+def node_facts(rollout: Rollout, rules: Placement, max_states: int = 400_000, work: int = 400_000_000) -> NodeFacts:
     """Does every feasible node keep a Ready, non-deleted pod of the workload throughout a
     RollingUpdate? Explores every interleaving of the controller's syncs (``reconcile`` on
     the totals), the scheduler placing each new pod on a node its filters allow
@@ -92,7 +92,7 @@ def node_facts(rollout: Rollout, rules: Placement, max_states: int = 50_000, wor
     return _NodeExploration(rollout, rules, max_states, work).search(eager=False)
 
 
-def some_node_kept(rollout: Rollout, rules: Placement, max_states: int = 50_000, work: int = 50_000_000) -> bool:
+def some_node_kept(rollout: Rollout, rules: Placement, max_states: int = 400_000, work: int = 400_000_000) -> bool:
     """At every instant of every run ``node_facts`` explores, is there a node that has held a
     Ready, non-terminating pod without a break since the rollout started? Such a node's
     kube-proxy never lacks a local ready endpoint (its view is a past state of the node's

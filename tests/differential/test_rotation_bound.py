@@ -117,3 +117,61 @@ def test_the_bound_is_size_independent_and_scales_with_max_unavailable() -> None
     quarter = [rotation_bound(_scenario(n, "25%", "generic")) for n in (8, 100, 1000)]  # type: ignore[arg-type]
     assert all(f is not None for f in quarter)
     assert rotation_bound(_scenario(10, "100%", "generic")) is None  # type: ignore[arg-type]
+
+
+DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: web}}}}
+  strategy: {{type: RollingUpdate, rollingUpdate: {{maxSurge: {surge}, maxUnavailable: {unavailable}}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+      - name: c
+        image: nginx
+        ports: [{{containerPort: 80}}]
+        readinessProbe: {{tcpSocket: {{port: 80}}, periodSeconds: 2}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web}}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector: {{app: web}}
+  ports: [{{port: 80}}]
+"""
+
+
+def _deployment(replicas: int, surge: int, unavailable: int, lb: str = "generic") -> Scenario:
+    text = DEPLOYMENT.format(replicas=replicas, surge=surge, unavailable=unavailable)
+    pairs, _ = pair(build_objects(load_text(text, "web.yaml")))
+    return build_scenario(pairs[0], 3, make_settings(lb=lb))
+
+
+def _deployment_runs(sc: Scenario) -> list[tuple[Choices, Timing]]:
+    """The search's no-healthy-node runs (old pods piled on one node, new ones elsewhere),
+    every pod as fast as allowed or after a grid of start delays, and random ones."""
+    r = sc.rollout.replicas
+    piled = [Choices(initial=(0,) * r, placement=(1, 2), deletion=tuple(range(r))),
+             Choices(initial=(0,) * r, placement=(1,), deletion=tuple(range(r)))]
+    runs = [(ch, t) for ch, t in _no_healthy_runs(sc, piled)]
+    return runs + random_timings(sc, random.Random(r), 30, binding=True)
+
+
+def test_no_deployment_run_leaves_every_node_removed_where_the_refill_bound_says_so() -> None:
+    from zdverify.model.checker.load_balancer import refill_bound
+    found_unbounded = False
+    for replicas, surge, unavailable in ((2, 1, 0), (3, 1, 0), (21, 1, 0), (25, 1, 0), (45, 2, 0), (12, 1, 1)):
+        sc = _deployment(replicas, surge, unavailable)
+        bound = refill_bound(sc)
+        violated = any(_violates(sc, ch, t) for ch, t in _deployment_runs(sc))
+        if bound is not None:
+            assert not violated, f"{replicas} replicas {surge}/{unavailable}: {bound.text}, yet a run has none healthy"
+        found_unbounded |= violated
+    assert found_unbounded  # with few replicas such runs exist: the check is not vacuous
+    assert refill_bound(_deployment(20, 1, 0)) is None and refill_bound(_deployment(21, 1, 0)) is not None
+    assert refill_bound(_deployment(1000, 1, 0)) is not None  # and for every larger count
