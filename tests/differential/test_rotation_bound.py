@@ -175,3 +175,48 @@ def test_no_deployment_run_leaves_every_node_removed_where_the_refill_bound_says
     assert found_unbounded  # with few replicas such runs exist: the check is not vacuous
     assert refill_bound(_deployment(20, 1, 0)) is None and refill_bound(_deployment(21, 1, 0)) is not None
     assert refill_bound(_deployment(1000, 1, 0)) is not None  # and for every larger count
+
+
+STATEFULSET = """apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: web}}
+spec:
+  replicas: {replicas}
+  serviceName: web
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+      - name: c
+        image: nginx
+        ports: [{{containerPort: 80}}]
+        readinessProbe: {{tcpSocket: {{port: 80}}, periodSeconds: 2}}
+{hook}---
+apiVersion: v1
+kind: Service
+metadata: {{name: web}}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector: {{app: web}}
+  ports: [{{port: 80}}]
+"""
+
+
+def test_no_statefulset_run_leaves_every_node_removed_where_the_ordered_bound_says_so() -> None:
+    from zdverify.model.checker.load_balancer import ordered_bound
+    hook = "        lifecycle: {preStop: {sleep: {seconds: 20}}}\n"
+    found_unbounded = False
+    for replicas, with_hook in ((1, False), (2, True), (3, False), (3, True), (22, False)):
+        text = STATEFULSET.format(replicas=replicas, hook=hook if with_hook else "")
+        pairs, _ = pair(build_objects(load_text(text, "web.yaml")))
+        sc = build_scenario(pairs[0], 3, make_settings())
+        bound = ordered_bound(sc)
+        violated = any(_violates(sc, ch, t) for ch, t in _deployment_runs(sc))
+        if bound is not None:
+            assert not violated, f"{replicas} replicas: {bound.text}, yet a run has none healthy"
+        else:
+            found_unbounded |= violated
+        assert (bound is not None) == (replicas == 22 or (replicas == 3 and with_hook)), replicas
+    assert found_unbounded  # one pod, or two, one after the other: such runs exist
