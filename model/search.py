@@ -274,6 +274,7 @@ def check_scenario(sc: Scenario, properties: Sequence[Property]) -> list[Result]
         gf = replace(gf, node_kept=nf.kept, node_states=nf.states, node_some_kept=some)
         if not nf.kept:
             guided = _guided(sc, nf.witness)
+    gf = replace(gf, whole_rollout=True)  # the search's facts: a whole rollout from its start
     graph_s = time.perf_counter() - t0
     # every query gets a fresh Z3 context (see ``decide``): models do not depend on what
     # ran before in the process, so traces and goldens are reproducible

@@ -138,6 +138,9 @@ class GraphFacts:
     node_some_kept: bool = False
     node_states: int = 0  # the per-node states explored to decide it
     idle: bool = False  # some run does nothing: a drain of a node the scheduler left without these pods
+    # the facts describe a whole rollout from its start, so counts over it apply
+    # (``load_balancer.rollout_bound``); not for components checked on their own
+    whole_rollout: bool = False
 
 
 def facts(rollout: Rollout, max_states: int = 20_000) -> GraphFacts:

@@ -38,6 +38,7 @@ Simplifications:
 """
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import z3
@@ -184,9 +185,9 @@ def no_healthy(case: Case) -> z3.BoolRef:
     if kept:
         enc.add(z3.Not(nh))
         return nh
-    rotation = rotation_bound(sc) or refill_bound(sc) or ordered_bound(sc)
-    if rotation is not None:
-        enc.hold(rotation, z3.Not(nh))
+    bound = rollout_bound(sc) if gf.whole_rollout else None  # counts over the whole rollout
+    if bound is not None:
+        enc.hold(bound, z3.Not(nh))
         return nh
     for p in case.pods:
         if p.old and f"{p.name}.del" in case.slices:
@@ -199,6 +200,14 @@ def no_healthy(case: Case) -> z3.BoolRef:
             home = case.slices[f"{p.name}.ready"] + enc.within(f"home.{p.name}.ready", enc.bound("kube-proxy"))
             enc.hold(_add_back(lb), z3.Implies(nh, case.t < home + lb.add_max))
     return nh
+
+
+def rollout_bound(sc: Scenario) -> Fact | None:
+    """Why no instant of this rollout finds every node removed (Local), or None. These are
+    counts over the whole rollout — the controllers' limits on how many pods move at once —
+    so they apply only where the facts describe a whole rollout (``GraphFacts.whole_rollout``),
+    unlike the per-node lemmas above, which hold for any single node's history."""
+    return rotation_bound(sc) or refill_bound(sc) or ordered_bound(sc)
 
 
 def rotation_bound(sc: Scenario) -> Fact | None:
@@ -232,15 +241,17 @@ def rotation_bound(sc: Scenario) -> Fact | None:
     if span <= 0:
         return None
     if k == 1 and n >= 3 and (n - 2) * span + removal >= p + add_max:
+        least = max(3, 2 + math.ceil((p + add_max - removal) / span))
         return Fact("load-balancer", f"a DaemonSet updating one of {n} nodes at a time cannot leave every node removed by "
                                      f"{lb.name}: the last is removed more than {float((n - 2) * span + removal):g}s "
                                      f"after the first node's new pod is Ready, which is back within "
-                                     f"{float(p + add_max):g}s")
+                                     f"{float(p + add_max):g}s (holds for any number of nodes >= {least})")
     window = span + p + add_max
     if n * span > k * window:
         return Fact("load-balancer", f"a DaemonSet updating {k} of {n} nodes at a time cannot leave every node removed by "
                                      f"{lb.name}: each node is out more than {float(span):g}s of any {float(window):g}s "
-                                     f"window with none healthy, at most {k} at once")
+                                     f"window with none healthy, at most {k} at once (holds for more nodes at this "
+                                     f"maxUnavailable, or at this share of them)")
     return None
 
 
@@ -272,7 +283,8 @@ def refill_bound(sc: Scenario) -> Fact | None:
         return None
     return Fact("load-balancer", f"{need} new pods must turn Ready within {float(max(window, 0)):g}s for {lb.name} to find "
                                  f"no node healthy; with maxSurge {r.surge} and maxUnavailable {r.unavailable}, and "
-                                 f"pods Ready {float(m):g}s or more after creation, at most {most} can")
+                                 f"pods Ready {float(m):g}s or more after creation, at most {most} can (holds for any "
+                                 f"number of nodes, and for more replicas)")
 
 
 def ordered_bound(sc: Scenario) -> Fact | None:
@@ -297,4 +309,5 @@ def ordered_bound(sc: Scenario) -> Fact | None:
         return None
     return Fact("load-balancer", f"a StatefulSet replacing one of {r.replicas} pods at a time cannot leave every node "
                                  f"removed by {lb.name}: the last old pod's node is removed {float(last):g}s or more "
-                                 f"after the first new pod is Ready, whose node is back within {float(reach):g}s")
+                                 f"after the first new pod is Ready, whose node is back within {float(reach):g}s (holds "
+                                 f"for any number of nodes, and for more replicas)")
