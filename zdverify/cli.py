@@ -270,7 +270,7 @@ def _counterexample_of(paths: Sequence[str], prop: str | None, nodes: int | None
 @click.option("--assume", "assume", metavar="KEY=RANGE", multiple=True, callback=_parse_assume,
               help="Override a timing bound, e.g. app-startup=0s..30s (repeatable). KEY is one of: "
               + ", ".join(b.key for b in BOUNDS) + ".")
-@click.option("--likelihood-runs", "likelihood_runs", type=click.IntRange(min=0, max=100_000), default=500,
+@click.option("--likelihood-runs", "likelihood_runs", type=click.IntRange(min=0, max=100_000), default=200,
               show_default=True,
               help="Random rollouts simulated per counterexample to say how likely it is (every delay uniform "
                    "within its bound; not a measured distribution); 0: none.")

@@ -20,7 +20,7 @@ EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.yaml"))
 
 def rendered(name: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.chdir(ROOT)  # locations relative to the repository, as a reviewer sees them
-    # how likely each counterexample is, with fewer runs than the CLI's 500 to keep the suite short
+    # how likely each counterexample is, with fewer runs than the CLI's 200 to keep the suite short
     report = verify([f"examples/{name}"], likelihood_runs=100, **OPTIONS.get(name, {}))
     stem = name.removesuffix(".yaml")
     return {f"{stem}.md": render_markdown(report, link_base="../../", root=str(ROOT)),

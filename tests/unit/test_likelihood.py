@@ -40,7 +40,7 @@ def test_every_counterexample_says_how_likely_it_is_the_same_each_time(monkeypat
     assert term["likelihood"]["runs"] == found["termination"].runs and "not a measured distribution" in term["likelihood"]["distribution"]
     assert "how likely: fails in" in render_text(first)
     off = verify(["examples/recommended-local.yaml"], select=["termination"])
-    assert off.results[0].likelihood is None  # the API's default is none; the CLI's is 500
+    assert off.results[0].likelihood is None  # the API's default is none; the CLI's is 200
 
 
 def test_a_counterexample_every_rollout_meets_is_routine_and_stops_early(monkeypatch) -> None:
