@@ -29,14 +29,8 @@ SPREAD = """      topologySpreadConstraints:
         labelSelector: {{matchLabels: {{app: web}}}}{keys}
 """
 
-DEPLOYMENT = """apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: web}}
-spec:
-  replicas: {replicas}
-  selector: {{matchLabels: {{app: web}}}}
-  strategy: {{type: RollingUpdate, rollingUpdate: {{maxSurge: {surge}, maxUnavailable: {unavailable}}}}}
-  template:
+# every workload's pod: readiness probe, preStop sleep 30 s, a 60 s grace period
+POD = """  template:
     metadata: {{labels: {{app: web}}}}
     spec:
       terminationGracePeriodSeconds: 60
@@ -48,23 +42,22 @@ spec:
         lifecycle: {{preStop: {{sleep: {{seconds: 30}}}}}}
 """
 
+DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: web}}}}
+  strategy: {{type: RollingUpdate, rollingUpdate: {{maxSurge: {surge}, maxUnavailable: {unavailable}}}}}
+""" + POD
+
 DAEMONSET = """apiVersion: apps/v1
 kind: DaemonSet
 metadata: {{name: web}}
 spec:
   selector: {{matchLabels: {{app: web}}}}
   updateStrategy: {{type: RollingUpdate, rollingUpdate: {{maxSurge: 0, maxUnavailable: {unavailable}}}}}
-  template:
-    metadata: {{labels: {{app: web}}}}
-    spec:
-      terminationGracePeriodSeconds: 60
-      containers:
-      - name: web
-        image: nginx:1.27
-        ports: [{{containerPort: 80}}]
-        readinessProbe: {{tcpSocket: {{port: 80}}, periodSeconds: 5}}
-        lifecycle: {{preStop: {{sleep: {{seconds: 30}}}}}}
-"""
+""" + POD
 
 STATEFULSET = """apiVersion: apps/v1
 kind: StatefulSet
@@ -73,17 +66,7 @@ spec:
   replicas: {replicas}
   serviceName: web
   selector: {{matchLabels: {{app: web}}}}
-  template:
-    metadata: {{labels: {{app: web}}}}
-    spec:
-      terminationGracePeriodSeconds: 60
-      containers:
-      - name: web
-        image: nginx:1.27
-        ports: [{{containerPort: 80}}]
-        readinessProbe: {{tcpSocket: {{port: 80}}, periodSeconds: 5}}
-        lifecycle: {{preStop: {{sleep: {{seconds: 30}}}}}}
-"""
+""" + POD
 
 SERVICE = """---
 apiVersion: v1
@@ -121,9 +104,9 @@ class Case:
     def manifest(self) -> str:
         surge, unavailable = STRATEGIES[self.strategy]
         if self.kind == "DaemonSet":
-            body = DAEMONSET.format(unavailable="1" if self.strategy == "1/0" else "25%")
+            body = DAEMONSET.format(unavailable="1" if self.strategy == "1/0" else "25%", spread="")
         elif self.kind == "StatefulSet":
-            body = STATEFULSET.format(replicas=self.replicas)
+            body = STATEFULSET.format(replicas=self.replicas, spread="")
         else:
             body = DEPLOYMENT.format(replicas=self.replicas, surge=surge, unavailable=unavailable,
                                      spread=SPREADS[self.spread])

@@ -21,31 +21,34 @@ from zdverify.model.search import _tune_no_healthy
 from zdverify.model.simulator.engine import simulate
 from zdverify.specs import registry
 
-DS = """apiVersion: apps/v1
-kind: DaemonSet
-metadata: {{name: ingress}}
-spec:
-  selector: {{matchLabels: {{app: ingress}}}}
-  updateStrategy: {{type: RollingUpdate, rollingUpdate: {{maxSurge: 0, maxUnavailable: {k}}}}}
-  template:
-    metadata: {{labels: {{app: ingress}}}}
+# the pod template (a readiness probe; {hook}: a preStop line or none) and a Local LoadBalancer Service
+POD_AND_SERVICE = """  template:
+    metadata: {{labels: {{app: web}}}}
     spec:
       containers:
       - name: c
         image: nginx
         ports: [{{containerPort: 80}}]
         readinessProbe: {{tcpSocket: {{port: 80}}, periodSeconds: 2}}
-        lifecycle: {{preStop: {{sleep: {{seconds: 5}}}}}}
----
+{hook}---
 apiVersion: v1
 kind: Service
-metadata: {{name: ingress}}
+metadata: {{name: web}}
 spec:
   type: LoadBalancer
   externalTrafficPolicy: Local
-  selector: {{app: ingress}}
+  selector: {{app: web}}
   ports: [{{port: 80}}]
 """
+PRESTOP_5 = "        lifecycle: {{preStop: {{sleep: {{seconds: 5}}}}}}\n"
+
+DS = """apiVersion: apps/v1
+kind: DaemonSet
+metadata: {{name: web}}
+spec:
+  selector: {{matchLabels: {{app: web}}}}
+  updateStrategy: {{type: RollingUpdate, rollingUpdate: {{maxSurge: 0, maxUnavailable: {k}}}}}
+""" + POD_AND_SERVICE.replace("{hook}", PRESTOP_5)
 
 PROFILES = ("generic", "gcp", "azure", "aws-clb")
 NO_HEALTHY = next(p for p in registry.load(()) if p.slug == "no-healthy-target")
@@ -126,24 +129,7 @@ spec:
   replicas: {replicas}
   selector: {{matchLabels: {{app: web}}}}
   strategy: {{type: RollingUpdate, rollingUpdate: {{maxSurge: {surge}, maxUnavailable: {unavailable}}}}}
-  template:
-    metadata: {{labels: {{app: web}}}}
-    spec:
-      containers:
-      - name: c
-        image: nginx
-        ports: [{{containerPort: 80}}]
-        readinessProbe: {{tcpSocket: {{port: 80}}, periodSeconds: 2}}
----
-apiVersion: v1
-kind: Service
-metadata: {{name: web}}
-spec:
-  type: LoadBalancer
-  externalTrafficPolicy: Local
-  selector: {{app: web}}
-  ports: [{{port: 80}}]
-"""
+""" + POD_AND_SERVICE.replace("{hook}", "")
 
 
 def _deployment(replicas: int, surge: int, unavailable: int, lb: str = "generic") -> Scenario:
@@ -184,24 +170,7 @@ spec:
   replicas: {replicas}
   serviceName: web
   selector: {{matchLabels: {{app: web}}}}
-  template:
-    metadata: {{labels: {{app: web}}}}
-    spec:
-      containers:
-      - name: c
-        image: nginx
-        ports: [{{containerPort: 80}}]
-        readinessProbe: {{tcpSocket: {{port: 80}}, periodSeconds: 2}}
-{hook}---
-apiVersion: v1
-kind: Service
-metadata: {{name: web}}
-spec:
-  type: LoadBalancer
-  externalTrafficPolicy: Local
-  selector: {{app: web}}
-  ports: [{{port: 80}}]
-"""
+""" + POD_AND_SERVICE
 
 
 def test_no_statefulset_run_leaves_every_node_removed_where_the_ordered_bound_says_so() -> None:
