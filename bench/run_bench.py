@@ -414,13 +414,13 @@ def main(argv: list[str] | None = None) -> int:
         lines += ["", "## 6. `--jobs` on the examples directory (once each; same output)", "",
                   "| Jobs | Wall time | × jobs 1 |", "|---:|---:|---:|"]
         lines += [f"| {j} | {fmt_s(t)} | {fmt_x(t / base)} |" for j, t, _ in jobs_rows]
+    lines += grid.markdown(grid_rows, level)
     if checkov_rows:
         lines += ["", f"## 8. Against Checkov on the same file (whole processes, best of {cli_repeat})", "",
                   "`python -m zdverify FILE` (likelihood on, the default) against `checkov -f FILE --framework "
                   "kubernetes --quiet --compact --skip-download`, both from a warm disk cache.", "",
                   "| File | zdverify | Checkov | zdverify / Checkov |", "|---|---:|---:|---:|"]
         lines += [f"| {n} | {fmt_s(a)} | {fmt_s(b)} | {a / b:.2f} |" for n, a, b in checkov_rows]
-    lines += grid.markdown(grid_rows, level)
     text = "\n".join(lines) + "\n"
 
     print(text)
