@@ -202,6 +202,23 @@ def no_healthy(case: Case) -> z3.BoolRef:
     return nh
 
 
+def _exact(x: float) -> Fraction:
+    """A bound as the decimal it was written as: the counts below are often equalities."""
+    return Fraction(repr(x))
+
+
+def _removal_min(lb: LBProfile) -> Fraction:
+    """The least time from a node's first failing check to its removal: ``(U-1)·I``."""
+    return (lb.unhealthy - 1) * _exact(lb.interval)
+
+
+def _back_within(sc: Scenario) -> Fraction:
+    """How long after a new pod's Ready its node is healthy at the latest: the EndpointSlice
+    and kube-proxy bounds, then ``add_max``."""
+    b = sc.settings
+    return _exact(b.lb.add_max) + _exact(b["endpointslice"].hi) + _exact(b["kube-proxy"].hi)
+
+
 def rollout_bound(sc: Scenario) -> Fact | None:
     """Why no instant of this rollout finds every node removed (Local), or None. These are
     counts over the whole rollout — the controllers' limits on how many pods move at once —
@@ -235,8 +252,7 @@ def rotation_bound(sc: Scenario) -> Fact | None:
     if r.strategy is not Strategy.DAEMON_SET or r.surge > 0 or r.unavailable < 1:
         return None
     lb = sc.settings.lb
-    p, interval, add_max = (Fraction(repr(x)) for x in (sc.settings["kube-proxy"].hi, lb.interval, lb.add_max))
-    removal = (lb.unhealthy - 1) * interval  # exact: the one-node case is often an equality
+    p, add_max, removal = _exact(sc.settings["kube-proxy"].hi), _exact(lb.add_max), _removal_min(lb)
     span, n, k = removal - p, r.replicas, r.unavailable
     if span <= 0:
         return None
@@ -272,11 +288,11 @@ def refill_bound(sc: Scenario) -> Fact | None:
     if r.strategy is not Strategy.ROLLING_UPDATE or r.replicas - r.unavailable < 1 or sc.drain is not None:
         return None
     lb = b.lb
-    m = Fraction(repr(b["pod-start"].lo))
+    m = _exact(b["pod-start"].lo)
     if m <= 0:
         return None
-    reach = sum((Fraction(repr(x)) for x in (lb.add_max, b["endpointslice"].hi, b["kube-proxy"].hi)), Fraction(0))
-    window = reach - (lb.unhealthy - 1) * Fraction(repr(lb.interval))
+    reach = _back_within(sc)
+    window = reach - _removal_min(lb)
     need = r.replicas - r.unavailable
     most = 0 if window < 0 else (r.surge + r.unavailable) * (window // m + 1)
     if need <= most:
@@ -302,9 +318,9 @@ def ordered_bound(sc: Scenario) -> Fact | None:
     if r.strategy is not Strategy.STATEFUL_SET or r.unavailable != 1 or r.replicas < 2 or sc.drain is not None:
         return None
     lb = b.lb
-    step = Fraction(repr(sc.old.hook.lo)) + Fraction(repr(b["pod-start"].lo))
-    reach = sum((Fraction(repr(x)) for x in (lb.add_max, b["endpointslice"].hi, b["kube-proxy"].hi)), Fraction(0))
-    last = (r.replicas - 2) * step + (lb.unhealthy - 1) * Fraction(repr(lb.interval))
+    step = _exact(sc.old.hook.lo) + _exact(b["pod-start"].lo)
+    reach = _back_within(sc)
+    last = (r.replicas - 2) * step + _removal_min(lb)
     if last < reach:
         return None
     return Fact("load-balancer", f"a StatefulSet replacing one of {r.replicas} pods at a time cannot leave every node "
