@@ -130,7 +130,8 @@ def entry() -> None:
             if stream is not None:
                 stream.flush()
         except (OSError, ValueError):
-            code = code if code == EXIT_ERROR or stream is sys.stderr else EXIT_ERROR
+            if stream is sys.stdout:  # the report did not arrive; an unwritable stderr keeps the code
+                code = EXIT_ERROR
     os._exit(code)
 
 
